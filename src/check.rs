@@ -1,0 +1,247 @@
+//! Side by side: run several implementations of one `fn(i32) -> i32` over the same inputs, on
+//! every core, and report where they disagree.
+
+use std::fmt;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+/// Which inputs to check.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Inputs {
+    /// Every `i32`, all 2^32 of them, from `i32::MIN` up.
+    All,
+    /// `len` consecutive inputs from `start` up (wrapping).
+    Slice {
+        /// The first input.
+        start: i32,
+        /// How many.
+        len: u64,
+    },
+    /// The [`EDGES`] and then `samples` pseudo-random inputs (a fixed seed: runs repeat).
+    Quick {
+        /// How many pseudo-random inputs follow the edges.
+        samples: u64,
+    },
+}
+
+/// The inputs where integer code most often goes wrong.
+pub const EDGES: [i32; 6] = [i32::MIN, -1, 0, 1, 41, i32::MAX];
+
+/// How many mismatches a report lists (it counts them all).
+pub const SHOWN_MISMATCHES: usize = 8;
+
+/// Inputs are handed to threads in chunks of this many.
+const CHUNK: u64 = 1 << 20;
+
+impl Inputs {
+    /// How many inputs this is.
+    pub fn count(self) -> u64 {
+        match self {
+            Inputs::All => 1 << 32,
+            Inputs::Slice { len, .. } => len,
+            Inputs::Quick { samples } => EDGES.len() as u64 + samples,
+        }
+    }
+
+    /// The `i`-th input, for `i < self.count()`.
+    pub fn get(self, i: u64) -> i32 {
+        match self {
+            Inputs::All => (i as u32 as i32).wrapping_add(i32::MIN),
+            Inputs::Slice { start, .. } => start.wrapping_add(i as u32 as i32),
+            Inputs::Quick { .. } => match EDGES.get(i as usize) {
+                Some(&edge) => edge,
+                None => splitmix64(i) as i32,
+            },
+        }
+    }
+}
+
+/// A well-mixed 64-bit function of `i` (Steele, Lea and Flood's SplitMix64 finalizer).
+fn splitmix64(i: u64) -> u64 {
+    let mut z = i.wrapping_mul(0x9E37_79B9_7F4A_7C15).wrapping_add(0x5EED);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// One input on which the implementations disagree.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Mismatch {
+    /// The input.
+    pub input: i32,
+    /// Each implementation's output, in the order of [`Report::names`].
+    pub outputs: Vec<i32>,
+}
+
+/// What a check found.
+#[derive(Clone, Debug)]
+pub struct Report {
+    /// The implementations, the reference first.
+    pub names: Vec<&'static str>,
+    /// How many inputs were checked.
+    pub checked: u64,
+    /// On how many of them some implementation disagreed with the reference.
+    pub mismatches: u64,
+    /// The first few mismatches, in input order.
+    pub first_mismatches: Vec<Mismatch>,
+    /// Wall-clock time of the check.
+    pub elapsed: Duration,
+    /// How many threads ran it.
+    pub threads: usize,
+}
+
+impl Report {
+    /// Whether every implementation agreed with the reference on every input.
+    pub fn agree(&self) -> bool {
+        self.mismatches == 0
+    }
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let all = if self.checked == 1 << 32 { "all " } else { "" };
+        let verb = if self.agree() { "agree" } else { "DISAGREE" };
+        write!(
+            f,
+            "{verb} on {all}{} inputs ({} mismatches) in {:.1} s on {} threads",
+            self.checked,
+            self.mismatches,
+            self.elapsed.as_secs_f64(),
+            self.threads
+        )?;
+        for m in &self.first_mismatches {
+            write!(f, "\n  x = {}:", m.input)?;
+            for (name, out) in self.names.iter().zip(&m.outputs) {
+                write!(f, " {name} {out}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Runs `f` on every input, in chunks spread over all cores. `f` returns the `N`
+/// implementations' outputs, the reference's first; `names` names them in the same order.
+/// `progress` is called with the number of inputs each finished chunk held.
+pub fn check<const N: usize>(
+    names: [&'static str; N],
+    f: impl Fn(i32) -> [i32; N] + Sync,
+    inputs: Inputs,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Report {
+    let threads = std::thread::available_parallelism().map_or(1, usize::from);
+    let count = inputs.count();
+    let next_chunk = AtomicU64::new(0);
+    let found = Mutex::new((0u64, Vec::new()));
+    let start = Instant::now();
+    std::thread::scope(|s| {
+        for _ in 0..threads {
+            s.spawn(|| {
+                let (mut mismatches, mut first) = (0u64, Vec::new());
+                loop {
+                    let lo = next_chunk.fetch_add(CHUNK, Ordering::Relaxed);
+                    if lo >= count {
+                        break;
+                    }
+                    let hi = (lo + CHUNK).min(count);
+                    for i in lo..hi {
+                        let x = inputs.get(i);
+                        let outputs = f(x);
+                        if outputs.iter().any(|&o| o != outputs[0]) {
+                            mismatches += 1;
+                            if first.len() < SHOWN_MISMATCHES {
+                                first.push((i, outputs));
+                            }
+                        }
+                    }
+                    progress(hi - lo);
+                }
+                let mut found = found.lock().unwrap_or_else(|e| e.into_inner());
+                found.0 += mismatches;
+                found.1.extend(first);
+            });
+        }
+    });
+    let elapsed = start.elapsed();
+    let (mismatches, mut first) = found.into_inner().unwrap_or_else(|e| e.into_inner());
+    first.sort_by_key(|&(i, _)| i);
+    first.truncate(SHOWN_MISMATCHES);
+    Report {
+        names: names.to_vec(),
+        checked: count,
+        mismatches,
+        first_mismatches: first
+            .into_iter()
+            .map(|(i, outputs)| Mismatch {
+                input: inputs.get(i),
+                outputs: outputs.to_vec(),
+            })
+            .collect(),
+        elapsed,
+        threads,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn all_inputs_cover_i32_in_order() {
+        assert_eq!(Inputs::All.get(0), i32::MIN);
+        assert_eq!(Inputs::All.get(1 << 31), 0);
+        assert_eq!(Inputs::All.get((1 << 32) - 1), i32::MAX);
+    }
+
+    #[test]
+    fn quick_inputs_start_with_the_edges() {
+        let q = Inputs::Quick { samples: 10 };
+        assert_eq!(q.count(), 16);
+        let got: Vec<_> = (0..6).map(|i| q.get(i)).collect();
+        assert_eq!(got, EDGES);
+    }
+
+    #[test]
+    fn a_wrong_implementation_is_caught_and_listed_first_inputs_first() {
+        let wrong = |x: i32| if x % 1000 == 7 { x } else { x.wrapping_add(1) };
+        let inputs = Inputs::Slice {
+            start: 0,
+            len: 5_000_000,
+        };
+        let r = check(
+            ["reference", "wrong"],
+            |x| [x.wrapping_add(1), wrong(x)],
+            inputs,
+            &|_| {},
+        );
+        assert_eq!(r.mismatches, 5000);
+        assert!(!r.agree());
+        assert_eq!(r.first_mismatches.len(), SHOWN_MISMATCHES);
+        assert_eq!(
+            r.first_mismatches[0],
+            Mismatch {
+                input: 7,
+                outputs: vec![8, 7]
+            }
+        );
+        assert_eq!(r.first_mismatches[1].input, 1007);
+        assert!(
+            r.to_string()
+                .starts_with("DISAGREE on 5000000 inputs (5000 mismatches)")
+        );
+    }
+
+    #[test]
+    fn progress_adds_up_to_the_count() {
+        let seen = AtomicU64::new(0);
+        let inputs = Inputs::Slice {
+            start: -5,
+            len: 3 * CHUNK + 17,
+        };
+        let r = check(["a", "b"], |x| [x, x], inputs, &|n| {
+            seen.fetch_add(n, Ordering::Relaxed);
+        });
+        assert!(r.agree());
+        assert_eq!(seen.load(Ordering::Relaxed), inputs.count());
+    }
+}

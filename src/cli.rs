@@ -1,0 +1,175 @@
+//! The command line: the demo and its subcommands.
+
+use clap::{Parser, Subcommand};
+use fnjit::check::{Inputs, Report, check};
+use fnjit::disasm::{Verdict, compare, disassemble_x86_64, listing, summary};
+use fnjit::{Error, HandStub, JitFunction, compile_inc, inc_reference};
+use indicatif::{ProgressBar, ProgressStyle};
+use std::process::ExitCode;
+
+/// x + 1, JIT-compiled by Cranelift and proven equal to the gist's hand-written bytes.
+///
+/// With no subcommand: the whole demo (IR, both disassemblies, f(41), the exhaustive check).
+#[derive(Parser)]
+#[command(version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Print the Cranelift IR (CLIF) of x + 1.
+    Ir,
+    /// Disassemble Cranelift's code and the gist's stub side by side.
+    Asm,
+    /// Run Cranelift's code, the stub and Rust's x.wrapping_add(1) side by side.
+    Check {
+        /// All 2^32 inputs (the default is the edge values and --samples random inputs).
+        #[arg(long, conflicts_with = "samples")]
+        exhaustive: bool,
+        /// How many pseudo-random inputs follow the edge values.
+        #[arg(long, default_value_t = 1_000_000)]
+        samples: u64,
+    },
+}
+
+/// Why a command failed: a one-line reason for stderr.
+enum Failure {
+    Error(Error),
+    Mismatch(Report),
+}
+
+impl From<Error> for Failure {
+    fn from(e: Error) -> Self {
+        Failure::Error(e)
+    }
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        None => demo(),
+        Some(Command::Ir) => compile_inc()
+            .map(|f| print!("{}", f.ir()))
+            .map_err(Failure::from),
+        Some(Command::Asm) => both()
+            .map(|(jit, stub)| print!("{}", asm(&jit, &stub)))
+            .map_err(Failure::from),
+        Some(Command::Check {
+            exhaustive,
+            samples,
+        }) => {
+            let inputs = if exhaustive {
+                Inputs::All
+            } else {
+                Inputs::Quick { samples }
+            };
+            both()
+                .map_err(Failure::from)
+                .and_then(|(jit, stub)| side_by_side(&jit, &stub, inputs))
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::Error(e)) => {
+            eprintln!("fnjit: error: {e}");
+            ExitCode::from(2)
+        }
+        Err(Failure::Mismatch(report)) => {
+            let first = report.first_mismatches.first().map(|m| {
+                let outs: Vec<_> = report
+                    .names
+                    .iter()
+                    .zip(&m.outputs)
+                    .map(|(n, o)| format!("{n} {o}"))
+                    .collect();
+                format!("; first at x = {}: {}", m.input, outs.join(", "))
+            });
+            eprintln!(
+                "fnjit: mismatch: {} of {} inputs disagree{}",
+                report.mismatches,
+                report.checked,
+                first.unwrap_or_default()
+            );
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn both() -> Result<(JitFunction, HandStub), Error> {
+    Ok((compile_inc()?, HandStub::gist()?))
+}
+
+fn demo() -> Result<(), Failure> {
+    let (jit, stub) = both()?;
+    println!("fnjit: x + 1, JIT-compiled by Cranelift, next to the gist's hand-written bytes\n");
+    println!("1. Cranelift IR (CLIF)\n\n{}", jit.ir());
+    println!(
+        "2. Machine code (= shared by both, + Cranelift's frame)\n\n{}",
+        asm(&jit, &stub)
+    );
+    println!(
+        "3. Calls\n\n   f(41) = {} from Cranelift, {} from the gist's stub, {} from Rust\n",
+        jit.call(41),
+        stub.call(41),
+        inc_reference(41)
+    );
+    println!("4. Every input, side by side on all cores\n");
+    side_by_side(&jit, &stub, Inputs::All)
+}
+
+/// Both listings and the one-line verdict.
+fn asm(jit: &JitFunction, stub: &HandStub) -> String {
+    let (j, s) = (
+        disassemble_x86_64(jit.code()),
+        disassemble_x86_64(stub.code()),
+    );
+    let shared = match compare(&j, &s) {
+        Verdict::SameBodyInFrame { shared } => shared,
+        Verdict::Identical => vec![true; j.len()],
+        Verdict::Different => vec![false; j.len()],
+    };
+    format!(
+        "   Cranelift, {} bytes at {:p} ({}):\n{}\n   gist stub, {} bytes at {:p} ({}):\n{}\n   {}\n",
+        jit.code().len(),
+        jit.code().as_ptr(),
+        placement(jit.is_near()),
+        listing(&j, |i| shared[i]),
+        stub.code().len(),
+        stub.code().as_ptr(),
+        placement(stub.is_near()),
+        listing(&s, |_| !matches!(compare(&j, &s), Verdict::Different)),
+        summary(&j, &s)
+    )
+}
+
+fn placement(near: bool) -> &'static str {
+    if near {
+        "near the program's code"
+    } else {
+        "far from the program's code: no room near it"
+    }
+}
+
+fn side_by_side(jit: &JitFunction, stub: &HandStub, inputs: Inputs) -> Result<(), Failure> {
+    let bar = ProgressBar::new(inputs.count()).with_style(
+        ProgressStyle::with_template(
+            "   {bar:40} {percent:>3}%  {human_pos}/{human_len} inputs, {eta} left",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let report = check(
+        ["rust", "cranelift", "stub"],
+        |x| [inc_reference(x), jit.call(x), stub.call(x)],
+        inputs,
+        &|n| bar.inc(n),
+    );
+    bar.finish_and_clear();
+    println!("   {report}");
+    if report.agree() {
+        Ok(())
+    } else {
+        Err(Failure::Mismatch(report))
+    }
+}

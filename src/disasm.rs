@@ -1,0 +1,162 @@
+//! Disassembly (iced-x86, Intel syntax) and the byte-by-byte comparison of two functions.
+
+use iced_x86::{Decoder, DecoderOptions, Formatter, IntelFormatter};
+use std::fmt::Write as _;
+
+/// One decoded instruction.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Line {
+    /// Offset from the start of the code.
+    pub offset: usize,
+    /// The instruction's bytes.
+    pub bytes: Vec<u8>,
+    /// Intel syntax, e.g. `lea eax,[rdi+1]`.
+    pub text: String,
+}
+
+/// Decodes x86-64 `code` into instructions.
+pub fn disassemble_x86_64(code: &[u8]) -> Vec<Line> {
+    let mut decoder = Decoder::with_ip(64, code, 0, DecoderOptions::NONE);
+    let mut formatter = IntelFormatter::new();
+    let mut lines = Vec::new();
+    for insn in &mut decoder {
+        let offset = insn.ip() as usize;
+        let mut text = String::new();
+        formatter.format(&insn, &mut text);
+        lines.push(Line {
+            offset,
+            bytes: code[offset..offset + insn.len()].to_vec(),
+            text,
+        });
+    }
+    lines
+}
+
+/// How a compiled function relates to a hand-written one, instruction by instruction.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// The same bytes.
+    Identical,
+    /// The hand-written body (all but its final `ret`) appears unchanged inside the compiled
+    /// code, which adds a frame around it; both end in the same `ret`.
+    SameBodyInFrame {
+        /// Which compiled instructions belong to the body or the final `ret`.
+        shared: Vec<bool>,
+    },
+    /// Neither of the above.
+    Different,
+}
+
+/// Compares `compiled` with `hand`, both decoded by [`disassemble_x86_64`].
+pub fn compare(compiled: &[Line], hand: &[Line]) -> Verdict {
+    if compiled == hand {
+        return Verdict::Identical;
+    }
+    let (Some((hand_ret, hand_body)), Some(last)) = (hand.split_last(), compiled.last()) else {
+        return Verdict::Different;
+    };
+    if last.bytes != hand_ret.bytes || hand_body.is_empty() {
+        return Verdict::Different;
+    }
+    let same = |a: &[Line], b: &[Line]| a.iter().zip(b).all(|(x, y)| x.bytes == y.bytes);
+    let body_at = (0..compiled.len().saturating_sub(hand_body.len()))
+        .find(|&i| same(&compiled[i..i + hand_body.len()], hand_body));
+    match body_at {
+        Some(at) => Verdict::SameBodyInFrame {
+            shared: (0..compiled.len())
+                .map(|i| (at..at + hand_body.len()).contains(&i) || i == compiled.len() - 1)
+                .collect(),
+        },
+        None => Verdict::Different,
+    }
+}
+
+/// Hex bytes, space-separated: `8D 47 01`.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes
+        .iter()
+        .map(|b| format!("{b:02X}"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// A listing: one instruction a line, marked `=` where `shared` says so and `+` elsewhere.
+pub fn listing(lines: &[Line], shared: impl Fn(usize) -> bool) -> String {
+    let mut out = String::new();
+    for (i, line) in lines.iter().enumerate() {
+        let mark = if shared(i) { '=' } else { '+' };
+        let _ = writeln!(
+            out,
+            "     {mark} {:04X}  {:<12} {}",
+            line.offset,
+            hex(&line.bytes),
+            line.text
+        );
+    }
+    out
+}
+
+/// One sentence on what `compiled` and `hand` share.
+pub fn summary(compiled: &[Line], hand: &[Line]) -> String {
+    let texts = |lines: &[Line], keep: &dyn Fn(usize) -> bool| {
+        let picked: Vec<_> = lines.iter().enumerate().filter(|&(i, _)| keep(i)).collect();
+        let text = picked
+            .iter()
+            .map(|(_, l)| l.text.as_str())
+            .collect::<Vec<_>>()
+            .join("; ");
+        let len: usize = picked.iter().map(|(_, l)| l.bytes.len()).sum();
+        (text, len)
+    };
+    match compare(compiled, hand) {
+        Verdict::Identical => "identical: the same bytes, instruction for instruction".into(),
+        Verdict::SameBodyInFrame { shared } => {
+            let (body, _) = texts(&hand[..hand.len() - 1], &|_| true);
+            let body_bytes: Vec<u8> = hand[..hand.len() - 1]
+                .iter()
+                .flat_map(|l| l.bytes.clone())
+                .collect();
+            let (frame, frame_len) = texts(compiled, &|i| !shared[i]);
+            format!(
+                "same body: both compute `{body}` ({}) and end in `ret`; Cranelift adds a frame of {frame_len} bytes around it ({frame})",
+                hex(&body_bytes)
+            )
+        }
+        Verdict::Different => {
+            "different: the hand-written body does not appear in the compiled code".into()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frame_around_the_body_is_found() {
+        let jit = [
+            0x55, 0x48, 0x89, 0xE5, 0x8D, 0x47, 0x01, 0x48, 0x89, 0xEC, 0x5D, 0xC3,
+        ];
+        let hand = [0x8D, 0x47, 0x01, 0xC3];
+        let (jit, hand) = (disassemble_x86_64(&jit), disassemble_x86_64(&hand));
+        assert_eq!(
+            compare(&jit, &hand),
+            Verdict::SameBodyInFrame {
+                shared: vec![false, false, true, false, false, true]
+            }
+        );
+        assert_eq!(
+            summary(&jit, &hand),
+            "same body: both compute `lea eax,[rdi+1]` (8D 47 01) and end in `ret`; Cranelift adds \
+             a frame of 8 bytes around it (push rbp; mov rbp,rsp; mov rsp,rbp; pop rbp)"
+        );
+        assert_eq!(compare(&hand, &hand), Verdict::Identical);
+    }
+
+    #[test]
+    fn a_different_body_is_different() {
+        let add = disassemble_x86_64(&[0x8D, 0x47, 0x02, 0xC3]); // lea eax,[rdi+2]; ret
+        let hand = disassemble_x86_64(&[0x8D, 0x47, 0x01, 0xC3]);
+        assert_eq!(compare(&add, &hand), Verdict::Different);
+    }
+}

@@ -1,0 +1,57 @@
+//! Cranelift IR for the functions fnjit compiles.
+
+use cranelift_codegen::ir::{AbiParam, Function, InstBuilder, Signature, UserFuncName, types};
+use cranelift_codegen::isa::{CallConv, TargetFrontendConfig};
+use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
+
+/// `fn(i32) -> i32` in calling convention `call_conv`.
+pub fn i32_to_i32(call_conv: CallConv) -> Signature {
+    let mut sig = Signature::new(call_conv);
+    sig.params.push(AbiParam::new(types::I32));
+    sig.returns.push(AbiParam::new(types::I32));
+    sig
+}
+
+/// Builds `x + 1` into `func`: one block, one `i32` parameter, `iadd_imm_s`, `return`, in the
+/// target's default calling convention. (In Cranelift 0.135 `iadd_imm_s` is a builder helper: it
+/// emits `iconst` and `iadd`, which the backend folds back into one `lea`.)
+pub fn build_inc(
+    func: &mut Function,
+    fctx: &mut FunctionBuilderContext,
+    target: TargetFrontendConfig,
+) {
+    func.clear();
+    func.name = UserFuncName::user(0, 0);
+    func.signature = i32_to_i32(target.default_call_conv);
+    let mut b = FunctionBuilder::new(func, fctx);
+    let block = b.create_block();
+    b.append_block_params_for_function_params(block);
+    b.switch_to_block(block);
+    b.seal_block(block);
+    let x = b.block_params(block)[0];
+    let y = b.ins().iadd_imm_s(x, 1);
+    b.ins().return_(&[y]);
+    b.finalize(target);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn inc_is_one_block_with_one_add() {
+        let mut func = Function::new();
+        let target = TargetFrontendConfig {
+            default_call_conv: CallConv::SystemV,
+            pointer_width: target_lexicon::PointerWidth::U64,
+            page_size_align_log2: 12,
+        };
+        build_inc(&mut func, &mut FunctionBuilderContext::new(), target);
+        let text = func.display().to_string();
+        assert_eq!(
+            text,
+            "function u0:0(i32) -> i32 system_v {\n\
+             block0(v0: i32):\n    v1 = iconst.i32 1\n    v2 = iadd v0, v1  ; v1 = 1\n    return v2\n}\n"
+        );
+    }
+}

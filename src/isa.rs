@@ -1,0 +1,72 @@
+//! Which machine the code is for: the host check and Cranelift's ISA, looked up from a triple.
+
+use crate::Error;
+use cranelift_codegen::isa::{self, CallConv, OwnedTargetIsa};
+use cranelift_codegen::settings::{self, Configurable};
+use target_lexicon::{Architecture, Triple};
+
+/// The host, if fnjit can run code on it: x86-64 whose C calling convention is System V.
+pub fn check_host(triple: &Triple) -> Result<(), Error> {
+    let sysv = CallConv::triple_default(triple) == CallConv::SystemV;
+    if triple.architecture == Architecture::X86_64 && sysv {
+        Ok(())
+    } else {
+        Err(Error::UnsupportedHost {
+            triple: triple.to_string(),
+        })
+    }
+}
+
+/// Cranelift's backend for `triple`, with fnjit's settings.
+///
+/// The verifier stays on in debug builds and tests.
+pub fn isa_for(triple: Triple, supported: &'static str) -> Result<OwnedTargetIsa, Error> {
+    let unsupported = || Error::UnsupportedTarget {
+        triple: triple.to_string(),
+        supported,
+    };
+    let mut flags = settings::builder();
+    let settings = [
+        ("opt_level", "speed"),
+        (
+            "enable_verifier",
+            if cfg!(debug_assertions) {
+                "true"
+            } else {
+                "false"
+            },
+        ),
+        ("unwind_info", "false"),
+    ];
+    for (name, value) in settings {
+        flags.set(name, value).map_err(|_| unsupported())?;
+    }
+    isa::lookup(triple.clone())
+        .map_err(|_| unsupported())?
+        .finish(settings::Flags::new(flags))
+        .map_err(|_| unsupported())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_check_accepts_sysv_x86_64_only() {
+        for ok in [
+            "x86_64-unknown-linux-gnu",
+            "x86_64-apple-darwin",
+            "x86_64-unknown-freebsd",
+        ] {
+            assert!(check_host(&ok.parse().unwrap()).is_ok(), "{ok}");
+        }
+        for bad in [
+            "aarch64-unknown-linux-gnu",
+            "x86_64-pc-windows-msvc",
+            "riscv64gc-unknown-linux-gnu",
+        ] {
+            let err = check_host(&bad.parse().unwrap()).unwrap_err();
+            assert!(err.to_string().contains(bad), "{err}");
+        }
+    }
+}

@@ -1,0 +1,132 @@
+//! Compiling with Cranelift into executable memory: [`Jit`], [`JitFunction`], [`compile_inc`].
+
+use crate::Error;
+use crate::code_memory::{I32Function, Placement};
+use crate::ir;
+use crate::isa::{check_host, isa_for};
+use crate::jit_memory::CodeSlot;
+use cranelift_codegen::Context;
+use cranelift_codegen::isa::OwnedTargetIsa;
+use cranelift_frontend::FunctionBuilderContext;
+use cranelift_jit::{JITBuilder, JITModule};
+use cranelift_module::{Module, ModuleError, default_libcall_names};
+use std::io;
+use target_lexicon::Triple;
+
+/// A reusable compiler for the host: keeps the ISA and Cranelift's contexts between functions.
+pub struct Jit {
+    isa: OwnedTargetIsa,
+    ctx: Context,
+    fctx: FunctionBuilderContext,
+    placement: Placement,
+}
+
+/// A function JIT-compiled by Cranelift, in executable memory that it frees when dropped.
+#[derive(Debug)]
+pub struct JitFunction {
+    func: I32Function,
+    ir: String,
+}
+
+/// Compiles `fn(i32) -> i32 { x + 1 }` for the host (x86-64 System V) with Cranelift.
+///
+/// # Errors
+/// [`Error::UnsupportedHost`] on any other host; [`Error::ExecRefused`] when the OS forbids
+/// executable memory; [`Error::MapFailed`] or [`Error::Cranelift`] otherwise.
+pub fn compile_inc() -> Result<JitFunction, Error> {
+    Jit::new()?.compile_inc()
+}
+
+impl Jit {
+    /// A compiler for the host, placing code near the program's own code.
+    ///
+    /// # Errors
+    /// [`Error::UnsupportedHost`] unless the host is x86-64 with the System V ABI.
+    pub fn new() -> Result<Jit, Error> {
+        Self::with_placement(Placement::Near)
+    }
+
+    /// A compiler for the host that places code as `placement` says.
+    ///
+    /// # Errors
+    /// As [`Jit::new`].
+    pub fn with_placement(placement: Placement) -> Result<Jit, Error> {
+        let host = Triple::host();
+        check_host(&host)?;
+        Ok(Jit {
+            isa: isa_for(host, "the host (x86_64 System V)")?,
+            ctx: Context::new(),
+            fctx: FunctionBuilderContext::new(),
+            placement,
+        })
+    }
+
+    /// Compiles `x + 1` (see [`compile_inc`]).
+    ///
+    /// # Errors
+    /// As [`compile_inc`].
+    pub fn compile_inc(&mut self) -> Result<JitFunction, Error> {
+        ir::build_inc(
+            &mut self.ctx.func,
+            &mut self.fctx,
+            self.isa.frontend_config(),
+        );
+        self.compile_built()
+    }
+
+    /// Compiles the function in `self.ctx.func`, which must have the signature
+    /// [`ir::i32_to_i32`] in the System V calling convention.
+    fn compile_built(&mut self) -> Result<JitFunction, Error> {
+        let ir = self.ctx.func.display().to_string();
+        let slot = CodeSlot::default();
+        let mut builder = JITBuilder::with_isa(self.isa.clone(), default_libcall_names());
+        builder.memory_provider(slot.provider(self.placement));
+        let mut module = JITModule::new(builder);
+        let compiled = module
+            .declare_anonymous_function(&self.ctx.func.signature)
+            .and_then(|id| module.define_function(id, &mut self.ctx))
+            .and_then(|()| module.finalize_definitions());
+        module.clear_context(&mut self.ctx);
+        // Whatever the module did, the slot holds the code or the error that says why not.
+        let code = match (slot.take(), compiled) {
+            (Some(result), _) => result?,
+            (None, Err(e)) => return Err(e.into()),
+            (None, Ok(())) => {
+                return Err(ModuleError::Allocation {
+                    err: io::Error::other("cranelift-jit finalized a module without its code"),
+                }
+                .into());
+            }
+        };
+        debug_assert!(code.bytes().ends_with(&[0xC3]), "x86-64 code ends in ret");
+        // SAFETY: the code was compiled by Cranelift for x86-64 from IR whose signature is
+        // `i32_to_i32(SystemV)`, i.e. `extern "C" fn(i32) -> i32` on this host (checked by
+        // `check_host`); the IR has no loads, stores, calls or traps, so it returns for every
+        // input and touches nothing but its frame.
+        let func = unsafe { I32Function::new(code) };
+        Ok(JitFunction { func, ir })
+    }
+}
+
+impl JitFunction {
+    /// Calls the compiled function.
+    #[inline]
+    pub fn call(&self, x: i32) -> i32 {
+        self.func.call(x)
+    }
+
+    /// The machine code as it lies in executable memory: `code().as_ptr()` is the entry point.
+    pub fn code(&self) -> &[u8] {
+        self.func.code().bytes()
+    }
+
+    /// The Cranelift IR (CLIF text) the function was compiled from.
+    pub fn ir(&self) -> &str {
+        &self.ir
+    }
+
+    /// Whether the code lies within 2 GiB of the program's own code.
+    pub fn is_near(&self) -> bool {
+        self.func.code().is_near()
+    }
+}
