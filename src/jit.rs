@@ -22,6 +22,34 @@ pub struct Jit {
 }
 
 /// A function JIT-compiled by Cranelift, in executable memory that it frees when dropped.
+///
+/// Everything that reaches the code borrows the `JitFunction`, so nothing callable outlives it:
+///
+/// ```
+/// let f = fnjit::compile_inc()?;
+/// let inc = |x| f.call(x);
+/// let code = f.code();
+/// assert_eq!((inc(41), code.last()), (42, Some(&0xC3)));
+/// # Ok::<(), fnjit::Error>(())
+/// ```
+///
+/// Dropping the function while a borrow of it lives does not compile:
+///
+/// ```compile_fail,E0505
+/// let f = fnjit::compile_inc()?;
+/// let inc = |x| f.call(x);
+/// drop(f); // frees the code...
+/// inc(41); // ...so this call cannot be allowed
+/// # Ok::<(), fnjit::Error>(())
+/// ```
+///
+/// ```compile_fail,E0505
+/// let f = fnjit::compile_inc()?;
+/// let code = f.code();
+/// drop(f);
+/// println!("{:p}", code.as_ptr());
+/// # Ok::<(), fnjit::Error>(())
+/// ```
 #[derive(Debug)]
 pub struct JitFunction {
     func: I32Function,
@@ -82,15 +110,12 @@ impl Jit {
         let mut builder = JITBuilder::with_isa(self.isa.clone(), default_libcall_names());
         builder.memory_provider(slot.provider(self.placement));
         let mut module = JITModule::new(builder);
-        let compiled = module
-            .declare_anonymous_function(&self.ctx.func.signature)
-            .and_then(|id| module.define_function(id, &mut self.ctx))
-            .and_then(|()| module.finalize_definitions());
+        let compiled = define_and_finalize(&mut module, &mut self.ctx);
         module.clear_context(&mut self.ctx);
         // Whatever the module did, the slot holds the code or the error that says why not.
         let code = match (slot.take(), compiled) {
             (Some(result), _) => result?,
-            (None, Err(e)) => return Err(e.into()),
+            (None, Err(e)) => return Err(e),
             (None, Ok(())) => {
                 return Err(ModuleError::Allocation {
                     err: io::Error::other("cranelift-jit finalized a module without its code"),
@@ -106,6 +131,14 @@ impl Jit {
         let func = unsafe { I32Function::new(code) };
         Ok(JitFunction { func, ir })
     }
+}
+
+/// Compiles `ctx.func` into `module` and makes it executable.
+fn define_and_finalize(module: &mut JITModule, ctx: &mut Context) -> Result<(), Error> {
+    let id = module.declare_anonymous_function(&ctx.func.signature)?;
+    module.define_function(id, ctx)?;
+    module.finalize_definitions()?;
+    Ok(())
 }
 
 impl JitFunction {

@@ -1,0 +1,71 @@
+//! When the kernel refuses executable memory, fnjit says so: an error, no panic, no signal.
+//!
+//! `prctl(PR_SET_MDWE, PR_MDWE_REFUSE_EXEC_GAIN)` (Linux 6.3+) makes every later attempt to make
+//! memory executable fail, for the rest of the process. So the test runs in a child process: this
+//! test binary again, running only the ignored `child` test with FNJIT_MDWE_CHILD set.
+
+use std::process::Command;
+
+const PR_MDWE_REFUSE_EXEC_GAIN: libc::c_ulong = 1;
+
+#[test]
+fn refused_exec_memory_is_an_error_not_a_crash() {
+    let out = Command::new(std::env::current_exe().expect("test binary"))
+        .args([
+            "--exact",
+            "child",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("FNJIT_MDWE_CHILD", "1")
+        .output()
+        .expect("run child");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    if stdout.contains("SKIP:") {
+        eprintln!(
+            "skipped: {}",
+            stdout.lines().find(|l| l.contains("SKIP:")).unwrap_or("")
+        );
+        return;
+    }
+    assert!(
+        out.status.success(),
+        "child failed ({}):\n{stdout}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("compile_inc: the operating system refused to make JIT code executable"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("HandStub::gist: the operating system refused to make JIT code executable"),
+        "{stdout}"
+    );
+}
+
+#[test]
+#[ignore = "runs only as the child of refused_exec_memory_is_an_error_not_a_crash"]
+fn child() {
+    if std::env::var_os("FNJIT_MDWE_CHILD").is_none() {
+        return;
+    }
+    // SAFETY: PR_SET_MDWE takes plain integers; it only restricts this process's future mappings.
+    let rc = unsafe { libc::prctl(libc::PR_SET_MDWE, PR_MDWE_REFUSE_EXEC_GAIN, 0, 0, 0) };
+    if rc != 0 {
+        println!(
+            "SKIP: prctl(PR_SET_MDWE) failed: {} (needs Linux 6.3+)",
+            std::io::Error::last_os_error()
+        );
+        return;
+    }
+    match fnjit::compile_inc() {
+        Ok(_) => panic!("compile_inc succeeded under MDWE"),
+        Err(e) => println!("compile_inc: {e}"),
+    }
+    match fnjit::HandStub::gist() {
+        Ok(_) => panic!("HandStub::gist succeeded under MDWE"),
+        Err(e) => println!("HandStub::gist: {e}"),
+    }
+}
