@@ -8,15 +8,21 @@
 //!   `extern "C" fn(i32) -> i32`. The function pointer never leaves it: callers get `call(&self)`,
 //!   so nothing callable can outlive the memory.
 //!
-//! Every mapping is unmapped when its owner drops. Mappings are placed near the program's own
-//! code when there is room (see [`Placement`]), because indirect calls to far targets predict
-//! worse on current x86-64 cores.
+//! Mappings are placed near the program's own code when there is room (see [`Placement`]),
+//! because indirect calls to far targets predict worse on current x86-64 cores.
+//!
+//! When its owner drops, a one-page mapping is made read-write again (never executable), zeroed
+//! and kept in a small pool for the next function: a fresh mapping costs `mmap`, a page fault and
+//! `munmap`, a pooled page one `mprotect` each way. The pool holds at most [`POOL_PAGES`] pages a
+//! placement; everything else is unmapped.
 
 use crate::Error;
 use std::io;
+use std::marker::PhantomData;
 use std::mem::ManuallyDrop;
 use std::ptr::{self, NonNull};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, PoisonError};
 
 /// Where to map code memory.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -27,6 +33,9 @@ pub enum Placement {
     /// Wherever the kernel puts `mmap(NULL, …)`: on Linux x86-64, tens of TiB from the program's
     /// code. This is where the gist's stub and cranelift-jit's default provider put code.
     Anywhere,
+    /// As `Anywhere`, but always a fresh mapping that is unmapped on drop, never pooled: the
+    /// gist's way (map, copy, protect, unmap), kept W^X. For comparisons.
+    Fresh,
 }
 
 /// Private read-write memory being filled with machine code. Never executable.
@@ -34,6 +43,7 @@ pub enum Placement {
 pub struct WritableCode {
     ptr: NonNull<u8>,
     map_len: usize,
+    pooled: bool,
 }
 
 // SAFETY: the mapping is owned exclusively by this value (nothing else holds its address), so
@@ -46,6 +56,7 @@ pub struct ExecutableCode {
     ptr: NonNull<u8>,
     map_len: usize,
     code_len: usize,
+    pooled: bool,
 }
 
 // SAFETY: the mapping is read-execute and owned by this value; it is only ever read, and shared
@@ -65,9 +76,20 @@ impl WritableCode {
                 len,
                 source: io::Error::from(io::ErrorKind::OutOfMemory),
             })?;
+        let pooled = placement != Placement::Fresh;
+        if pooled
+            && map_len == page_size()
+            && let Some(ptr) = pool_take(placement)
+        {
+            return Ok(Self {
+                ptr,
+                map_len,
+                pooled,
+            });
+        }
         let near = match placement {
             Placement::Near => map_near(map_len),
-            Placement::Anywhere => None,
+            Placement::Anywhere | Placement::Fresh => None,
         };
         let ptr = match near {
             Some(ptr) => ptr,
@@ -76,7 +98,11 @@ impl WritableCode {
                 source,
             })?,
         };
-        Ok(Self { ptr, map_len })
+        Ok(Self {
+            ptr,
+            map_len,
+            pooled,
+        })
     }
 
     /// The whole mapping, for writing code into.
@@ -119,13 +145,18 @@ impl WritableCode {
             ptr: this.ptr,
             map_len: this.map_len,
             code_len,
+            pooled: this.pooled,
         })
     }
 }
 
 impl Drop for WritableCode {
     fn drop(&mut self) {
-        unmap(self.ptr, self.map_len);
+        if self.pooled {
+            release(self.ptr, self.map_len);
+        } else {
+            unmap(self.ptr, self.map_len);
+        }
     }
 }
 
@@ -146,7 +177,26 @@ impl ExecutableCode {
 
 impl Drop for ExecutableCode {
     fn drop(&mut self) {
-        unmap(self.ptr, self.map_len);
+        if !self.pooled {
+            unmap(self.ptr, self.map_len);
+            return;
+        }
+        // Executable memory only goes back to the pool once it is writable, i.e. not executable.
+        // SAFETY: `ptr`/`map_len` are exactly the mapping this value owns, and it is being
+        // dropped: no reference into it remains, and nothing can be executing it (calls borrow
+        // the owner, which a drop cannot).
+        let rc = unsafe {
+            libc::mprotect(
+                self.ptr.as_ptr().cast(),
+                self.map_len,
+                libc::PROT_READ | libc::PROT_WRITE,
+            )
+        };
+        if rc == 0 {
+            release(self.ptr, self.map_len);
+        } else {
+            unmap(self.ptr, self.map_len);
+        }
     }
 }
 
@@ -184,10 +234,68 @@ impl I32Function {
         (self.entry)(x)
     }
 
+    /// A copyable handle that calls the code directly, borrowing it.
+    pub fn as_fn(&self) -> FnRef<'_> {
+        FnRef {
+            entry: self.entry,
+            _code: PhantomData,
+        }
+    }
+
     /// The code behind the function.
     pub fn code(&self) -> &ExecutableCode {
         &self.code
     }
+}
+
+/// A function pointer into code that stays mapped as long as the borrow `'a` lasts: what a bare
+/// `extern "C" fn(i32) -> i32` would be, minus the chance to outlive its memory.
+#[derive(Clone, Copy, Debug)]
+pub struct FnRef<'a> {
+    entry: extern "C" fn(i32) -> i32,
+    _code: PhantomData<&'a ExecutableCode>,
+}
+
+impl FnRef<'_> {
+    /// Calls the code with `x`.
+    #[inline]
+    pub fn call(self, x: i32) -> i32 {
+        (self.entry)(x)
+    }
+}
+
+/// How many free pages the pool keeps for each placement.
+pub const POOL_PAGES: usize = 64;
+
+/// Free read-write code pages, zeroed: near the program's code, and anywhere else.
+static POOL: [Mutex<Vec<usize>>; 2] = [Mutex::new(Vec::new()), Mutex::new(Vec::new())];
+
+fn pool_for(near: bool) -> std::sync::MutexGuard<'static, Vec<usize>> {
+    // A page address list is consistent after any panic, so poisoning is ignored.
+    POOL[usize::from(near)]
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+}
+
+fn pool_take(placement: Placement) -> Option<NonNull<u8>> {
+    let page = pool_for(placement == Placement::Near).pop()?;
+    NonNull::new(page as *mut u8)
+}
+
+/// Gives back a read-write mapping whose owner is done with it: one page is zeroed and pooled
+/// while the pool has room; anything else is unmapped.
+fn release(ptr: NonNull<u8>, len: usize) {
+    let addr = ptr.as_ptr() as usize;
+    if len == page_size() {
+        let mut pool = pool_for(distance_from_program(addr) < NEAR_LIMIT);
+        if pool.len() < POOL_PAGES {
+            // SAFETY: the caller owns this read-write page and holds no reference into it.
+            unsafe { ptr::write_bytes(ptr.as_ptr(), 0, len) };
+            pool.push(addr);
+            return;
+        }
+    }
+    unmap(ptr, len);
 }
 
 /// Mappings nearer than this to the program's code count as near: within the ±2 GiB that a
@@ -322,6 +430,17 @@ mod tests {
             maps.len(),
             "two live mappings share an address"
         );
+    }
+
+    #[test]
+    fn pooled_pages_come_back_zeroed_and_writable() {
+        let mut w = WritableCode::new(4, Placement::Anywhere).expect("map");
+        w.as_mut_slice()[..4].copy_from_slice(&[0x8D, 0x47, 0x01, 0xC3]);
+        let x = w.make_executable(4).expect("exec");
+        drop(x);
+        // Whichever page comes next (this one, from the pool, or another), it is clean.
+        let mut again = WritableCode::new(4, Placement::Anywhere).expect("map");
+        assert!(again.as_mut_slice().iter().all(|&b| b == 0));
     }
 
     #[test]

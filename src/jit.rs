@@ -1,16 +1,18 @@
 //! Compiling with Cranelift into executable memory: [`Jit`], [`JitFunction`], [`compile_inc`].
 
 use crate::Error;
-use crate::code_memory::{I32Function, Placement};
+use crate::code_memory::{FnRef, I32Function, Placement};
 use crate::ir;
 use crate::isa::{check_host, isa_for};
 use crate::jit_memory::CodeSlot;
 use cranelift_codegen::Context;
+use cranelift_codegen::ir::Function;
 use cranelift_codegen::isa::OwnedTargetIsa;
 use cranelift_frontend::FunctionBuilderContext;
 use cranelift_jit::{JITBuilder, JITModule};
 use cranelift_module::{Module, ModuleError, default_libcall_names};
 use std::io;
+use std::sync::OnceLock;
 use target_lexicon::Triple;
 
 /// A reusable compiler for the host: keeps the ISA and Cranelift's contexts between functions.
@@ -53,7 +55,28 @@ pub struct Jit {
 #[derive(Debug)]
 pub struct JitFunction {
     func: I32Function,
-    ir: String,
+    ir: Ir,
+}
+
+/// The IR a function was compiled from, printed as CLIF text only when someone asks: printing
+/// costs as much as a tenth of compiling.
+#[derive(Debug)]
+struct Ir {
+    func: Function,
+    text: OnceLock<String>,
+}
+
+impl Ir {
+    fn new(func: &Function) -> Self {
+        Ir {
+            func: func.clone(),
+            text: OnceLock::new(),
+        }
+    }
+
+    fn text(&self) -> &str {
+        self.text.get_or_init(|| self.func.display().to_string())
+    }
 }
 
 /// Compiles `fn(i32) -> i32 { x + 1 }` for the host (x86-64 System V) with Cranelift.
@@ -105,7 +128,7 @@ impl Jit {
     /// Compiles the function in `self.ctx.func`, which must have the signature
     /// [`ir::i32_to_i32`] in the System V calling convention.
     fn compile_built(&mut self) -> Result<JitFunction, Error> {
-        let ir = self.ctx.func.display().to_string();
+        let ir = Ir::new(&self.ctx.func);
         let slot = CodeSlot::default();
         let mut builder = JITBuilder::with_isa(self.isa.clone(), default_libcall_names());
         builder.memory_provider(slot.provider(self.placement));
@@ -148,6 +171,11 @@ impl JitFunction {
         self.func.call(x)
     }
 
+    /// A copyable function pointer to the compiled function that cannot outlive it.
+    pub fn as_fn(&self) -> FnRef<'_> {
+        self.func.as_fn()
+    }
+
     /// The machine code as it lies in executable memory: `code().as_ptr()` is the entry point.
     pub fn code(&self) -> &[u8] {
         self.func.code().bytes()
@@ -155,7 +183,7 @@ impl JitFunction {
 
     /// The Cranelift IR (CLIF text) the function was compiled from.
     pub fn ir(&self) -> &str {
-        &self.ir
+        self.ir.text()
     }
 
     /// Whether the code lies within 2 GiB of the program's own code.

@@ -16,7 +16,7 @@ mod jit;
 mod jit_memory;
 mod stub;
 
-pub use code_memory::Placement;
+pub use code_memory::{FnRef, POOL_PAGES, Placement};
 pub use error::Error;
 pub use jit::{Jit, JitFunction, compile_inc};
 pub use stub::{GIST_BYTES, HandStub};

@@ -1,7 +1,7 @@
 //! The gist's hand-encoded function, in W^X memory.
 
 use crate::Error;
-use crate::code_memory::{I32Function, Placement, WritableCode};
+use crate::code_memory::{FnRef, I32Function, Placement, WritableCode};
 use crate::isa::check_host;
 use target_lexicon::Triple;
 
@@ -49,6 +49,11 @@ impl HandStub {
     #[inline]
     pub fn call(&self, x: i32) -> i32 {
         self.func.call(x)
+    }
+
+    /// A copyable function pointer to the stub that cannot outlive it.
+    pub fn as_fn(&self) -> FnRef<'_> {
+        self.func.as_fn()
     }
 
     /// The stub's bytes as they lie in executable memory.

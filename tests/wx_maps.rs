@@ -1,7 +1,8 @@
 //! W^X as the kernel sees it: no mapping of this process is ever writable and executable, and
-//! code memory is gone once its owner drops. One test, so no other thread maps memory meanwhile.
+//! code memory stops being executable once its owner drops (it is unmapped, or pooled read-write).
+//! One test, so no other thread maps memory meanwhile.
 
-use fnjit::{HandStub, compile_inc};
+use fnjit::{HandStub, Placement, compile_inc};
 
 fn maps() -> String {
     std::fs::read_to_string("/proc/self/maps").expect("read /proc/self/maps")
@@ -51,21 +52,27 @@ fn code_is_never_writable_and_executable_and_is_unmapped_on_drop() {
             "{line}"
         );
     }
-    drop((jit, stub));
+    let fresh = HandStub::gist_placed(Placement::Fresh).expect("stub the gist's way");
+    let fresh_at = fresh.code().as_ptr() as usize;
+    drop((jit, stub, fresh));
     let after = maps();
     assert_eq!(
         rwx_lines(&after),
         Vec::<&str>::new(),
         "rwx mapping after dropping"
     );
+    for at in [jit_at, stub_at] {
+        if let Some(line) = line_holding(&after, at) {
+            let perms = line.split_whitespace().nth(1).unwrap_or("");
+            assert!(
+                perms.starts_with("rw-"),
+                "code still executable after drop: {line}"
+            );
+        }
+    }
     assert_eq!(
-        line_holding(&after, jit_at),
+        line_holding(&after, fresh_at),
         None,
-        "JIT code still mapped after drop"
-    );
-    assert_eq!(
-        line_holding(&after, stub_at),
-        None,
-        "stub still mapped after drop"
+        "a fresh mapping outlived its drop"
     );
 }
