@@ -32,12 +32,30 @@ enum Command {
         #[arg(long, default_value_t = 1_000_000)]
         samples: u64,
     },
+    /// Measure call cost, time to a callable function and check throughput, interleaved.
+    Bench {
+        /// Print the figures as JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// Interleaved rounds per figure.
+        #[arg(long, default_value_t = 41)]
+        rounds: usize,
+    },
+    /// Draw `fnjit bench --json` output as an SVG chart.
+    Plot {
+        /// The JSON file written by `fnjit bench --json`.
+        json: std::path::PathBuf,
+        /// Where to write the SVG.
+        #[arg(short, long)]
+        output: std::path::PathBuf,
+    },
 }
 
 /// Why a command failed: a one-line reason for stderr.
 enum Failure {
     Error(Error),
     Mismatch(Report),
+    Io(String),
 }
 
 impl From<Error> for Failure {
@@ -69,11 +87,17 @@ pub fn main() -> ExitCode {
                 .map_err(Failure::from)
                 .and_then(|(jit, stub)| side_by_side(&jit, &stub, inputs))
         }
+        Some(Command::Bench { json, rounds }) => bench(json, rounds.max(1)),
+        Some(Command::Plot { json, output }) => plot(&json, &output),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure::Error(e)) => {
             eprintln!("fnjit: error: {e}");
+            ExitCode::from(2)
+        }
+        Err(Failure::Io(reason)) => {
+            eprintln!("fnjit: error: {reason}");
             ExitCode::from(2)
         }
         Err(Failure::Mismatch(report)) => {
@@ -172,4 +196,26 @@ fn side_by_side(jit: &JitFunction, stub: &HandStub, inputs: Inputs) -> Result<()
     } else {
         Err(Failure::Mismatch(report))
     }
+}
+
+fn bench(json: bool, rounds: usize) -> Result<(), Failure> {
+    let results = fnjit::bench::run(rounds)?;
+    if json {
+        let text =
+            serde_json::to_string_pretty(&results).map_err(|e| Failure::Io(e.to_string()))?;
+        println!("{text}");
+    } else {
+        print!("{}", fnjit::bench::table(&results));
+    }
+    Ok(())
+}
+
+fn plot(json: &std::path::Path, output: &std::path::Path) -> Result<(), Failure> {
+    let io = |what: &str, path: &std::path::Path, e: &dyn std::fmt::Display| {
+        Failure::Io(format!("{what} {}: {e}", path.display()))
+    };
+    let text = std::fs::read_to_string(json).map_err(|e| io("cannot read", json, &e))?;
+    let results: fnjit::bench::Results = serde_json::from_str(&text)
+        .map_err(|e| io("not the JSON of `fnjit bench --json`:", json, &e))?;
+    std::fs::write(output, fnjit::plot::svg(&results)).map_err(|e| io("cannot write", output, &e))
 }

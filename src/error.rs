@@ -33,6 +33,11 @@ pub enum Error {
     },
     /// Cranelift failed to compile or link the function.
     Cranelift(Box<cranelift_module::ModuleError>),
+    /// A benchmark contender computed a wrong result, so its timing means nothing.
+    BenchMismatch {
+        /// Which contender, and what it got wrong.
+        what: String,
+    },
 }
 
 impl fmt::Display for Error {
@@ -61,6 +66,12 @@ impl fmt::Display for Error {
                  prctl PR_SET_MDWE, PaX MPROTECT): allow executable memory for this process"
             ),
             Error::Cranelift(e) => write!(f, "Cranelift failed: {e}"),
+            Error::BenchMismatch { what } => {
+                write!(
+                    f,
+                    "benchmark stopped: {what}; its timings would mean nothing"
+                )
+            }
         }
     }
 }
@@ -70,7 +81,9 @@ impl std::error::Error for Error {
         match self {
             Error::MapFailed { source, .. } | Error::ExecRefused { source } => Some(source),
             Error::Cranelift(e) => Some(e),
-            Error::UnsupportedHost { .. } | Error::UnsupportedTarget { .. } => None,
+            Error::UnsupportedHost { .. }
+            | Error::UnsupportedTarget { .. }
+            | Error::BenchMismatch { .. } => None,
         }
     }
 }

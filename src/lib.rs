@@ -6,6 +6,7 @@
 )]
 #![warn(clippy::missing_errors_doc)]
 
+pub mod bench;
 pub mod check;
 mod code_memory;
 pub mod disasm;
@@ -14,6 +15,7 @@ mod ir;
 mod isa;
 mod jit;
 mod jit_memory;
+pub mod plot;
 mod stub;
 
 pub use code_memory::{FnRef, POOL_PAGES, Placement};

@@ -1,0 +1,97 @@
+//! An SVG chart of `fnjit bench` results: one horizontal bar per contender, a panel per group.
+
+use crate::bench::{LATENCY, PHASES, Results, THROUGHPUT, TO_CALLABLE};
+use std::fmt::Write as _;
+
+const WIDTH: f64 = 900.0;
+const LABEL: f64 = 330.0;
+const BAR: f64 = 18.0;
+
+/// The chart, as SVG text.
+pub fn svg(r: &Results) -> String {
+    let mut body = String::new();
+    let mut y = 40.0;
+    for (group, unit, scale) in [
+        (THROUGHPUT, "ns", 1.0),
+        (LATENCY, "ns", 1.0),
+        (TO_CALLABLE, "µs", 1e-3),
+    ] {
+        let rows: Vec<_> = r
+            .rows
+            .iter()
+            .filter(|row| row.group == group && row.group != PHASES)
+            .collect();
+        let max = rows
+            .iter()
+            .map(|row| row.p75_ns * scale)
+            .fold(0.0, f64::max)
+            .max(f64::MIN_POSITIVE);
+        let _ = writeln!(
+            body,
+            r#"<text x="10" y="{y}" font-weight="bold">{}</text>"#,
+            escape(group)
+        );
+        y += 10.0;
+        for row in rows {
+            let (median, p25, p75) = (
+                row.median_ns * scale,
+                row.p25_ns * scale,
+                row.p75_ns * scale,
+            );
+            let px = |v: f64| LABEL + v / max * (WIDTH - LABEL - 90.0);
+            let colour = if row.name.contains("far") {
+                "#d9822b"
+            } else if row.name.contains("native") || row.name.contains("gist's way") {
+                "#777"
+            } else {
+                "#2b7bd9"
+            };
+            let _ = writeln!(
+                body,
+                concat!(
+                    r#"<text x="{lx}" y="{ty}" text-anchor="end">{name}</text>"#,
+                    r#"<rect x="{x0}" y="{y}" width="{w:.1}" height="{h}" fill="{c}"/>"#,
+                    r#"<line x1="{a:.1}" x2="{b:.1}" y1="{my}" y2="{my}" stroke="black"/>"#,
+                    r#"<text x="{tx:.1}" y="{ty}">{median:.2} {unit}</text>"#
+                ),
+                lx = LABEL - 6.0,
+                ty = y + 13.0,
+                name = escape(&row.name),
+                x0 = LABEL,
+                y = y,
+                w = px(median) - LABEL,
+                h = BAR - 4.0,
+                c = colour,
+                a = px(p25),
+                b = px(p75),
+                my = y + (BAR - 4.0) / 2.0,
+                tx = px(p75) + 6.0,
+                median = median,
+                unit = unit,
+            );
+            y += BAR;
+        }
+        y += 24.0;
+    }
+    format!(
+        concat!(
+            r#"<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" font-family="sans-serif" font-size="12">"#,
+            "\n",
+            r#"<rect width="100%" height="100%" fill="white"/>"#,
+            "\n",
+            r#"<text x="10" y="20">fnjit bench on {m}: medians of {n} interleaved rounds; whiskers: interquartile range; blue near, orange far (mmap(NULL)), grey baseline</text>"#,
+            "\n{body}</svg>\n"
+        ),
+        w = WIDTH,
+        h = y,
+        m = escape(&r.machine),
+        n = r.rounds,
+        body = body
+    )
+}
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
