@@ -3,10 +3,9 @@
 //! `cargo run --release --example settings`.
 
 use cranelift_codegen::control::ControlPlane;
-use cranelift_codegen::ir::{AbiParam, InstBuilder, Signature, types};
 use cranelift_codegen::settings::{self, Configurable};
 use cranelift_codegen::{Context, isa};
-use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
+use cranelift_frontend::FunctionBuilderContext;
 use std::time::Instant;
 
 const VARIANTS: [(&str, &str, &str, &str); 5] = [
@@ -36,17 +35,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         for (i, isa) in isas.iter().enumerate() {
             let start = Instant::now();
             for _ in 0..200 {
-                ctx.func.clear();
-                ctx.func.signature = i32_to_i32(isa.frontend_config().default_call_conv);
-                let mut b = FunctionBuilder::new(&mut ctx.func, &mut fctx);
-                let block = b.create_block();
-                b.append_block_params_for_function_params(block);
-                b.switch_to_block(block);
-                b.seal_block(block);
-                let x = b.block_params(block)[0];
-                let y = b.ins().iadd_imm_s(x, 1);
-                b.ins().return_(&[y]);
-                b.finalize(isa.frontend_config());
+                fnjit::ir::build_inc(&mut ctx.func, &mut fctx, isa.frontend_config());
                 let code = ctx
                     .compile(&**isa, &mut ControlPlane::default())
                     .map_err(|e| format!("{:?}", e.inner))?;
@@ -76,12 +65,4 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         );
     }
     Ok(())
-}
-
-/// `fn(i32) -> i32` in `call_conv`.
-fn i32_to_i32(call_conv: isa::CallConv) -> Signature {
-    let mut sig = Signature::new(call_conv);
-    sig.params.push(AbiParam::new(types::I32));
-    sig.returns.push(AbiParam::new(types::I32));
-    sig
 }

@@ -117,7 +117,7 @@ impl WritableCode {
     ///
     /// # Errors
     /// [`Error::ExecRefused`] when the kernel refuses `PROT_EXEC` (SELinux `execmem`,
-    /// `PR_SET_MDWE`, PaX). The memory is unmapped in that case.
+    /// `PR_SET_MDWE`, PaX). The memory is released (pooled or unmapped) in that case.
     pub fn make_executable(self, code_len: usize) -> Result<ExecutableCode, Error> {
         let code_len = code_len.min(self.map_len);
         // x86-64 keeps instruction fetch coherent with stores to the same addresses, and the
@@ -135,7 +135,7 @@ impl WritableCode {
             )
         };
         if rc != 0 {
-            // `self` drops here and unmaps the memory.
+            // `self` drops here and releases the still read-write memory.
             return Err(Error::ExecRefused {
                 source: io::Error::last_os_error(),
             });

@@ -47,6 +47,14 @@ pub struct Jit {
 ///
 /// ```compile_fail,E0505
 /// let f = fnjit::compile_inc()?;
+/// let ptr = f.as_fn(); // a copyable function pointer, but one that borrows `f`
+/// drop(f);
+/// ptr.call(41);
+/// # Ok::<(), fnjit::Error>(())
+/// ```
+///
+/// ```compile_fail,E0505
+/// let f = fnjit::compile_inc()?;
 /// let code = f.code();
 /// drop(f);
 /// println!("{:p}", code.as_ptr());
@@ -146,7 +154,6 @@ impl Jit {
                 .into());
             }
         };
-        debug_assert!(code.bytes().ends_with(&[0xC3]), "x86-64 code ends in ret");
         // SAFETY: the code was compiled by Cranelift for x86-64 from IR whose signature is
         // `i32_to_i32(SystemV)`, i.e. `extern "C" fn(i32) -> i32` on this host (checked by
         // `check_host`); the IR has no loads, stores, calls or traps, so it returns for every

@@ -11,7 +11,7 @@ pub mod check;
 mod code_memory;
 pub mod disasm;
 mod error;
-mod ir;
+pub mod ir;
 mod isa;
 mod jit;
 mod jit_memory;
