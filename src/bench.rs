@@ -156,76 +156,61 @@ pub fn run(rounds: usize) -> Result<Results, Error> {
     let mut rows = Vec::new();
 
     // Call cost: through a black_box'd function pointer and through the crate's own `call`.
-    macro_rules! calls {
-        ($shape:ident) => {{
-            let (jf, jff, sf, sff) = (jit.as_fn(), jit_far.as_fn(), stub.as_fn(), stub_far.as_fn());
-            let contenders: Vec<Contender<'_>> = vec![
-                (
-                    "native Rust, fn pointer",
-                    Box::new(move |n| {
-                        let f = black_box(native);
-                        $shape(|x| f(x), n)
-                    }),
-                ),
-                (
-                    "HandStub::call, near",
-                    Box::new(|n| {
-                        let f = black_box(&stub);
-                        $shape(|x| f.call(x), n)
-                    }),
-                ),
-                (
-                    "JitFunction::call, near",
-                    Box::new(|n| {
-                        let f = black_box(&jit);
-                        $shape(|x| f.call(x), n)
-                    }),
-                ),
-                (
-                    "HandStub, fn pointer, near",
-                    Box::new(move |n| {
-                        let f = black_box(sf);
-                        $shape(|x| f.call(x), n)
-                    }),
-                ),
-                (
-                    "JitFunction, fn pointer, near",
-                    Box::new(move |n| {
-                        let f = black_box(jf);
-                        $shape(|x| f.call(x), n)
-                    }),
-                ),
-                (
-                    "HandStub::call, far (mmap(NULL))",
-                    Box::new(|n| {
-                        let f = black_box(&stub_far);
-                        $shape(|x| f.call(x), n)
-                    }),
-                ),
-                (
-                    "JitFunction::call, far (mmap(NULL))",
-                    Box::new(|n| {
-                        let f = black_box(&jit_far);
-                        $shape(|x| f.call(x), n)
-                    }),
-                ),
-                (
-                    "HandStub, fn pointer, far",
-                    Box::new(move |n| {
-                        let f = black_box(sff);
-                        $shape(|x| f.call(x), n)
-                    }),
-                ),
-                (
-                    "JitFunction, fn pointer, far",
-                    Box::new(move |n| {
-                        let f = black_box(jff);
-                        $shape(|x| f.call(x), n)
-                    }),
-                ),
-            ];
-            contenders
+    // Every contender black-boxes its target once per batch and then calls it in the same loop.
+    macro_rules! via {
+        ($shape:ident, $name:expr, $target:expr, |$f:ident, $x:ident| $call:expr) => {{
+            let target = $target;
+            let run: Box<dyn FnMut(u64) -> bool + '_> = Box::new(move |n| {
+                let $f = black_box(target);
+                $shape(|$x| $call, n)
+            });
+            ($name, run)
         }};
+    }
+    macro_rules! calls {
+        ($shape:ident) => {
+            vec![
+                via!($shape, "native Rust, fn pointer", native, |f, x| f(x)),
+                via!($shape, "HandStub::call, near", &stub, |f, x| f.call(x)),
+                via!($shape, "JitFunction::call, near", &jit, |f, x| f.call(x)),
+                via!(
+                    $shape,
+                    "HandStub, fn pointer, near",
+                    stub.as_fn(),
+                    |f, x| f.call(x)
+                ),
+                via!(
+                    $shape,
+                    "JitFunction, fn pointer, near",
+                    jit.as_fn(),
+                    |f, x| f.call(x)
+                ),
+                via!(
+                    $shape,
+                    "HandStub::call, far (mmap(NULL))",
+                    &stub_far,
+                    |f, x| f.call(x)
+                ),
+                via!(
+                    $shape,
+                    "JitFunction::call, far (mmap(NULL))",
+                    &jit_far,
+                    |f, x| f.call(x)
+                ),
+                via!(
+                    $shape,
+                    "HandStub, fn pointer, far",
+                    stub_far.as_fn(),
+                    |f, x| f.call(x)
+                ),
+                via!(
+                    $shape,
+                    "JitFunction, fn pointer, far",
+                    jit_far.as_fn(),
+                    |f, x| f.call(x)
+                ),
+            ]
+        };
     }
     rows.extend(interleaved(THROUGHPUT, calls!(independent), 200_000, rounds).map_err(mismatch)?);
     rows.extend(interleaved(LATENCY, calls!(chain), 200_000, rounds).map_err(mismatch)?);
