@@ -149,10 +149,10 @@ fn asm(jit: &JitFunction, stub: &HandStub) -> String {
         disassemble_x86_64(jit.code()),
         disassemble_x86_64(stub.code()),
     );
-    let shared = match compare(&j, &s) {
-        Verdict::SameBodyInFrame { shared } => shared,
-        Verdict::Identical => vec![true; j.len()],
-        Verdict::Different => vec![false; j.len()],
+    let (shared, stub_shared) = match compare(&j, &s) {
+        Verdict::SameBodyInFrame { shared } => (shared, true),
+        Verdict::Identical => (vec![true; j.len()], true),
+        Verdict::Different => (vec![false; j.len()], false),
     };
     format!(
         "   Cranelift, {} bytes at {:p} ({}):\n{}\n   gist stub, {} bytes at {:p} ({}):\n{}\n   {}\n",
@@ -163,7 +163,7 @@ fn asm(jit: &JitFunction, stub: &HandStub) -> String {
         stub.code().len(),
         stub.code().as_ptr(),
         placement(stub.is_near()),
-        listing(&s, |_| !matches!(compare(&j, &s), Verdict::Different)),
+        listing(&s, |_| stub_shared),
         summary(&j, &s)
     )
 }
