@@ -2,7 +2,7 @@
 
 use clap::{Parser, Subcommand};
 use fnjit::check::{Inputs, Report, check};
-use fnjit::disasm::{Verdict, compare, disassemble_x86_64, listing, summary};
+use fnjit::disasm::{Verdict, compare, disassemble_x86_64, line_bytes, listing, summary};
 use fnjit::{Error, HandStub, JitFunction, compile_inc, inc_reference};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::process::ExitCode;
@@ -32,6 +32,8 @@ enum Command {
         #[arg(long, default_value_t = 1_000_000)]
         samples: u64,
     },
+    /// Compile x + 1 for every Cranelift target and set it beside the hand encoding.
+    Targets,
     /// Measure call cost, time to a callable function and check throughput, interleaved.
     Bench {
         /// Print the figures as JSON instead of a table.
@@ -87,6 +89,9 @@ pub fn main() -> ExitCode {
                 .map_err(Failure::from)
                 .and_then(|(jit, stub)| side_by_side(&jit, &stub, inputs))
         }
+        Some(Command::Targets) => fnjit::targets::target_rows()
+            .map(|rows| print!("{}", fnjit::targets::table(&rows)))
+            .map_err(Failure::from),
         Some(Command::Bench { json, rounds }) => bench(json, rounds.max(1)),
         Some(Command::Plot { json, output }) => plot(&json, &output),
     };
@@ -149,7 +154,7 @@ fn asm(jit: &JitFunction, stub: &HandStub) -> String {
         disassemble_x86_64(jit.code()),
         disassemble_x86_64(stub.code()),
     );
-    let (shared, stub_shared) = match compare(&j, &s) {
+    let (shared, stub_shared) = match compare(&line_bytes(&j), &line_bytes(&s)) {
         Verdict::SameBodyInFrame { shared } => (shared, true),
         Verdict::Identical => (vec![true; j.len()], true),
         Verdict::Different => (vec![false; j.len()], false),

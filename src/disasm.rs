@@ -2,6 +2,7 @@
 
 use iced_x86::{Decoder, DecoderOptions, Formatter, IntelFormatter};
 use std::fmt::Write as _;
+use target_lexicon::Architecture;
 
 /// One decoded instruction.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -47,20 +48,25 @@ pub enum Verdict {
     Different,
 }
 
-/// Compares `compiled` with `hand`, both decoded by [`disassemble_x86_64`].
-pub fn compare(compiled: &[Line], hand: &[Line]) -> Verdict {
+/// Each line's instruction bytes, for [`compare`].
+pub fn line_bytes(lines: &[Line]) -> Vec<&[u8]> {
+    lines.iter().map(|l| l.bytes.as_slice()).collect()
+}
+
+/// Compares `compiled` with `hand`, each given as its instructions' bytes (see
+/// [`instructions`]).
+pub fn compare(compiled: &[&[u8]], hand: &[&[u8]]) -> Verdict {
     if compiled == hand {
         return Verdict::Identical;
     }
     let (Some((hand_ret, hand_body)), Some(last)) = (hand.split_last(), compiled.last()) else {
         return Verdict::Different;
     };
-    if last.bytes != hand_ret.bytes || hand_body.is_empty() {
+    if last != hand_ret || hand_body.is_empty() {
         return Verdict::Different;
     }
-    let same = |a: &[Line], b: &[Line]| a.iter().zip(b).all(|(x, y)| x.bytes == y.bytes);
     let body_at = (0..compiled.len().saturating_sub(hand_body.len()))
-        .find(|&i| same(&compiled[i..i + hand_body.len()], hand_body));
+        .find(|&i| &compiled[i..i + hand_body.len()] == hand_body);
     match body_at {
         Some(at) => Verdict::SameBodyInFrame {
             shared: (0..compiled.len())
@@ -69,6 +75,37 @@ pub fn compare(compiled: &[Line], hand: &[Line]) -> Verdict {
         },
         None => Verdict::Different,
     }
+}
+
+/// Splits machine code for `arch` into its instructions, by each ISA's length rules: x86-64 by
+/// decoding, AArch64 in 4-byte words, RISC-V by the low two bits of each parcel (`11`: 4 bytes,
+/// else a 2-byte compressed one), s390x by the top two bits of the opcode (`00`: 2 bytes, `01` and
+/// `10`: 4, `11`: 6). A truncated last instruction is returned as it is.
+pub fn instructions(arch: Architecture, code: &[u8]) -> Vec<&[u8]> {
+    if arch == Architecture::X86_64 {
+        let mut decoder = Decoder::with_ip(64, code, 0, DecoderOptions::NONE);
+        return (&mut decoder)
+            .into_iter()
+            .map(|insn| &code[insn.ip() as usize..insn.ip() as usize + insn.len()])
+            .collect();
+    }
+    let length = |rest: &[u8]| match arch {
+        Architecture::Riscv64(_) if rest[0] & 0b11 != 0b11 => 2,
+        Architecture::S390x => match rest[0] >> 6 {
+            0b00 => 2,
+            0b11 => 6,
+            _ => 4,
+        },
+        _ => 4,
+    };
+    let mut out = Vec::new();
+    let mut rest = code;
+    while !rest.is_empty() {
+        let (insn, tail) = rest.split_at(length(rest).min(rest.len()));
+        out.push(insn);
+        rest = tail;
+    }
+    out
 }
 
 /// Hex bytes, space-separated: `8D 47 01`.
@@ -108,7 +145,7 @@ pub fn summary(compiled: &[Line], hand: &[Line]) -> String {
         let len: usize = picked.iter().map(|(_, l)| l.bytes.len()).sum();
         (text, len)
     };
-    match compare(compiled, hand) {
+    match compare(&line_bytes(compiled), &line_bytes(hand)) {
         Verdict::Identical => "identical: the same bytes, instruction for instruction".into(),
         Verdict::SameBodyInFrame { shared } => {
             let (body, _) = texts(&hand[..hand.len() - 1], &|_| true);
@@ -140,7 +177,7 @@ mod tests {
         let hand = [0x8D, 0x47, 0x01, 0xC3];
         let (jit, hand) = (disassemble_x86_64(&jit), disassemble_x86_64(&hand));
         assert_eq!(
-            compare(&jit, &hand),
+            compare(&line_bytes(&jit), &line_bytes(&hand)),
             Verdict::SameBodyInFrame {
                 shared: vec![false, false, true, false, false, true]
             }
@@ -150,13 +187,38 @@ mod tests {
             "same body: both compute `lea eax,[rdi+1]` (8D 47 01) and end in `ret`; Cranelift adds \
              a frame of 8 bytes around it (push rbp; mov rbp,rsp; mov rsp,rbp; pop rbp)"
         );
-        assert_eq!(compare(&hand, &hand), Verdict::Identical);
+        assert_eq!(
+            compare(&line_bytes(&hand), &line_bytes(&hand)),
+            Verdict::Identical
+        );
+    }
+
+    #[test]
+    fn instructions_split_by_each_isas_length_rules() {
+        let x86 = [0x55, 0x48, 0x89, 0xE5, 0xC3];
+        assert_eq!(
+            instructions(Architecture::X86_64, &x86),
+            [&x86[..1], &x86[1..4], &x86[4..]]
+        );
+        let rv = [0x05, 0x25, 0x1B, 0x05, 0x15, 0x00, 0x82, 0x80]; // c.addiw; addiw; c.jr
+        let riscv = Architecture::Riscv64(target_lexicon::Riscv64Architecture::Riscv64gc);
+        assert_eq!(instructions(riscv, &rv), [&rv[..2], &rv[2..6], &rv[6..]]);
+        let z = [
+            0x07, 0xFE, 0xA7, 0x2A, 0x00, 0x01, 0xE3, 0x10, 0xF0, 0x00, 0x00, 0x04,
+        ];
+        assert_eq!(
+            instructions(Architecture::S390x, &z),
+            [&z[..2], &z[2..6], &z[6..]]
+        );
     }
 
     #[test]
     fn a_different_body_is_different() {
         let add = disassemble_x86_64(&[0x8D, 0x47, 0x02, 0xC3]); // lea eax,[rdi+2]; ret
         let hand = disassemble_x86_64(&[0x8D, 0x47, 0x01, 0xC3]);
-        assert_eq!(compare(&add, &hand), Verdict::Different);
+        assert_eq!(
+            compare(&line_bytes(&add), &line_bytes(&hand)),
+            Verdict::Different
+        );
     }
 }

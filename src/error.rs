@@ -16,8 +16,8 @@ pub enum Error {
     UnsupportedTarget {
         /// The triple that was asked for.
         triple: String,
-        /// The triples fnjit supports, comma-separated.
-        supported: &'static str,
+        /// The triples fnjit compiles for.
+        supported: &'static [&'static str],
     },
     /// The kernel did not give us memory for code.
     MapFailed {
@@ -51,7 +51,8 @@ impl fmt::Display for Error {
             Error::UnsupportedTarget { triple, supported } => {
                 write!(
                     f,
-                    "unsupported target '{triple}'; fnjit supports: {supported}"
+                    "unsupported target '{triple}'; fnjit supports: {}",
+                    supported.join(", ")
                 )
             }
             Error::MapFailed { len, source } => write!(

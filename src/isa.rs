@@ -5,6 +5,17 @@ use cranelift_codegen::isa::{self, CallConv, OwnedTargetIsa};
 use cranelift_codegen::settings::{self, Configurable};
 use target_lexicon::{Architecture, Triple};
 
+/// The targets fnjit compiles for: every Cranelift backend, with each of its common ABIs.
+pub const SUPPORTED_TARGETS: [&str; 7] = [
+    "x86_64-unknown-linux-gnu",
+    "x86_64-apple-darwin",
+    "x86_64-pc-windows-msvc",
+    "aarch64-unknown-linux-gnu",
+    "aarch64-apple-darwin",
+    "riscv64gc-unknown-linux-gnu",
+    "s390x-unknown-linux-gnu",
+];
+
 /// The host, if fnjit can run code on it: x86-64 whose C calling convention is System V.
 pub fn check_host(triple: &Triple) -> Result<(), Error> {
     let sysv = CallConv::triple_default(triple) == CallConv::SystemV;
@@ -24,10 +35,10 @@ pub fn check_host(triple: &Triple) -> Result<(), Error> {
 /// would be faster still, but adds a spill and a bigger frame even to `x + 1` (a golden-bytes
 /// test pins the code), so the default backtracking allocator stays. The verifier stays on in
 /// debug builds and tests.
-pub fn isa_for(triple: Triple, supported: &'static str) -> Result<OwnedTargetIsa, Error> {
+pub fn isa_for(triple: Triple) -> Result<OwnedTargetIsa, Error> {
     let unsupported = || Error::UnsupportedTarget {
         triple: triple.to_string(),
-        supported,
+        supported: &SUPPORTED_TARGETS,
     };
     let mut flags = settings::builder();
     let settings = [

@@ -113,7 +113,7 @@ impl Jit {
         let host = Triple::host();
         check_host(&host)?;
         Ok(Jit {
-            isa: isa_for(host, "the host (x86_64 System V)")?,
+            isa: isa_for(host)?,
             ctx: Context::new(),
             fctx: FunctionBuilderContext::new(),
             placement,

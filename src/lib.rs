@@ -11,17 +11,21 @@ pub mod check;
 mod code_memory;
 pub mod disasm;
 mod error;
+pub mod hand_encodings;
 pub mod ir;
 mod isa;
 mod jit;
 mod jit_memory;
 pub mod plot;
 mod stub;
+pub mod targets;
 
 pub use code_memory::{FnRef, POOL_PAGES, Placement};
 pub use error::Error;
+pub use isa::SUPPORTED_TARGETS;
 pub use jit::{Jit, JitFunction, compile_inc};
 pub use stub::{GIST_BYTES, HandStub};
+pub use targets::{CompiledCode, compile_inc_for};
 
 /// What `compile_inc` computes, in plain Rust: the reference every check compares against.
 pub fn inc_reference(x: i32) -> i32 {

@@ -1,6 +1,6 @@
 //! Golden bytes: the gist's stub and the code Cranelift emits for x + 1, pinned and decoded.
 
-use fnjit::disasm::{Verdict, compare, disassemble_x86_64};
+use fnjit::disasm::{Verdict, compare, disassemble_x86_64, line_bytes};
 use fnjit::{GIST_BYTES, HandStub, compile_inc};
 
 /// What Cranelift 0.135 emits for x + 1 on x86-64 System V with fnjit's settings.
@@ -60,10 +60,11 @@ fn the_shared_body_is_found_in_the_real_code() {
         compile_inc().expect("compile"),
         HandStub::gist().expect("stub"),
     );
-    let verdict = compare(
-        &disassemble_x86_64(f.code()),
-        &disassemble_x86_64(stub.code()),
+    let (jit, hand) = (
+        disassemble_x86_64(f.code()),
+        disassemble_x86_64(stub.code()),
     );
+    let verdict = compare(&line_bytes(&jit), &line_bytes(&hand));
     assert_eq!(
         verdict,
         Verdict::SameBodyInFrame {

@@ -1,0 +1,179 @@
+//! Compiling the same IR for every Cranelift target, without running it, and setting the result
+//! beside each target's hand encoding.
+
+use crate::disasm::{Verdict, compare, disassemble_x86_64, hex, instructions};
+use crate::hand_encodings::{HandEncoding, hand_encoding};
+use crate::isa::{SUPPORTED_TARGETS, isa_for};
+use crate::{Error, ir};
+use cranelift_codegen::Context;
+use cranelift_codegen::control::ControlPlane;
+use cranelift_frontend::FunctionBuilderContext;
+use std::fmt::Write as _;
+use target_lexicon::{Architecture, Triple};
+
+/// `x + 1` compiled for some target: bytes to look at, not to run.
+#[derive(Clone, Debug)]
+pub struct CompiledCode {
+    triple: Triple,
+    call_conv: String,
+    code: Vec<u8>,
+    disassembly: String,
+}
+
+/// Compiles `fn(i32) -> i32 { x + 1 }` (the IR of [`crate::compile_inc`]) for `triple`, in its
+/// default calling convention.
+///
+/// # Errors
+/// [`Error::UnsupportedTarget`], listing the supported triples, for a triple that is malformed
+/// or not one of [`SUPPORTED_TARGETS`]; [`Error::Cranelift`] if compiling fails.
+pub fn compile_inc_for(triple: &str) -> Result<CompiledCode, Error> {
+    let unsupported = || Error::UnsupportedTarget {
+        triple: triple.to_owned(),
+        supported: &SUPPORTED_TARGETS,
+    };
+    if !SUPPORTED_TARGETS.contains(&triple) {
+        return Err(unsupported());
+    }
+    let parsed: Triple = triple.parse().map_err(|_| unsupported())?;
+    let isa = isa_for(parsed.clone())?;
+    let mut ctx = Context::new();
+    ir::build_inc(
+        &mut ctx.func,
+        &mut FunctionBuilderContext::new(),
+        isa.frontend_config(),
+    );
+    ctx.set_disasm(true);
+    let compiled = ctx
+        .compile(&*isa, &mut ControlPlane::default())
+        .map_err(|e| Error::from(cranelift_module::ModuleError::Compilation(e.inner)))?;
+    let code = compiled.code_buffer().to_vec();
+    let disassembly = if parsed.architecture == Architecture::X86_64 {
+        disassemble_x86_64(&code)
+            .iter()
+            .fold(String::new(), |mut out, l| {
+                let _ = writeln!(out, "{}", l.text);
+                out
+            })
+    } else {
+        // Cranelift's own listing of the instructions it emitted (no second disassembler).
+        compiled
+            .vcode
+            .clone()
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| !l.ends_with(':'))
+            .map(|l| format!("{}\n", l.trim()))
+            .collect()
+    };
+    Ok(CompiledCode {
+        call_conv: isa.default_call_conv().to_string(),
+        triple: parsed,
+        code,
+        disassembly,
+    })
+}
+
+impl CompiledCode {
+    /// The machine code.
+    pub fn code(&self) -> &[u8] {
+        &self.code
+    }
+
+    /// One instruction a line: Intel syntax from iced-x86 on x86-64, Cranelift's own listing
+    /// elsewhere.
+    pub fn disassembly(&self) -> &str {
+        &self.disassembly
+    }
+
+    /// The calling convention the function was compiled for, in Cranelift's spelling.
+    pub fn call_conv(&self) -> &str {
+        &self.call_conv
+    }
+
+    /// How the code compares with `hand`, instruction by instruction.
+    pub fn verdict(&self, hand: &HandEncoding) -> Verdict {
+        let arch = self.triple.architecture;
+        compare(
+            &instructions(arch, &self.code),
+            &instructions(arch, hand.bytes),
+        )
+    }
+}
+
+/// One row of `fnjit targets`.
+#[derive(Clone, Debug)]
+pub struct TargetRow {
+    /// The target triple.
+    pub triple: &'static str,
+    /// Cranelift's calling convention for it.
+    pub call_conv: String,
+    /// Cranelift's bytes.
+    pub cranelift: Vec<u8>,
+    /// The hand encoding.
+    pub hand: &'static HandEncoding,
+    /// How they compare, in words.
+    pub verdict: String,
+}
+
+/// Compiles for every supported target and compares each with its hand encoding.
+///
+/// # Errors
+/// As [`compile_inc_for`].
+pub fn target_rows() -> Result<Vec<TargetRow>, Error> {
+    SUPPORTED_TARGETS
+        .iter()
+        .map(|&triple| {
+            let compiled = compile_inc_for(triple)?;
+            let hand = hand_encoding(triple).ok_or_else(|| Error::UnsupportedTarget {
+                triple: triple.to_owned(),
+                supported: &SUPPORTED_TARGETS,
+            })?;
+            let verdict = match compiled.verdict(hand) {
+                Verdict::Identical => "identical".to_owned(),
+                Verdict::SameBodyInFrame { shared } => {
+                    let frame = shared.iter().filter(|&&s| !s).count();
+                    let arch = compiled.triple.architecture;
+                    let frame_bytes: usize = instructions(arch, &compiled.code)
+                        .iter()
+                        .zip(&shared)
+                        .filter(|&(_, &s)| !s)
+                        .map(|(i, _)| i.len())
+                        .sum();
+                    format!("same body inside a frame ({frame} instructions, {frame_bytes} bytes)")
+                }
+                Verdict::Different => format!(
+                    "different: Cranelift emits {} bytes, the hand encoding {}, and its body is not among them",
+                    compiled.code.len(),
+                    hand.bytes.len()
+                ),
+            };
+            Ok(TargetRow {
+                triple,
+                call_conv: compiled.call_conv.clone(),
+                cranelift: compiled.code,
+                hand,
+                verdict,
+            })
+        })
+        .collect()
+}
+
+/// The rows as a table.
+pub fn table(rows: &[TargetRow]) -> String {
+    let mut out = format!(
+        "{:<28} {:<17} {:<36} {:<24} {}\n",
+        "target", "calling conv", "Cranelift", "by hand", "verdict"
+    );
+    for r in rows {
+        let _ = writeln!(
+            out,
+            "{:<28} {:<17} {:<36} {:<24} {}",
+            r.triple,
+            r.call_conv,
+            hex(&r.cranelift),
+            hex(r.hand.bytes),
+            r.verdict
+        );
+    }
+    out
+}
