@@ -34,6 +34,13 @@ enum Command {
     },
     /// Compile x + 1 for every Cranelift target and set it beside the hand encoding.
     Targets,
+    /// Call the JIT'd x + 1 in a loop for a while: something to point a profiler at (with
+    /// FNJIT_PERF_MAP=1, `perf report` names the JIT code).
+    Spin {
+        /// How long to spin.
+        #[arg(long, default_value_t = 2.0)]
+        seconds: f64,
+    },
     /// Measure call cost, time to a callable function and check throughput, interleaved.
     Bench {
         /// Print the figures as JSON instead of a table.
@@ -92,6 +99,7 @@ pub fn main() -> ExitCode {
         Some(Command::Targets) => fnjit::targets::target_rows()
             .map(|rows| print!("{}", fnjit::targets::table(&rows)))
             .map_err(Failure::from),
+        Some(Command::Spin { seconds }) => spin(seconds),
         Some(Command::Bench { json, rounds }) => bench(json, rounds.max(1)),
         Some(Command::Plot { json, output }) => plot(&json, &output),
     };
@@ -223,4 +231,22 @@ fn plot(json: &std::path::Path, output: &std::path::Path) -> Result<(), Failure>
     let results: fnjit::bench::Results = serde_json::from_str(&text)
         .map_err(|e| io("not the JSON of `fnjit bench --json`:", json, &e))?;
     std::fs::write(output, fnjit::plot::svg(&results)).map_err(|e| io("cannot write", output, &e))
+}
+
+fn spin(seconds: f64) -> Result<(), Failure> {
+    let f = compile_inc()?;
+    let until =
+        std::time::Instant::now() + std::time::Duration::from_secs_f64(seconds.clamp(0.0, 3600.0));
+    let (mut x, mut calls) = (0i32, 0u64);
+    while std::time::Instant::now() < until {
+        for _ in 0..1_000_000 {
+            x = f.call(x);
+        }
+        calls += 1_000_000;
+    }
+    println!(
+        "{calls} calls of the JIT'd x + 1 at {:p}; x = {x}",
+        f.code().as_ptr()
+    );
+    Ok(())
 }

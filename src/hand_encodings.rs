@@ -95,7 +95,10 @@ mod tests {
     use super::*;
 
     #[test]
-    #[allow(clippy::unusual_byte_groupings, reason = "the digits are grouped by instruction field")]
+    #[allow(
+        clippy::unusual_byte_groupings,
+        reason = "the digits are grouped by instruction field"
+    )]
     fn the_worked_out_words_are_the_bytes() {
         assert_eq!(
             u32::from_le_bytes([0x00, 0x04, 0x00, 0x11]),

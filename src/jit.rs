@@ -2,15 +2,15 @@
 
 use crate::Error;
 use crate::code_memory::{FnRef, I32Function, Placement};
-use crate::ir;
 use crate::isa::{check_host, isa_for};
 use crate::jit_memory::CodeSlot;
+use crate::{ir, perf_map};
 use cranelift_codegen::Context;
 use cranelift_codegen::ir::Function;
 use cranelift_codegen::isa::OwnedTargetIsa;
 use cranelift_frontend::FunctionBuilderContext;
 use cranelift_jit::{JITBuilder, JITModule};
-use cranelift_module::{Module, ModuleError, default_libcall_names};
+use cranelift_module::{Linkage, Module, ModuleError, default_libcall_names};
 use std::io;
 use std::sync::OnceLock;
 use target_lexicon::Triple;
@@ -21,6 +21,7 @@ pub struct Jit {
     ctx: Context,
     fctx: FunctionBuilderContext,
     placement: Placement,
+    perf_map: bool,
 }
 
 /// A function JIT-compiled by Cranelift, in executable memory that it frees when dropped.
@@ -117,7 +118,15 @@ impl Jit {
             ctx: Context::new(),
             fctx: FunctionBuilderContext::new(),
             placement,
+            perf_map: perf_map::enabled_by_env(),
         })
+    }
+
+    /// Whether each function compiled from now on gets a line in `/tmp/perf-<pid>.map`, so that
+    /// `perf report` can name it (see [`crate::perf_map`]). Starts as `FNJIT_PERF_MAP=1` says.
+    pub fn set_perf_map(&mut self, on: bool) -> &mut Self {
+        self.perf_map = on;
+        self
     }
 
     /// Compiles `x + 1` (see [`compile_inc`]).
@@ -130,18 +139,18 @@ impl Jit {
             &mut self.fctx,
             self.isa.frontend_config(),
         );
-        self.compile_built()
+        self.compile_built("fnjit_inc")
     }
 
     /// Compiles the function in `self.ctx.func`, which must have the signature
-    /// [`ir::i32_to_i32`] in the System V calling convention.
-    fn compile_built(&mut self) -> Result<JitFunction, Error> {
+    /// [`ir::i32_to_i32`] in the System V calling convention; `name` is for profilers.
+    fn compile_built(&mut self, name: &str) -> Result<JitFunction, Error> {
         let ir = Ir::new(&self.ctx.func);
         let slot = CodeSlot::default();
         let mut builder = JITBuilder::with_isa(self.isa.clone(), default_libcall_names());
         builder.memory_provider(slot.provider(self.placement));
         let mut module = JITModule::new(builder);
-        let compiled = define_and_finalize(&mut module, &mut self.ctx);
+        let compiled = define_and_finalize(&mut module, &mut self.ctx, name);
         module.clear_context(&mut self.ctx);
         // Whatever the module did, the slot holds the code or the error that says why not.
         let code = match (slot.take(), compiled) {
@@ -159,13 +168,18 @@ impl Jit {
         // `check_host`); the IR has no loads, stores, calls or traps, so it returns for every
         // input and touches nothing but its frame.
         let func = unsafe { I32Function::new(code) };
+        if self.perf_map {
+            perf_map::record(func.code().bytes(), name);
+        }
         Ok(JitFunction { func, ir })
     }
 }
 
-/// Compiles `ctx.func` into `module` and makes it executable.
-fn define_and_finalize(module: &mut JITModule, ctx: &mut Context) -> Result<(), Error> {
-    let id = module.declare_anonymous_function(&ctx.func.signature)?;
+/// Compiles `ctx.func` into `module` as `name` and makes it executable. (cranelift-jit writes
+/// its own perf-map line under that name when running under `perf record`, which sets
+/// PERF_BUILDID_DIR: an anonymous function would show up there as `.Lfn0`.)
+fn define_and_finalize(module: &mut JITModule, ctx: &mut Context, name: &str) -> Result<(), Error> {
+    let id = module.declare_function(name, Linkage::Local, &ctx.func.signature)?;
     module.define_function(id, ctx)?;
     module.finalize_definitions()?;
     Ok(())

@@ -16,6 +16,7 @@ pub mod ir;
 mod isa;
 mod jit;
 mod jit_memory;
+pub mod perf_map;
 pub mod plot;
 mod stub;
 pub mod targets;

@@ -3,6 +3,7 @@
 use crate::Error;
 use crate::code_memory::{FnRef, I32Function, Placement, WritableCode};
 use crate::isa::check_host;
+use crate::perf_map;
 use target_lexicon::Triple;
 
 /// The gist's four bytes: `x + 1` for x86-64 System V, a leaf function with no frame.
@@ -42,6 +43,9 @@ impl HandStub {
         // (checked above) it reads its i32 argument from edi, returns in eax, touches no memory
         // and no callee-saved register, and returns for every input: `extern "C" fn(i32) -> i32`.
         let func = unsafe { I32Function::new(code) };
+        if perf_map::enabled_by_env() {
+            perf_map::record(func.code().bytes(), "fnjit_gist_stub");
+        }
         Ok(HandStub { func })
     }
 
