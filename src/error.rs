@@ -33,6 +33,8 @@ pub enum Error {
     },
     /// Cranelift failed to compile or link the function.
     Cranelift(Box<cranelift_module::ModuleError>),
+    /// The text is not an expression (see [`crate::expr`]).
+    Syntax(crate::expr::SyntaxError),
     /// A benchmark contender computed a wrong result, so its timing means nothing.
     BenchMismatch {
         /// Which contender, and what it got wrong.
@@ -67,6 +69,7 @@ impl fmt::Display for Error {
                  prctl PR_SET_MDWE, PaX MPROTECT): allow executable memory for this process"
             ),
             Error::Cranelift(e) => write!(f, "Cranelift failed: {e}"),
+            Error::Syntax(e) => write!(f, "{e}"),
             Error::BenchMismatch { what } => {
                 write!(
                     f,
@@ -82,10 +85,17 @@ impl std::error::Error for Error {
         match self {
             Error::MapFailed { source, .. } | Error::ExecRefused { source } => Some(source),
             Error::Cranelift(e) => Some(e),
+            Error::Syntax(e) => Some(e),
             Error::UnsupportedHost { .. }
             | Error::UnsupportedTarget { .. }
             | Error::BenchMismatch { .. } => None,
         }
+    }
+}
+
+impl From<crate::expr::SyntaxError> for Error {
+    fn from(e: crate::expr::SyntaxError) -> Self {
+        Error::Syntax(e)
     }
 }
 

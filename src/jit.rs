@@ -2,6 +2,7 @@
 
 use crate::Error;
 use crate::code_memory::{FnRef, I32Function, Placement};
+use crate::expr::{Expr, build_expr};
 use crate::isa::{check_host, isa_for};
 use crate::jit_memory::CodeSlot;
 use crate::{ir, perf_map};
@@ -97,6 +98,14 @@ pub fn compile_inc() -> Result<JitFunction, Error> {
     Jit::new()?.compile_inc()
 }
 
+/// Compiles the expression `src` (see [`crate::expr`]) for the host into `fn(i32) -> i32`.
+///
+/// # Errors
+/// [`Error::Syntax`] when `src` is not an expression; otherwise as [`compile_inc`].
+pub fn compile_expr(src: &str) -> Result<JitFunction, Error> {
+    Jit::new()?.compile_expr(src)
+}
+
 impl Jit {
     /// A compiler for the host, placing code near the program's own code.
     ///
@@ -140,6 +149,21 @@ impl Jit {
             self.isa.frontend_config(),
         );
         self.compile_built("fnjit_inc")
+    }
+
+    /// Compiles the expression `src` (see [`compile_expr`]).
+    ///
+    /// # Errors
+    /// As [`compile_expr`].
+    pub fn compile_expr(&mut self, src: &str) -> Result<JitFunction, Error> {
+        let expr = Expr::parse(src)?;
+        build_expr(
+            &mut self.ctx.func,
+            &mut self.fctx,
+            self.isa.frontend_config(),
+            &expr,
+        );
+        self.compile_built("fnjit_expr")
     }
 
     /// Compiles the function in `self.ctx.func`, which must have the signature

@@ -11,6 +11,7 @@ pub mod check;
 mod code_memory;
 pub mod disasm;
 mod error;
+pub mod expr;
 pub mod hand_encodings;
 pub mod ir;
 mod isa;
@@ -23,8 +24,9 @@ pub mod targets;
 
 pub use code_memory::{FnRef, POOL_PAGES, Placement};
 pub use error::Error;
+pub use expr::{Expr, eval_expr};
 pub use isa::SUPPORTED_TARGETS;
-pub use jit::{Jit, JitFunction, compile_inc};
+pub use jit::{Jit, JitFunction, compile_expr, compile_inc};
 pub use stub::{GIST_BYTES, HandStub};
 pub use targets::{CompiledCode, compile_inc_for};
 
