@@ -32,6 +32,20 @@ enum Command {
         #[arg(long, default_value_t = 1_000_000)]
         samples: u64,
     },
+    /// JIT-compile an integer expression of x: print its CLIF, machine code and a value.
+    Expr {
+        /// The expression, e.g. "x * 3 + 1" (see the README's grammar).
+        source: String,
+        /// Evaluate at this x.
+        #[arg(long, default_value_t = 41, allow_hyphen_values = true)]
+        at: i32,
+        /// Run the JIT side by side with the interpreter: on all 2^32 inputs, or on --samples.
+        #[arg(long)]
+        check: bool,
+        /// With --check: the edge values and this many pseudo-random inputs instead of all.
+        #[arg(long, requires = "check")]
+        samples: Option<u64>,
+    },
     /// Compile x + 1 for every Cranelift target and set it beside the hand encoding.
     Targets,
     /// Call the JIT'd x + 1 in a loop for a while: something to point a profiler at (with
@@ -96,6 +110,12 @@ pub fn main() -> ExitCode {
                 .map_err(Failure::from)
                 .and_then(|(jit, stub)| side_by_side(&jit, &stub, inputs))
         }
+        Some(Command::Expr {
+            source,
+            at,
+            check,
+            samples,
+        }) => expr(&source, at, check.then_some(samples)),
         Some(Command::Targets) => fnjit::targets::target_rows()
             .map(|rows| print!("{}", fnjit::targets::table(&rows)))
             .map_err(Failure::from),
@@ -172,11 +192,11 @@ fn asm(jit: &JitFunction, stub: &HandStub) -> String {
         jit.code().len(),
         jit.code().as_ptr(),
         placement(jit.is_near()),
-        listing(&j, |i| shared[i]),
+        listing(&j, |i| if shared[i] { '=' } else { '+' }),
         stub.code().len(),
         stub.code().as_ptr(),
         placement(stub.is_near()),
-        listing(&s, |_| stub_shared),
+        listing(&s, |_| if stub_shared { '=' } else { '+' }),
         summary(&j, &s)
     )
 }
@@ -190,18 +210,26 @@ fn placement(near: bool) -> &'static str {
 }
 
 fn side_by_side(jit: &JitFunction, stub: &HandStub, inputs: Inputs) -> Result<(), Failure> {
+    run_check(
+        ["rust", "cranelift", "stub"],
+        |x| [inc_reference(x), jit.call(x), stub.call(x)],
+        inputs,
+    )
+}
+
+/// Runs `check` with a progress bar and prints the report; a disagreement is a failure.
+fn run_check<const N: usize>(
+    names: [&'static str; N],
+    f: impl Fn(i32) -> [i32; N] + Sync,
+    inputs: Inputs,
+) -> Result<(), Failure> {
     let bar = ProgressBar::new(inputs.count()).with_style(
         ProgressStyle::with_template(
             "   {bar:40} {percent:>3}%  {human_pos}/{human_len} inputs, {eta} left",
         )
         .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
-    let report = check(
-        ["rust", "cranelift", "stub"],
-        |x| [inc_reference(x), jit.call(x), stub.call(x)],
-        inputs,
-        &|n| bar.inc(n),
-    );
+    let report = check(names, f, inputs, &|n| bar.inc(n));
     bar.finish_and_clear();
     println!("   {report}");
     if report.agree() {
@@ -249,4 +277,34 @@ fn spin(seconds: f64) -> Result<(), Failure> {
         f.code().as_ptr()
     );
     Ok(())
+}
+
+/// `fnjit expr`: the CLIF, the machine code, the value at `at`, and optionally the check of
+/// the JIT against the interpreter (`check`: `Some(None)` for all inputs, `Some(Some(n))` for
+/// the edges and n samples).
+fn expr(source: &str, at: i32, check: Option<Option<u64>>) -> Result<(), Failure> {
+    let parsed = fnjit::Expr::parse(source).map_err(Error::from)?;
+    let f = fnjit::compile_expr(source)?;
+    println!("{}", f.ir());
+    println!(
+        "machine code, {} bytes at {:p}:",
+        f.code().len(),
+        f.code().as_ptr()
+    );
+    print!("{}", listing(&disassemble_x86_64(f.code()), |_| ' '));
+    println!(
+        "\nf({at}) = {} (the interpreter says {})",
+        f.call(at),
+        parsed.eval(at)
+    );
+    let Some(samples) = check else {
+        return Ok(());
+    };
+    let inputs = samples.map_or(Inputs::All, |samples| Inputs::Quick { samples });
+    println!();
+    run_check(
+        ["interpreter", "jit"],
+        |x| [parsed.eval(x), f.call(x)],
+        inputs,
+    )
 }

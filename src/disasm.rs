@@ -1,6 +1,6 @@
 //! Disassembly (iced-x86, Intel syntax) and the byte-by-byte comparison of two functions.
 
-use iced_x86::{Decoder, DecoderOptions, Formatter, IntelFormatter};
+use iced_x86::{Decoder, DecoderOptions, FlowControl, Formatter, IntelFormatter};
 use std::fmt::Write as _;
 use target_lexicon::Architecture;
 
@@ -15,13 +15,50 @@ pub struct Line {
     pub text: String,
 }
 
-/// Decodes x86-64 `code` into instructions.
+/// Decodes x86-64 `code` from its entry at offset 0, following the control flow, so that data
+/// the compiler placed among or after the code (Cranelift's constant pool) is shown as `(data)`
+/// lines rather than decoded into made-up instructions.
 pub fn disassemble_x86_64(code: &[u8]) -> Vec<Line> {
-    let mut decoder = Decoder::with_ip(64, code, 0, DecoderOptions::NONE);
     let mut formatter = IntelFormatter::new();
+    let mut decoded = std::collections::BTreeMap::new();
+    let mut todo = vec![0u64];
+    while let Some(start) = todo.pop() {
+        let mut decoder = Decoder::with_ip(64, code, 0, DecoderOptions::NONE);
+        let Ok(()) = decoder.set_position(start as usize) else {
+            continue;
+        };
+        decoder.set_ip(start);
+        while decoder.can_decode() && !decoded.contains_key(&decoder.ip()) {
+            let insn = decoder.decode();
+            decoded.insert(insn.ip(), insn);
+            match insn.flow_control() {
+                FlowControl::Next | FlowControl::Call | FlowControl::IndirectCall => continue,
+                FlowControl::ConditionalBranch => todo.push(insn.near_branch_target()),
+                FlowControl::UnconditionalBranch => {
+                    todo.push(insn.near_branch_target());
+                    break;
+                }
+                _ => break, // ret, ud2, indirect jumps: no known successor
+            }
+        }
+    }
     let mut lines = Vec::new();
-    for insn in &mut decoder {
-        let offset = insn.ip() as usize;
+    let mut at = 0usize;
+    let data_line = |from: usize, to: usize, lines: &mut Vec<Line>| {
+        if from < to {
+            lines.push(Line {
+                offset: from,
+                bytes: code[from..to].to_vec(),
+                text: "(data)".into(),
+            });
+        }
+    };
+    for (ip, insn) in decoded {
+        let offset = ip as usize;
+        if offset < at || offset + insn.len() > code.len() {
+            continue; // overlaps an instruction already listed, or runs past the end
+        }
+        data_line(at, offset, &mut lines);
         let mut text = String::new();
         formatter.format(&insn, &mut text);
         lines.push(Line {
@@ -29,7 +66,9 @@ pub fn disassemble_x86_64(code: &[u8]) -> Vec<Line> {
             bytes: code[offset..offset + insn.len()].to_vec(),
             text,
         });
+        at = offset + insn.len();
     }
+    data_line(at, code.len(), &mut lines);
     lines
 }
 
@@ -117,14 +156,15 @@ pub fn hex(bytes: &[u8]) -> String {
         .join(" ")
 }
 
-/// A listing: one instruction a line, marked `=` where `shared` says so and `+` elsewhere.
-pub fn listing(lines: &[Line], shared: impl Fn(usize) -> bool) -> String {
+/// A listing: one instruction a line, each after the mark `mark` gives its index (for example
+/// `=` shared, `+` added).
+pub fn listing(lines: &[Line], mark: impl Fn(usize) -> char) -> String {
     let mut out = String::new();
     for (i, line) in lines.iter().enumerate() {
-        let mark = if shared(i) { '=' } else { '+' };
+        let mark = mark(i);
         let _ = writeln!(
             out,
-            "     {mark} {:04X}  {:<12} {}",
+            "     {mark} {:04X}  {:<20} {}",
             line.offset,
             hex(&line.bytes),
             line.text
@@ -210,6 +250,26 @@ mod tests {
             instructions(Architecture::S390x, &z),
             [&z[..2], &z[2..6], &z[6..]]
         );
+    }
+
+    #[test]
+    fn data_after_the_code_is_not_decoded_as_instructions() {
+        // cmp edi,0; je +1; ret; ud2; then 8 bytes of constants
+        let code = [
+            0x83, 0xFF, 0x00, 0x74, 0x01, 0xC3, 0x0F, 0x0B, 1, 0, 0, 0, 0xFF, 0xFF, 0xFF, 0xFF,
+        ];
+        let texts: Vec<_> = disassemble_x86_64(&code)
+            .into_iter()
+            .map(|l| (l.offset, l.text))
+            .collect();
+        let want = [
+            (0, "cmp edi,0"),
+            (3, "je short 6"),
+            (5, "ret"),
+            (6, "ud2"),
+            (8, "(data)"),
+        ];
+        assert_eq!(texts, want.map(|(o, t)| (o, t.to_owned())));
     }
 
     #[test]

@@ -35,10 +35,13 @@ fn asm_shows_both_listings_and_the_verdict() {
     let (stdout, _) = text(&out);
     assert!(out.status.success());
     assert!(
-        stdout.contains("= 0004  8D 47 01     lea eax,[rdi+1]"),
+        stdout.contains("= 0004  8D 47 01             lea eax,[rdi+1]"),
         "{stdout}"
     );
-    assert!(stdout.contains("+ 0000  55           push rbp"), "{stdout}");
+    assert!(
+        stdout.contains("+ 0000  55                   push rbp"),
+        "{stdout}"
+    );
     assert!(
         stdout.contains("same body: both compute `lea eax,[rdi+1]`"),
         "{stdout}"
@@ -83,4 +86,39 @@ fn refused_exec_memory_exits_2_with_one_line_on_stderr() {
             .starts_with("fnjit: error: the operating system refused to make JIT code executable"),
         "{stderr}"
     );
+}
+
+#[test]
+fn expr_prints_clif_code_and_value_and_checks_against_the_interpreter() {
+    let out = fnjit(&[
+        "expr",
+        "x * 3 + 1",
+        "--at",
+        "-2",
+        "--check",
+        "--samples",
+        "1000",
+    ])
+    .output()
+    .expect("run fnjit");
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}{stderr}");
+    assert!(stdout.contains("imul v0, v1"), "{stdout}");
+    assert!(stdout.contains("imul esi,edi,3"), "{stdout}");
+    assert!(
+        stdout.contains("f(-2) = -5 (the interpreter says -5)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("agree on 1006 inputs (0 mismatches)"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn a_bad_expression_exits_2_with_the_offset() {
+    let out = fnjit(&["expr", "x +"]).output().expect("run fnjit");
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{stdout}{stderr}");
+    assert_eq!(stderr, "fnjit: error: expected an operand after '+' at 3\n");
 }
