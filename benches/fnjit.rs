@@ -110,5 +110,48 @@ fn check_throughput(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, calls, time_to_callable, check_throughput);
+/// A 20-operator expression touching every operator kind.
+pub const EXPR_20: &str = "((x * 3 + 7) ^ (x >> 2)) - ((x & 0xFF) << 3) + x / 5 % 11 | ~x & (x >>> 7) + 1 - -x * 9 + x * 7";
+
+fn expressions(c: &mut Criterion) {
+    let expr = fnjit::Expr::parse(EXPR_20).expect("parse");
+    assert_eq!(expr.operators(), 20);
+    let f = fnjit::compile_expr(EXPR_20).expect("compile");
+    let mut g = c.benchmark_group("expr_call_20_operators");
+    g.throughput(Throughput::Elements(CALLS));
+    g.bench_function("jit", |b| {
+        b.iter(|| (0..CALLS as i32).fold(0i32, |acc, x| acc ^ black_box(&f).call(x)))
+    });
+    g.bench_function("interpreter", |b| {
+        b.iter(|| (0..CALLS as i32).fold(0i32, |acc, x| acc ^ black_box(&expr).eval(x)))
+    });
+    g.finish();
+
+    let mut g = c.benchmark_group("expr_compile_by_size");
+    let mut jit = Jit::new().expect("jit");
+    for terms in [10usize, 100, 1_000, 10_000, 100_000] {
+        let src = vec!["x"; terms].join(" + ");
+        g.throughput(Throughput::Elements(terms as u64));
+        if terms >= 10_000 {
+            g.sample_size(10);
+        }
+        g.bench_function(format!("{terms}-term sum"), |b| {
+            b.iter(|| {
+                assert_eq!(
+                    jit.compile_expr(&src).expect("compile").call(1),
+                    terms as i32
+                )
+            })
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(
+    benches,
+    calls,
+    time_to_callable,
+    check_throughput,
+    expressions
+);
 criterion_main!(benches);

@@ -284,7 +284,7 @@ pub fn run(rounds: usize) -> Result<Results, Error> {
 /// measured as the whole minus the parts).
 fn phases(rounds: usize) -> Result<Vec<Row>, Error> {
     let host = target_lexicon::Triple::host();
-    let isa = isa::isa_for(host)?;
+    let isa = isa::isa_for(host, isa::Opt::Fast)?;
     let (mut ctx, mut fctx) = (Context::new(), FunctionBuilderContext::new());
     let mut reuse = Jit::new()?;
     let contenders: Vec<Contender<'_>> = vec![

@@ -28,21 +28,36 @@ pub fn check_host(triple: &Triple) -> Result<(), Error> {
     }
 }
 
+/// How hard Cranelift optimizes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Opt {
+    /// `opt_level = none`: for `x + 1` it emits the same bytes as `speed` and compiles faster
+    /// (README, "Performance").
+    Fast,
+    /// `opt_level = speed`: for expressions, whose constants it folds (a guarded `x / 5` becomes
+    /// a multiply) (README, "Expressions").
+    Speed,
+}
+
 /// Cranelift's backend for `triple`, with fnjit's settings.
 ///
-/// `opt_level = none` was chosen by measurement (README, "Performance"): for these functions it
-/// emits the same bytes as `speed` and compiles faster. The `single_pass` register allocator
-/// would be faster still, but adds a spill and a bigger frame even to `x + 1` (a golden-bytes
-/// test pins the code), so the default backtracking allocator stays. The verifier stays on in
-/// debug builds and tests.
-pub fn isa_for(triple: Triple) -> Result<OwnedTargetIsa, Error> {
+/// The `single_pass` register allocator would compile faster still, but adds a spill and a
+/// bigger frame even to `x + 1` (a golden-bytes test pins the code), so the default
+/// backtracking allocator stays. The verifier stays on in debug builds and tests.
+pub fn isa_for(triple: Triple, opt: Opt) -> Result<OwnedTargetIsa, Error> {
     let unsupported = || Error::UnsupportedTarget {
         triple: triple.to_string(),
         supported: &SUPPORTED_TARGETS,
     };
     let mut flags = settings::builder();
     let settings = [
-        ("opt_level", "none"),
+        (
+            "opt_level",
+            match opt {
+                Opt::Fast => "none",
+                Opt::Speed => "speed",
+            },
+        ),
         (
             "enable_verifier",
             if cfg!(debug_assertions) {

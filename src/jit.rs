@@ -3,7 +3,7 @@
 use crate::Error;
 use crate::code_memory::{FnRef, I32Function, Placement};
 use crate::expr::{Expr, build_expr};
-use crate::isa::{check_host, isa_for};
+use crate::isa::{Opt, check_host, isa_for};
 use crate::jit_memory::CodeSlot;
 use crate::{ir, perf_map};
 use cranelift_codegen::Context;
@@ -19,6 +19,8 @@ use target_lexicon::Triple;
 /// A reusable compiler for the host: keeps the ISA and Cranelift's contexts between functions.
 pub struct Jit {
     isa: OwnedTargetIsa,
+    /// The optimizing backend for expressions, built on first use.
+    expr_isa: Option<OwnedTargetIsa>,
     ctx: Context,
     fctx: FunctionBuilderContext,
     placement: Placement,
@@ -123,7 +125,8 @@ impl Jit {
         let host = Triple::host();
         check_host(&host)?;
         Ok(Jit {
-            isa: isa_for(host)?,
+            isa: isa_for(host, Opt::Fast)?,
+            expr_isa: None,
             ctx: Context::new(),
             fctx: FunctionBuilderContext::new(),
             placement,
@@ -148,7 +151,7 @@ impl Jit {
             &mut self.fctx,
             self.isa.frontend_config(),
         );
-        self.compile_built("fnjit_inc")
+        self.compile_built(self.isa.clone(), "fnjit_inc")
     }
 
     /// Compiles the expression `src` (see [`compile_expr`]).
@@ -157,21 +160,29 @@ impl Jit {
     /// As [`compile_expr`].
     pub fn compile_expr(&mut self, src: &str) -> Result<JitFunction, Error> {
         let expr = Expr::parse(src)?;
+        let isa = match &self.expr_isa {
+            Some(isa) => isa.clone(),
+            None => self
+                .expr_isa
+                .insert(isa_for(Triple::host(), Opt::Speed)?)
+                .clone(),
+        };
         build_expr(
             &mut self.ctx.func,
             &mut self.fctx,
-            self.isa.frontend_config(),
+            isa.frontend_config(),
             &expr,
         );
-        self.compile_built("fnjit_expr")
+        self.compile_built(isa, "fnjit_expr")
     }
 
     /// Compiles the function in `self.ctx.func`, which must have the signature
-    /// [`ir::i32_to_i32`] in the System V calling convention; `name` is for profilers.
-    fn compile_built(&mut self, name: &str) -> Result<JitFunction, Error> {
+    /// [`ir::i32_to_i32`] in the System V calling convention, with `isa` (one of this `Jit`'s);
+    /// `name` is for profilers.
+    fn compile_built(&mut self, isa: OwnedTargetIsa, name: &str) -> Result<JitFunction, Error> {
         let ir = Ir::new(&self.ctx.func);
         let slot = CodeSlot::default();
-        let mut builder = JITBuilder::with_isa(self.isa.clone(), default_libcall_names());
+        let mut builder = JITBuilder::with_isa(isa, default_libcall_names());
         builder.memory_provider(slot.provider(self.placement));
         let mut module = JITModule::new(builder);
         let compiled = define_and_finalize(&mut module, &mut self.ctx, name);

@@ -3,7 +3,7 @@
 
 use crate::disasm::{Verdict, compare, disassemble_x86_64, hex, instructions};
 use crate::hand_encodings::{HandEncoding, hand_encoding};
-use crate::isa::{SUPPORTED_TARGETS, isa_for};
+use crate::isa::{Opt, SUPPORTED_TARGETS, isa_for};
 use crate::{Error, ir};
 use cranelift_codegen::Context;
 use cranelift_codegen::control::ControlPlane;
@@ -35,7 +35,7 @@ pub fn compile_inc_for(triple: &str) -> Result<CompiledCode, Error> {
         return Err(unsupported());
     }
     let parsed: Triple = triple.parse().map_err(|_| unsupported())?;
-    let isa = isa_for(parsed.clone())?;
+    let isa = isa_for(parsed.clone(), Opt::Fast)?;
     let mut ctx = Context::new();
     ir::build_inc(
         &mut ctx.func,
