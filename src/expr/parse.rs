@@ -21,6 +21,13 @@ const OPERATORS: [&str; 12] = [
 /// One token and the byte offset where it starts.
 fn lex(src: &str) -> impl Iterator<Item = Result<(Token, usize), SyntaxError>> + '_ {
     let bytes = src.as_bytes();
+    // Where the word (letters, digits, `_`) starting at `from` ends.
+    let word_end = move |from: usize| {
+        from + bytes[from..]
+            .iter()
+            .take_while(|b| b.is_ascii_alphanumeric() || **b == b'_')
+            .count()
+    };
     let mut at = 0;
     std::iter::from_fn(move || {
         while at < bytes.len() && matches!(bytes[at], b' ' | b'\t' | b'\n' | b'\r') {
@@ -34,12 +41,7 @@ fn lex(src: &str) -> impl Iterator<Item = Result<(Token, usize), SyntaxError>> +
             b'0'..=b'9' => {
                 let hex = c == b'0' && matches!(bytes.get(at + 1), Some(b'x' | b'X'));
                 let digits_from = if hex { at + 2 } else { at };
-                let mut end = digits_from;
-                while end < bytes.len()
-                    && (bytes[end].is_ascii_alphanumeric() || bytes[end] == b'_')
-                {
-                    end += 1;
-                }
+                let end = word_end(digits_from);
                 at = end;
                 let digits = &src[digits_from..end];
                 let value = if hex {
@@ -61,12 +63,7 @@ fn lex(src: &str) -> impl Iterator<Item = Result<(Token, usize), SyntaxError>> +
                 });
             }
             c if c.is_ascii_alphabetic() || c == b'_' => {
-                let mut end = at;
-                while end < bytes.len()
-                    && (bytes[end].is_ascii_alphanumeric() || bytes[end] == b'_')
-                {
-                    end += 1;
-                }
+                let end = word_end(at);
                 at = end;
                 return Some(match &src[start..end] {
                     "x" => Ok((Token::X, start)),
