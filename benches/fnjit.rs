@@ -3,7 +3,7 @@
 //! Criterion's statistics and history. Run with `cargo bench`.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use fnjit::bench::native_inc;
+use fnjit::bench::{EXPR_20, native_inc};
 use fnjit::check::{Inputs, check};
 use fnjit::{HandStub, Jit, Placement, compile_inc, inc_reference};
 use std::hint::black_box;
@@ -109,9 +109,6 @@ fn check_throughput(c: &mut Criterion) {
     });
     g.finish();
 }
-
-/// A 20-operator expression touching every operator kind.
-pub const EXPR_20: &str = "((x * 3 + 7) ^ (x >> 2)) - ((x & 0xFF) << 3) + x / 5 % 11 | ~x & (x >>> 7) + 1 - -x * 9 + x * 7";
 
 fn expressions(c: &mut Criterion) {
     let expr = fnjit::Expr::parse(EXPR_20).expect("parse");

@@ -66,6 +66,11 @@ pub const LATENCY: &str = "call, dependent chain x = f(x) (ns/call)";
 pub const TO_CALLABLE: &str = "time to a callable function, with drop (ns)";
 /// Phases of one `Jit::compile_inc`.
 pub const PHASES: &str = "phases of Jit::compile_inc (ns)";
+/// Interpreter against JIT on [`EXPR_20`].
+pub const EXPRESSION: &str = "20-operator expression, independent (ns/call)";
+
+/// A 20-operator expression touching every operator kind: the interpreter-versus-JIT benchmark.
+pub const EXPR_20: &str = "((x * 3 + 7) ^ (x >> 2)) - ((x & 0xFF) << 3) + x / 5 % 11 | ~x & (x >>> 7) + 1 - -x * 9 + x * 7";
 
 type Contender<'a> = (&'static str, Box<dyn FnMut(u64) -> bool + 'a>);
 
@@ -115,6 +120,12 @@ fn quartiles(s: &mut [f64]) -> (f64, f64, f64) {
     s.sort_by(f64::total_cmp);
     let at = |q: f64| s[((s.len() - 1) as f64 * q).round() as usize];
     (at(0.25), at(0.5), at(0.75))
+}
+
+/// `n` independent calls of `f`, whose results are folded together so that none is dropped.
+fn independent_any(f: impl Fn(i32) -> i32, n: u64) -> bool {
+    black_box((0..n as i32).fold(0i32, |acc, x| acc ^ f(x)));
+    true
 }
 
 /// `n` independent calls, each checked.
@@ -239,6 +250,27 @@ pub fn run(rounds: usize) -> Result<Results, Error> {
     ];
     rows.extend(interleaved(TO_CALLABLE, to_callable, 200, rounds).map_err(mismatch)?);
     rows.extend(phases(rounds)?);
+
+    // An expression: the interpreter against the JIT, per call.
+    let expr = crate::Expr::parse(EXPR_20)?;
+    let f = crate::compile_expr(EXPR_20)?;
+    let expr_contenders: Vec<Contender<'_>> = vec![
+        via!(independent_any, "interpreter, Expr::eval", &expr, |e, x| e
+            .eval(x)),
+        via!(independent_any, "JIT, compile_expr", &f, |f, x| f.call(x)),
+    ];
+    let mut expr_rows =
+        interleaved(EXPRESSION, expr_contenders, 20_000, rounds).map_err(mismatch)?;
+    let jit_ns = expr_rows[1].median_ns;
+    if expr.eval(12345) != f.call(12345) {
+        return Err(mismatch(
+            "the JIT'd expression disagrees with the interpreter".into(),
+        ));
+    }
+    for row in &mut expr_rows {
+        row.ratio = row.median_ns / jit_ns; // how many JIT calls fit in one of this
+    }
+    rows.extend(expr_rows);
 
     // The side-by-side check on a 2^24-input slice.
     let inputs = Inputs::Slice {
@@ -384,6 +416,7 @@ pub fn table(r: &Results) -> String {
             let ratio = match group {
                 g if g == TO_CALLABLE => "/ gist's way",
                 g if g == PHASES => "share",
+                g if g == EXPRESSION => "/ JIT",
                 _ => "/ native",
             };
             let _ = write!(

@@ -1,7 +1,7 @@
 //! `fnjit bench` measures every contender it names, with sane figures, and its JSON and chart
 //! carry them all. (No timing targets here: those live in the benchmarks.)
 
-use fnjit::bench::{LATENCY, PHASES, Results, THROUGHPUT, TO_CALLABLE, run};
+use fnjit::bench::{EXPRESSION, LATENCY, PHASES, Results, THROUGHPUT, TO_CALLABLE, run};
 
 #[test]
 fn bench_measures_every_contender_and_round_trips_through_json_and_svg() {
@@ -28,6 +28,16 @@ fn bench_measures_every_contender_and_round_trips_through_json_and_svg() {
         assert!(names.contains(&name), "{name} missing from {names:?}");
     }
     assert!(results.check_inputs_per_s > 0.0);
+    let expr: Vec<_> = results
+        .rows
+        .iter()
+        .filter(|r| r.group == EXPRESSION)
+        .collect();
+    assert_eq!(expr.len(), 2, "{expr:?}");
+    assert!(
+        (expr[1].ratio - 1.0).abs() < 1e-9,
+        "the JIT is the yardstick: {expr:?}"
+    );
 
     let json = serde_json::to_string(&results).expect("to json");
     let back: Results = serde_json::from_str(&json).expect("from json");
