@@ -263,8 +263,9 @@ fn plot(json: &std::path::Path, output: &std::path::Path) -> Result<(), Failure>
 
 fn spin(seconds: f64) -> Result<(), Failure> {
     let f = compile_inc()?;
-    let until =
-        std::time::Instant::now() + std::time::Duration::from_secs_f64(seconds.clamp(0.0, 3600.0));
+    let span = std::time::Duration::try_from_secs_f64(seconds.clamp(0.0, 3600.0))
+        .map_err(|_| Failure::Io(format!("--seconds {seconds}: give a number of seconds")))?;
+    let until = std::time::Instant::now() + span;
     let (mut x, mut calls) = (0i32, 0u64);
     while std::time::Instant::now() < until {
         for _ in 0..1_000_000 {

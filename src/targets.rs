@@ -142,7 +142,7 @@ pub fn target_rows() -> Result<Vec<TargetRow>, Error> {
                     format!("same body inside a frame ({frame} instructions, {frame_bytes} bytes)")
                 }
                 Verdict::Different => format!(
-                    "different: Cranelift emits {} bytes, the hand encoding {}, and its body is not among them",
+                    "different: Cranelift emits {} bytes, the hand encoding {}, and the hand-written body is not among Cranelift's instructions",
                     compiled.code.len(),
                     hand.bytes.len()
                 ),

@@ -122,3 +122,15 @@ fn a_bad_expression_exits_2_with_the_offset() {
     assert_eq!(out.status.code(), Some(2), "{stdout}{stderr}");
     assert_eq!(stderr, "fnjit: error: expected an operand after '+' at 3\n");
 }
+
+#[test]
+fn spin_refuses_a_duration_that_is_not_a_number() {
+    let out = fnjit(&["spin", "--seconds", "NaN"])
+        .output()
+        .expect("run fnjit");
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        text(&out).1,
+        "fnjit: error: --seconds NaN: give a number of seconds\n"
+    );
+}
