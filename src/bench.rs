@@ -154,6 +154,7 @@ fn chain(f: impl Fn(i32) -> i32, n: u64) -> bool {
 /// Whatever compiling or mapping returns, or [`Error::BenchMismatch`] when a contender computed
 /// a wrong result.
 pub fn run(rounds: usize) -> Result<Results, Error> {
+    let rounds = rounds.max(1);
     let (jit, jit_far) = (
         compile_inc()?,
         Jit::with_placement(Placement::Anywhere)?.compile_inc()?,

@@ -40,7 +40,7 @@ impl Inputs {
         match self {
             Inputs::All => 1 << 32,
             Inputs::Slice { len, .. } => len,
-            Inputs::Quick { samples } => EDGES.len() as u64 + samples,
+            Inputs::Quick { samples } => samples.saturating_add(EDGES.len() as u64),
         }
     }
 
@@ -143,7 +143,7 @@ pub fn check<const N: usize>(
                     if lo >= count {
                         break;
                     }
-                    let hi = (lo + CHUNK).min(count);
+                    let hi = lo.saturating_add(CHUNK).min(count);
                     for i in lo..hi {
                         let x = inputs.get(i);
                         let outputs = f(x);

@@ -120,7 +120,7 @@ pub fn main() -> ExitCode {
             .map(|rows| print!("{}", fnjit::targets::table(&rows)))
             .map_err(Failure::from),
         Some(Command::Spin { seconds }) => spin(seconds),
-        Some(Command::Bench { json, rounds }) => bench(json, rounds.max(1)),
+        Some(Command::Bench { json, rounds }) => bench(json, rounds),
         Some(Command::Plot { json, output }) => plot(&json, &output),
     };
     match result {
