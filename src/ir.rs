@@ -1,6 +1,8 @@
 //! Cranelift IR for the functions fnjit compiles.
 
-use cranelift_codegen::ir::{AbiParam, Function, InstBuilder, Signature, UserFuncName, types};
+use cranelift_codegen::ir::{
+    AbiParam, Function, InstBuilder, Signature, UserFuncName, Value, types,
+};
 use cranelift_codegen::isa::{CallConv, TargetFrontendConfig};
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 
@@ -20,8 +22,20 @@ pub fn build_inc(
     fctx: &mut FunctionBuilderContext,
     target: TargetFrontendConfig,
 ) {
+    build_i32_fn(func, fctx, target, 0, |b, x| b.ins().iadd_imm_s(x, 1));
+}
+
+/// Builds `fn(i32) -> i32` into `func` (named `u0:index`) as one block: `body` gets the builder
+/// and the parameter `x` and returns the value to return.
+pub fn build_i32_fn(
+    func: &mut Function,
+    fctx: &mut FunctionBuilderContext,
+    target: TargetFrontendConfig,
+    index: u32,
+    body: impl FnOnce(&mut FunctionBuilder<'_>, Value) -> Value,
+) {
     func.clear();
-    func.name = UserFuncName::user(0, 0);
+    func.name = UserFuncName::user(0, index);
     func.signature = i32_to_i32(target.default_call_conv);
     let mut b = FunctionBuilder::new(func, fctx);
     let block = b.create_block();
@@ -29,7 +43,7 @@ pub fn build_inc(
     b.switch_to_block(block);
     b.seal_block(block);
     let x = b.block_params(block)[0];
-    let y = b.ins().iadd_imm_s(x, 1);
+    let y = body(&mut b, x);
     b.ins().return_(&[y]);
     b.finalize(target);
 }

@@ -1,9 +1,9 @@
 //! Lowering a postfix program to Cranelift IR: one block, a value stack, no recursion.
 
 use super::{BinOp, Expr, Node};
-use crate::ir::i32_to_i32;
+use crate::ir::build_i32_fn;
 use cranelift_codegen::ir::condcodes::IntCC;
-use cranelift_codegen::ir::{Function, InstBuilder, UserFuncName, Value, types};
+use cranelift_codegen::ir::{Function, InstBuilder, Value, types};
 use cranelift_codegen::isa::TargetFrontendConfig;
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 
@@ -15,39 +15,31 @@ pub(crate) fn build_expr(
     target: TargetFrontendConfig,
     expr: &Expr,
 ) {
-    func.clear();
-    func.name = UserFuncName::user(0, 1);
-    func.signature = i32_to_i32(target.default_call_conv);
-    let mut b = FunctionBuilder::new(func, fctx);
-    let block = b.create_block();
-    b.append_block_params_for_function_params(block);
-    b.switch_to_block(block);
-    b.seal_block(block);
-    let x = b.block_params(block)[0];
-    let mut stack: Vec<Value> = Vec::with_capacity(expr.max_stack);
-    for &node in &expr.program {
-        let v = match node {
-            Node::X => x,
-            Node::Lit(v) => b.ins().iconst(types::I32, i64::from(v)),
-            Node::Neg | Node::Not => {
-                let a = stack.pop().unwrap_or(x);
-                if node == Node::Neg {
+    build_i32_fn(func, fctx, target, 1, |b, x| {
+        let mut stack: Vec<Value> = Vec::with_capacity(expr.max_stack);
+        for &node in &expr.program {
+            let v = match node {
+                Node::X => x,
+                Node::Lit(v) => b.ins().iconst(types::I32, i64::from(v)),
+                Node::Neg => {
+                    let a = stack.pop().unwrap_or(x);
                     b.ins().ineg(a)
-                } else {
+                }
+                Node::Not => {
+                    let a = stack.pop().unwrap_or(x);
                     b.ins().bnot(a)
                 }
-            }
-            Node::Bin(op) => {
-                let rhs = stack.pop().unwrap_or(x);
-                let lhs = stack.pop().unwrap_or(x);
-                binary(&mut b, op, lhs, rhs)
-            }
-        };
-        stack.push(v);
-    }
-    let result = stack.pop().unwrap_or(x);
-    b.ins().return_(&[result]);
-    b.finalize(target);
+                Node::Bin(op) => {
+                    let rhs = stack.pop().unwrap_or(x);
+                    let lhs = stack.pop().unwrap_or(x);
+                    binary(b, op, lhs, rhs)
+                }
+            };
+            stack.push(v);
+        }
+        // A parsed program leaves exactly one value.
+        stack.pop().unwrap_or(x)
+    });
 }
 
 fn binary(b: &mut FunctionBuilder<'_>, op: BinOp, lhs: Value, rhs: Value) -> Value {
