@@ -4,23 +4,13 @@
 //! memory executable fail, for the rest of the process. So the test runs in a child process: this
 //! test binary again, running only the ignored `child` test with FNJIT_MDWE_CHILD set.
 
-use std::process::Command;
+mod common;
 
 const PR_MDWE_REFUSE_EXEC_GAIN: libc::c_ulong = 1;
 
 #[test]
 fn refused_exec_memory_is_an_error_not_a_crash() {
-    let out = Command::new(std::env::current_exe().expect("test binary"))
-        .args([
-            "--exact",
-            "child",
-            "--ignored",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env("FNJIT_MDWE_CHILD", "1")
-        .output()
-        .expect("run child");
+    let out = common::run_child("child");
     let stdout = String::from_utf8_lossy(&out.stdout);
     if stdout.contains("SKIP:") {
         eprintln!(
@@ -48,7 +38,7 @@ fn refused_exec_memory_is_an_error_not_a_crash() {
 #[test]
 #[ignore = "runs only as the child of refused_exec_memory_is_an_error_not_a_crash"]
 fn child() {
-    if std::env::var_os("FNJIT_MDWE_CHILD").is_none() {
+    if !common::is_child("child") {
         return;
     }
     // SAFETY: PR_SET_MDWE takes plain integers; it only restricts this process's future mappings.

@@ -4,6 +4,8 @@
 use fnjit::{Jit, perf_map};
 use std::process::Command;
 
+mod common;
+
 #[test]
 fn the_perf_map_names_each_function_at_its_address() {
     let mut jit = Jit::new().expect("jit");
@@ -51,17 +53,7 @@ fn the_env_variable_turns_it_on_for_the_stub_and_the_jit() {
 
 #[test]
 fn an_unwritable_map_is_a_warning_not_an_error() {
-    let out = Command::new(std::env::current_exe().expect("test binary"))
-        .args([
-            "--exact",
-            "unwritable_child",
-            "--ignored",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env("FNJIT_UNWRITABLE_CHILD", "1")
-        .output()
-        .expect("run child");
+    let out = common::run_child("unwritable_child");
     let (stdout, stderr) = (
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr),
@@ -80,7 +72,7 @@ fn an_unwritable_map_is_a_warning_not_an_error() {
 #[test]
 #[ignore = "runs only as the child of an_unwritable_map_is_a_warning_not_an_error"]
 fn unwritable_child() {
-    if std::env::var_os("FNJIT_UNWRITABLE_CHILD").is_none() {
+    if !common::is_child("unwritable_child") {
         return;
     }
     // A directory where the map file should be: no one, not even root, can open it for append.
