@@ -10,7 +10,7 @@ const BAR: f64 = 18.0;
 /// The chart, as SVG text.
 pub fn svg(r: &Results) -> String {
     let mut body = String::new();
-    let mut y = 40.0;
+    let mut y = 58.0;
     for (group, unit, scale) in [
         (THROUGHPUT, "ns", 1.0),
         (LATENCY, "ns", 1.0),
@@ -79,7 +79,9 @@ pub fn svg(r: &Results) -> String {
             "\n",
             r#"<rect width="100%" height="100%" fill="white"/>"#,
             "\n",
-            r#"<text x="10" y="20">fnjit bench on {m}: medians of {n} interleaved rounds; whiskers: interquartile range; blue near, orange far (mmap(NULL)), grey baseline</text>"#,
+            r#"<text x="10" y="20">fnjit bench on {m}: medians of {n} interleaved rounds</text>"#,
+            "\n",
+            r#"<text x="10" y="36">whiskers: interquartile range; blue: near the program's code; orange: far (mmap(NULL)); grey: baseline</text>"#,
             "\n{body}</svg>\n"
         ),
         w = WIDTH,
