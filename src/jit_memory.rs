@@ -38,9 +38,14 @@ impl CodeSlot {
         })
     }
 
-    /// The executable code of the finalized module, or the error that stopped it.
+    /// The executable code of the finalized module, or the error that stopped it; `None`, and
+    /// nothing changed, while no module has been finalized.
     pub fn take(&self) -> Option<Result<ExecutableCode, Error>> {
-        match std::mem::take(&mut *self.lock()) {
+        let mut state = self.lock();
+        if !matches!(*state, State::Done(_)) {
+            return None;
+        }
+        match std::mem::take(&mut *state) {
             State::Done(result) => Some(result),
             State::Empty | State::Writing { .. } => None,
         }
@@ -112,5 +117,27 @@ impl JITMemoryProvider for CodeProvider {
         };
         *state = State::Done(result);
         outcome
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_function_of_code_per_module_and_no_data() {
+        let slot = CodeSlot::default();
+        let mut provider = slot.provider(Placement::Near);
+        assert!(provider.allocate(16, 8, JITMemoryKind::ReadOnly).is_err());
+        assert!(provider.allocate(16, 8192, JITMemoryKind::Executable).is_err());
+        let ptr = provider.allocate(4, 16, JITMemoryKind::Executable).expect("code memory");
+        assert!(provider.allocate(4, 16, JITMemoryKind::Executable).is_err());
+        assert!(slot.take().is_none(), "nothing is finished before finalize");
+        provider.finalize(BranchProtection::None).expect("finalize");
+        let code = slot.take().expect("finalized").expect("executable");
+        assert_eq!(code.bytes(), [0, 0, 0, 0], "fresh code memory is zeroed");
+        assert_eq!(code.bytes().as_ptr(), ptr.cast_const());
+        // Taken: the provider can serve the next function.
+        assert!(provider.allocate(4, 16, JITMemoryKind::Executable).is_ok());
     }
 }
