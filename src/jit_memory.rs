@@ -129,8 +129,14 @@ mod tests {
         let slot = CodeSlot::default();
         let mut provider = slot.provider(Placement::Near);
         assert!(provider.allocate(16, 8, JITMemoryKind::ReadOnly).is_err());
-        assert!(provider.allocate(16, 8192, JITMemoryKind::Executable).is_err());
-        let ptr = provider.allocate(4, 16, JITMemoryKind::Executable).expect("code memory");
+        assert!(
+            provider
+                .allocate(16, 8192, JITMemoryKind::Executable)
+                .is_err()
+        );
+        let ptr = provider
+            .allocate(4, 16, JITMemoryKind::Executable)
+            .expect("code memory");
         assert!(provider.allocate(4, 16, JITMemoryKind::Executable).is_err());
         assert!(slot.take().is_none(), "nothing is finished before finalize");
         provider.finalize(BranchProtection::None).expect("finalize");

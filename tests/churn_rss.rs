@@ -38,6 +38,10 @@ fn memory_stays_flat_under_churn() {
         let f = jit.compile_inc().expect("compile");
         assert_eq!(f.call(41), 42);
     });
+    assert_flat("Jit::compile_expr", 100_000, || {
+        let f = jit.compile_expr("x * 3 + 1 / x").expect("compile");
+        assert_eq!(f.call(41), 123);
+    });
     assert_flat("HandStub::gist", 100_000, || {
         let s = HandStub::gist().expect("stub");
         assert_eq!(s.call(41), 42);

@@ -36,14 +36,16 @@ fn code_is_never_writable_and_executable_and_is_unmapped_on_drop() {
         compile_inc().expect("compile"),
         HandStub::gist().expect("stub"),
     );
+    let expr = fnjit::compile_expr("x * x - 1").expect("compile an expression");
     let (jit_at, stub_at) = (jit.code().as_ptr() as usize, stub.code().as_ptr() as usize);
+    let expr_at = expr.code().as_ptr() as usize;
     let live = maps();
     assert_eq!(
         rwx_lines(&live),
         Vec::<&str>::new(),
         "rwx mapping after compiling"
     );
-    for at in [jit_at, stub_at] {
+    for at in [jit_at, stub_at, expr_at] {
         let line = line_holding(&live, at).expect("code is mapped");
         assert!(
             line.split_whitespace()
@@ -54,14 +56,14 @@ fn code_is_never_writable_and_executable_and_is_unmapped_on_drop() {
     }
     let fresh = HandStub::gist_placed(Placement::Fresh).expect("stub the gist's way");
     let fresh_at = fresh.code().as_ptr() as usize;
-    drop((jit, stub, fresh));
+    drop((jit, stub, expr, fresh));
     let after = maps();
     assert_eq!(
         rwx_lines(&after),
         Vec::<&str>::new(),
         "rwx mapping after dropping"
     );
-    for at in [jit_at, stub_at] {
+    for at in [jit_at, stub_at, expr_at] {
         if let Some(line) = line_holding(&after, at) {
             let perms = line.split_whitespace().nth(1).unwrap_or("");
             assert!(
