@@ -1,4 +1,5 @@
-//! Compiling with Cranelift into executable memory: [`Jit`], [`JitFunction`], [`compile_inc`].
+//! Compiling with Cranelift into executable memory: [`Jit`], [`JitFunction`], [`compile_inc`],
+//! [`compile_expr`].
 
 use crate::Error;
 use crate::code_memory::{FnRef, I32Function, Placement};
