@@ -35,8 +35,8 @@ pub struct Row {
     pub p25_ns: f64,
     /// Third quartile.
     pub p75_ns: f64,
-    /// Median divided by the group's baseline median (native Rust for calls, the gist's way for
-    /// time to a callable function).
+    /// Median divided by the group's yardstick: native Rust for calls, the gist's way for time
+    /// to a callable function, the whole compile for its phases, the JIT for the expression.
     pub ratio: f64,
 }
 
@@ -58,9 +58,9 @@ pub struct Results {
     pub threads: usize,
 }
 
-/// Call-cost groups.
+/// Call-cost group: independent calls.
 pub const THROUGHPUT: &str = "call, independent (ns/call)";
-/// Call-cost groups.
+/// Call-cost group: dependent chains.
 pub const LATENCY: &str = "call, dependent chain x = f(x) (ns/call)";
 /// Time-to-callable group.
 pub const TO_CALLABLE: &str = "time to a callable function, with drop (ns)";
@@ -120,6 +120,11 @@ fn quartiles(s: &mut [f64]) -> (f64, f64, f64) {
     s.sort_by(f64::total_cmp);
     let at = |q: f64| s[((s.len() - 1) as f64 * q).round() as usize];
     (at(0.25), at(0.5), at(0.75))
+}
+
+/// `n` rounds of compiling `x + 1` with `jit`, calling each function once and dropping it.
+fn compile_rounds(jit: &mut Jit, n: u64) -> bool {
+    (0..n).all(|_| jit.compile_inc().is_ok_and(|f| f.call(41) == 42))
 }
 
 /// `n` independent calls of `f`, whose results are folded together so that none is dropped.
@@ -246,7 +251,7 @@ pub fn run(rounds: usize) -> Result<Results, Error> {
         ),
         (
             "Jit::compile_inc(), reused Jit",
-            Box::new(move |n| (0..n).all(|_| reuse.compile_inc().is_ok_and(|f| f.call(41) == 42))),
+            Box::new(move |n| compile_rounds(&mut reuse, n)),
         ),
     ];
     rows.extend(interleaved(TO_CALLABLE, to_callable, 200, rounds).map_err(mismatch)?);
@@ -323,7 +328,7 @@ fn phases(rounds: usize) -> Result<Vec<Row>, Error> {
     let contenders: Vec<Contender<'_>> = vec![
         (
             "whole Jit::compile_inc(), with drop",
-            Box::new(move |n| (0..n).all(|_| reuse.compile_inc().is_ok_and(|f| f.call(41) == 42))),
+            Box::new(move |n| compile_rounds(&mut reuse, n)),
         ),
         (
             "build the IR",

@@ -78,7 +78,8 @@ enum Command {
 enum Failure {
     Error(Error),
     Mismatch(Report),
-    Io(String),
+    /// Anything else, said in one line.
+    Reason(String),
 }
 
 impl From<Error> for Failure {
@@ -129,7 +130,7 @@ pub fn main() -> ExitCode {
             eprintln!("fnjit: error: {e}");
             ExitCode::from(2)
         }
-        Err(Failure::Io(reason)) => {
+        Err(Failure::Reason(reason)) => {
             eprintln!("fnjit: error: {reason}");
             ExitCode::from(2)
         }
@@ -243,7 +244,7 @@ fn bench(json: bool, rounds: usize) -> Result<(), Failure> {
     let results = fnjit::bench::run(rounds)?;
     if json {
         let text =
-            serde_json::to_string_pretty(&results).map_err(|e| Failure::Io(e.to_string()))?;
+            serde_json::to_string_pretty(&results).map_err(|e| Failure::Reason(e.to_string()))?;
         println!("{text}");
     } else {
         print!("{}", fnjit::bench::table(&results));
@@ -253,7 +254,7 @@ fn bench(json: bool, rounds: usize) -> Result<(), Failure> {
 
 fn plot(json: &std::path::Path, output: &std::path::Path) -> Result<(), Failure> {
     let io = |what: &str, path: &std::path::Path, e: &dyn std::fmt::Display| {
-        Failure::Io(format!("{what} {}: {e}", path.display()))
+        Failure::Reason(format!("{what} {}: {e}", path.display()))
     };
     let text = std::fs::read_to_string(json).map_err(|e| io("cannot read", json, &e))?;
     let results: fnjit::bench::Results = serde_json::from_str(&text)
@@ -264,7 +265,7 @@ fn plot(json: &std::path::Path, output: &std::path::Path) -> Result<(), Failure>
 fn spin(seconds: f64) -> Result<(), Failure> {
     let f = compile_inc()?;
     let span = std::time::Duration::try_from_secs_f64(seconds.clamp(0.0, 3600.0))
-        .map_err(|_| Failure::Io(format!("--seconds {seconds}: give a number of seconds")))?;
+        .map_err(|_| Failure::Reason(format!("--seconds {seconds}: give a number of seconds")))?;
     let until = std::time::Instant::now() + span;
     let (mut x, mut calls) = (0i32, 0u64);
     while std::time::Instant::now() < until {

@@ -1,6 +1,6 @@
 //! An SVG chart of `fnjit bench` results: one horizontal bar per contender, a panel per group.
 
-use crate::bench::{LATENCY, PHASES, Results, THROUGHPUT, TO_CALLABLE};
+use crate::bench::{LATENCY, Results, THROUGHPUT, TO_CALLABLE};
 use std::fmt::Write as _;
 
 const WIDTH: f64 = 900.0;
@@ -16,11 +16,7 @@ pub fn svg(r: &Results) -> String {
         (LATENCY, "ns", 1.0),
         (TO_CALLABLE, "µs", 1e-3),
     ] {
-        let rows: Vec<_> = r
-            .rows
-            .iter()
-            .filter(|row| row.group == group && row.group != PHASES)
-            .collect();
+        let rows: Vec<_> = r.rows.iter().filter(|row| row.group == group).collect();
         let max = rows
             .iter()
             .map(|row| row.p75_ns * scale)
