@@ -3,40 +3,41 @@
 //! Criterion's statistics and history. Run with `cargo bench`.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use fnjit::bench::{EXPR_20, native_inc};
+use fnjit::bench::{
+    CALLS, Contender, EXPR_20, Fixtures, TO_CALLABLE, native_inc, to_callable_once,
+};
 use fnjit::check::{Inputs, check};
-use fnjit::{HandStub, Jit, Placement, compile_inc, inc_reference};
+use fnjit::{HandStub, Jit, compile_inc, inc_reference};
 use std::hint::black_box;
 
-const CALLS: u64 = 10_000;
+const CALLS_PER_ITER: u64 = 10_000;
 
+type Call<'a> = Box<dyn Fn(i32) -> i32 + 'a>;
+
+/// The same call contenders as `fnjit bench`, each through one `dyn Fn` (the same overhead for
+/// all of them).
 fn calls(c: &mut Criterion) {
-    let jit = compile_inc().expect("compile");
-    let jit_far = Jit::with_placement(Placement::Anywhere)
-        .and_then(|mut j| j.compile_inc())
-        .expect("compile far");
-    let stub = HandStub::gist().expect("stub");
-    let stub_far = HandStub::gist_placed(Placement::Fresh).expect("stub the gist's way");
+    let fixtures = Fixtures::new().expect("fixtures");
     let native: extern "C" fn(i32) -> i32 = native_inc;
-    let contenders: [(&str, &dyn Fn(i32) -> i32); 7] = [
-        ("native fn pointer", &|x| black_box(native)(x)),
-        ("HandStub::call", &|x| black_box(&stub).call(x)),
-        ("JitFunction::call", &|x| black_box(&jit).call(x)),
-        ("HandStub fn pointer", &|x| black_box(stub.as_fn()).call(x)),
-        ("JitFunction fn pointer", &|x| {
-            black_box(jit.as_fn()).call(x)
-        }),
-        ("gist's way (far) HandStub::call", &|x| {
-            black_box(&stub_far).call(x)
-        }),
-        ("far JitFunction::call", &|x| black_box(&jit_far).call(x)),
-    ];
+    let contenders: Vec<(Contender, Call<'_>)> = CALLS
+        .iter()
+        .map(|&contender| {
+            let f: Call<'_> = match (fixtures.target(contender), contender) {
+                (Some(f), Contender::Call { pointer: true, .. }) => {
+                    Box::new(move |x| black_box(f.as_fn()).call(x))
+                }
+                (Some(f), _) => Box::new(move |x| black_box(f).call(x)),
+                (None, _) => Box::new(move |x| black_box(native)(x)),
+            };
+            (contender, f)
+        })
+        .collect();
     let mut g = c.benchmark_group("call_throughput");
-    g.throughput(Throughput::Elements(CALLS));
-    for (name, f) in contenders {
-        g.bench_function(name, |b| {
+    g.throughput(Throughput::Elements(CALLS_PER_ITER));
+    for (name, f) in &contenders {
+        g.bench_function(name.to_string(), |b| {
             b.iter(|| {
-                for i in 0..CALLS as i32 {
+                for i in 0..CALLS_PER_ITER as i32 {
                     assert_eq!(f(i), i.wrapping_add(1));
                 }
             })
@@ -44,12 +45,12 @@ fn calls(c: &mut Criterion) {
     }
     g.finish();
     let mut g = c.benchmark_group("call_latency");
-    g.throughput(Throughput::Elements(CALLS));
-    for (name, f) in contenders {
-        g.bench_function(name, |b| {
+    g.throughput(Throughput::Elements(CALLS_PER_ITER));
+    for (name, f) in &contenders {
+        g.bench_function(name.to_string(), |b| {
             b.iter(|| {
                 let mut x = black_box(0);
-                for i in 1..=CALLS as i32 {
+                for i in 1..=CALLS_PER_ITER as i32 {
                     x = f(x);
                     assert_eq!(x, i);
                 }
@@ -61,26 +62,12 @@ fn calls(c: &mut Criterion) {
 
 fn time_to_callable(c: &mut Criterion) {
     let mut g = c.benchmark_group("time_to_callable");
-    g.bench_function("gist's way: mmap, copy, mprotect, munmap", |b| {
-        b.iter(|| {
-            assert_eq!(
-                HandStub::gist_placed(Placement::Fresh)
-                    .expect("stub")
-                    .call(41),
-                42
-            )
-        })
-    });
-    g.bench_function("HandStub::gist", |b| {
-        b.iter(|| assert_eq!(HandStub::gist().expect("stub").call(41), 42))
-    });
-    g.bench_function("compile_inc", |b| {
-        b.iter(|| assert_eq!(compile_inc().expect("compile").call(41), 42))
-    });
     let mut jit = Jit::new().expect("jit");
-    g.bench_function("Jit::compile_inc (reused)", |b| {
-        b.iter(|| assert_eq!(jit.compile_inc().expect("compile").call(41), 42))
-    });
+    for contender in TO_CALLABLE {
+        g.bench_function(contender.to_string(), |b| {
+            b.iter(|| assert_eq!(to_callable_once(contender, &mut jit).expect("callable"), 42))
+        });
+    }
     g.finish();
 }
 
@@ -115,12 +102,12 @@ fn expressions(c: &mut Criterion) {
     assert_eq!(expr.operators(), 20);
     let f = fnjit::compile_expr(EXPR_20).expect("compile");
     let mut g = c.benchmark_group("expr_call_20_operators");
-    g.throughput(Throughput::Elements(CALLS));
+    g.throughput(Throughput::Elements(CALLS_PER_ITER));
     g.bench_function("jit", |b| {
-        b.iter(|| (0..CALLS as i32).fold(0i32, |acc, x| acc ^ black_box(&f).call(x)))
+        b.iter(|| (0..CALLS_PER_ITER as i32).fold(0i32, |acc, x| acc ^ black_box(&f).call(x)))
     });
     g.bench_function("interpreter", |b| {
-        b.iter(|| (0..CALLS as i32).fold(0i32, |acc, x| acc ^ black_box(&expr).eval(x)))
+        b.iter(|| (0..CALLS_PER_ITER as i32).fold(0i32, |acc, x| acc ^ black_box(&expr).eval(x)))
     });
     g.finish();
 

@@ -6,12 +6,13 @@
 //! interquartile range as its spread. Compare ratios taken in the same run, not absolute times.
 
 use crate::check::{Inputs, check};
-use crate::code_memory::{Placement, WritableCode};
-use crate::{Error, HandStub, Jit, compile_inc, inc_reference, ir, isa};
+use crate::memory::WritableCode;
+use crate::{Error, HandStub, Jit, JitFunction, Placement, compile_inc, inc_reference, ir, isa};
 use cranelift_codegen::Context;
 use cranelift_codegen::control::ControlPlane;
 use cranelift_frontend::FunctionBuilderContext;
 use serde::{Deserialize, Serialize};
+use std::fmt;
 use std::hint::black_box;
 use std::time::Instant;
 
@@ -22,13 +23,261 @@ pub extern "C" fn native_inc(x: i32) -> i32 {
     x.wrapping_add(1)
 }
 
+/// A comparison: the contenders in it share a yardstick, the first of them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Group {
+    /// Independent calls of `x + 1` (ns/call); against native Rust.
+    CallIndependent,
+    /// Dependent chains `x = f(x)` (ns/call); against native Rust.
+    CallChain,
+    /// Time to a callable function, with its drop (ns); against the gist's way.
+    ToCallable,
+    /// Where the time of one `Jit::compile_inc` goes (ns); shares of the whole.
+    Phases,
+    /// The 20-operator expression [`EXPR_20`] (ns/call); against the JIT.
+    Expression,
+}
+
+impl Group {
+    /// Every group, in the order `fnjit bench` measures them.
+    pub const ALL: [Group; 5] = [
+        Group::CallIndependent,
+        Group::CallChain,
+        Group::ToCallable,
+        Group::Phases,
+        Group::Expression,
+    ];
+
+    /// The group's heading, with its unit.
+    pub fn title(self) -> &'static str {
+        match self {
+            Group::CallIndependent => "call, independent (ns/call)",
+            Group::CallChain => "call, dependent chain x = f(x) (ns/call)",
+            Group::ToCallable => "time to a callable function, with drop (ns)",
+            Group::Phases => "phases of Jit::compile_inc (ns)",
+            Group::Expression => "20-operator expression, independent (ns/call)",
+        }
+    }
+
+    /// What the ratio column divides by.
+    pub fn ratio_heading(self) -> &'static str {
+        match self {
+            Group::CallIndependent | Group::CallChain => "/ native",
+            Group::ToCallable => "/ gist's way",
+            Group::Phases => "share",
+            Group::Expression => "/ JIT",
+        }
+    }
+}
+
+/// Which code a call contender calls.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Code {
+    /// The gist's bytes, [`HandStub`].
+    Stub,
+    /// Cranelift's `x + 1`, a [`crate::JitFunction`].
+    Jit,
+}
+
+/// One thing measured.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Contender {
+    /// Rust's own `x + 1` through a function pointer ([`native_inc`]).
+    Native,
+    /// A call of `x + 1` through `call` or through the copyable pointer `as_fn`, to code placed
+    /// near the program's code or far from it.
+    Call {
+        /// Which code.
+        code: Code,
+        /// Through `as_fn()` rather than `call`.
+        pointer: bool,
+        /// Placed with `mmap(NULL)` rather than near.
+        far: bool,
+    },
+    /// The gist's way: `mmap`, copy, `mprotect`, call, `munmap` ([`Placement::Fresh`]).
+    GistWay,
+    /// `HandStub::gist()`: the gist's bytes in a pooled page.
+    Stub,
+    /// `compile_inc()`, a new `Jit` each time.
+    CompileInc,
+    /// `Jit::compile_inc()` on a reused `Jit`.
+    ReusedJit,
+    /// Phase: building the IR.
+    BuildIr,
+    /// Phase: Cranelift's `Context::compile`, without building.
+    CraneliftCompile,
+    /// Phase: code memory, taken, protected and released.
+    CodeMemory,
+    /// Phase: cranelift-jit's module and fnjit's glue, the whole minus the parts.
+    Rest,
+    /// The expression interpreter, `Expr::eval`.
+    Interpreter,
+    /// The JIT'd expression, `compile_expr`.
+    JitExpr,
+}
+
+/// The call contenders, in table order: the yardstick first.
+pub const CALLS: [Contender; 9] = {
+    use Code::{Jit, Stub};
+    const fn call(code: Code, pointer: bool, far: bool) -> Contender {
+        Contender::Call { code, pointer, far }
+    }
+    [
+        Contender::Native,
+        call(Stub, false, false),
+        call(Jit, false, false),
+        call(Stub, true, false),
+        call(Jit, true, false),
+        call(Stub, false, true),
+        call(Jit, false, true),
+        call(Stub, true, true),
+        call(Jit, true, true),
+    ]
+};
+
+/// The time-to-callable contenders, in table order: the yardstick first.
+pub const TO_CALLABLE: [Contender; 4] = [
+    Contender::GistWay,
+    Contender::Stub,
+    Contender::CompileInc,
+    Contender::ReusedJit,
+];
+
+impl Contender {
+    /// A baseline: native code, or the gist's own way.
+    pub fn is_baseline(self) -> bool {
+        matches!(self, Contender::Native | Contender::GistWay)
+    }
+
+    /// Code placed far from the program's code.
+    pub fn is_far(self) -> bool {
+        matches!(self, Contender::Call { far: true, .. })
+    }
+}
+
+impl fmt::Display for Contender {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let text = match *self {
+            Contender::Native => "native Rust, fn pointer",
+            Contender::Call { code, pointer, far } => {
+                let who = match code {
+                    Code::Stub => "HandStub",
+                    Code::Jit => "JitFunction",
+                };
+                let how = if pointer { ", fn pointer" } else { "::call" };
+                let place = if far { "far (mmap(NULL))" } else { "near" };
+                return write!(f, "{who}{how}, {place}");
+            }
+            Contender::GistWay => "the gist's way: mmap, copy, mprotect, munmap",
+            Contender::Stub => "HandStub::gist()",
+            Contender::CompileInc => "compile_inc()",
+            Contender::ReusedJit => "Jit::compile_inc(), reused Jit",
+            Contender::BuildIr => "build the IR",
+            Contender::CraneliftCompile => "compile (Cranelift), without building",
+            Contender::CodeMemory => "code memory: take, protect, release",
+            Contender::Rest => "cranelift-jit module and glue (the rest)",
+            Contender::Interpreter => "interpreter, Expr::eval",
+            Contender::JitExpr => "JIT, compile_expr",
+        };
+        f.write_str(text)
+    }
+}
+
+/// The functions the call contenders call: `x + 1` from Cranelift and from the gist's bytes,
+/// each placed near and far. `fnjit bench` and `cargo bench` use the same.
+#[derive(Debug)]
+pub struct Fixtures {
+    jit: JitFunction,
+    jit_far: JitFunction,
+    stub: HandStub,
+    stub_far: HandStub,
+}
+
+impl Fixtures {
+    /// Compiles and maps the four functions.
+    ///
+    /// # Errors
+    /// As [`compile_inc`] and [`HandStub::gist`].
+    pub fn new() -> Result<Fixtures, Error> {
+        Ok(Fixtures {
+            jit: compile_inc()?,
+            jit_far: Jit::with_placement(Placement::Anywhere)?.compile_inc()?,
+            stub: HandStub::gist()?,
+            stub_far: HandStub::gist_placed(Placement::Anywhere)?,
+        })
+    }
+
+    /// The function a [`Contender::Call`] calls; `None` for any other contender.
+    pub fn target(&self, contender: Contender) -> Option<&JitFunction> {
+        let Contender::Call { code, far, .. } = contender else {
+            return None;
+        };
+        Some(match (code, far) {
+            (Code::Jit, false) => &self.jit,
+            (Code::Jit, true) => &self.jit_far,
+            (Code::Stub, false) => &self.stub,
+            (Code::Stub, true) => &self.stub_far,
+        })
+    }
+}
+
+/// One time-to-callable round of `contender` (one of [`TO_CALLABLE`]): get the function, call it
+/// at 41, drop it; `jit` serves [`Contender::ReusedJit`]. Returns the call's result.
+///
+/// # Errors
+/// As the contender's constructor; a contender not in [`TO_CALLABLE`] is a [`Failure`].
+pub fn to_callable_once(contender: Contender, jit: &mut Jit) -> Result<i32, Failure> {
+    Ok(match contender {
+        Contender::GistWay => HandStub::gist_placed(Placement::Fresh)?.call(41),
+        Contender::Stub => HandStub::gist()?.call(41),
+        Contender::CompileInc => compile_inc()?.call(41),
+        Contender::ReusedJit => jit.compile_inc()?.call(41),
+        other => {
+            return Err(Failure::Mismatch(format!(
+                "{other} is not a time-to-callable contender"
+            )));
+        }
+    })
+}
+
+/// Why the benchmark stopped.
+#[derive(Debug)]
+pub enum Failure {
+    /// Compiling or mapping failed.
+    Error(Error),
+    /// A contender computed a wrong result, so its timing would mean nothing.
+    Mismatch(String),
+}
+
+impl From<Error> for Failure {
+    fn from(e: Error) -> Self {
+        Failure::Error(e)
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Failure::Error(e) => write!(f, "{e}"),
+            Failure::Mismatch(what) => {
+                write!(
+                    f,
+                    "benchmark stopped: {what}; its timings would mean nothing"
+                )
+            }
+        }
+    }
+}
+
+impl std::error::Error for Failure {}
+
 /// One contender's figures.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Row {
     /// Which comparison this row belongs to.
-    pub group: String,
+    pub group: Group,
     /// The contender.
-    pub name: String,
+    pub contender: Contender,
     /// Median nanoseconds per operation.
     pub median_ns: f64,
     /// First quartile.
@@ -58,42 +307,42 @@ pub struct Results {
     pub threads: usize,
 }
 
-/// Call-cost group: independent calls.
-pub const THROUGHPUT: &str = "call, independent (ns/call)";
-/// Call-cost group: dependent chains.
-pub const LATENCY: &str = "call, dependent chain x = f(x) (ns/call)";
-/// Time-to-callable group.
-pub const TO_CALLABLE: &str = "time to a callable function, with drop (ns)";
-/// Phases of one `Jit::compile_inc`.
-pub const PHASES: &str = "phases of Jit::compile_inc (ns)";
-/// Interpreter against JIT on [`EXPR_20`].
-pub const EXPRESSION: &str = "20-operator expression, independent (ns/call)";
+impl Results {
+    /// The row of `contender` in `group`.
+    pub fn row(&self, group: Group, contender: Contender) -> Option<&Row> {
+        self.rows
+            .iter()
+            .find(|r| r.group == group && r.contender == contender)
+    }
+}
 
 /// A 20-operator expression touching every operator kind: the interpreter-versus-JIT benchmark.
 pub const EXPR_20: &str = "((x * 3 + 7) ^ (x >> 2)) - ((x & 0xFF) << 3) + x / 5 % 11 | ~x & (x >>> 7) + 1 - -x * 9 + x * 7";
 
-type Contender<'a> = (&'static str, Box<dyn FnMut(u64) -> bool + 'a>);
+type Runner<'a> = (Contender, Box<dyn FnMut(u64) -> bool + 'a>);
 
 /// Runs the contenders interleaved: `rounds` rounds, each running every contender for `batch`
-/// operations. Returns each contender's rows (ratio against the first contender); `Err` names a
-/// contender that computed a wrong result.
+/// operations. Returns each contender's row (ratio against the first contender); a contender
+/// that computed a wrong result stops the run.
 fn interleaved(
-    group: &str,
-    mut contenders: Vec<Contender<'_>>,
+    group: Group,
+    mut contenders: Vec<Runner<'_>>,
     batch: u64,
     rounds: usize,
-) -> Result<Vec<Row>, String> {
+) -> Result<Vec<Row>, Failure> {
     let n = contenders.len();
     let mut samples = vec![Vec::with_capacity(rounds); n];
     for round in 0..rounds + 1 {
         for k in 0..n {
             let i = (k + round) % n;
-            let (name, run) = &mut contenders[i];
+            let (contender, run) = &mut contenders[i];
             let start = Instant::now();
             let ok = run(batch);
             let ns = start.elapsed().as_nanos() as f64 / batch as f64;
             if !ok {
-                return Err(format!("{name} computed a wrong result"));
+                return Err(Failure::Mismatch(format!(
+                    "{contender} computed a wrong result"
+                )));
             }
             if round > 0 {
                 samples[i].push(ns); // round 0 warms up caches and predictors
@@ -105,9 +354,9 @@ fn interleaved(
     Ok(contenders
         .iter()
         .zip(stats)
-        .map(|((name, _), (p25, median, p75))| Row {
-            group: group.to_owned(),
-            name: (*name).to_owned(),
+        .map(|((contender, _), (p25, median, p75))| Row {
+            group,
+            contender: *contender,
             median_ns: median,
             p25_ns: p25,
             p75_ns: p75,
@@ -120,11 +369,6 @@ fn quartiles(s: &mut [f64]) -> (f64, f64, f64) {
     s.sort_by(f64::total_cmp);
     let at = |q: f64| s[((s.len() - 1) as f64 * q).round() as usize];
     (at(0.25), at(0.5), at(0.75))
-}
-
-/// `n` rounds of compiling `x + 1` with `jit`, calling each function once and dropping it.
-fn compile_rounds(jit: &mut Jit, n: u64) -> bool {
-    (0..n).all(|_| jit.compile_inc().is_ok_and(|f| f.call(41) == 42))
 }
 
 /// `n` independent calls of `f`, whose results are folded together so that none is dropped.
@@ -156,123 +400,88 @@ fn chain(f: impl Fn(i32) -> i32, n: u64) -> bool {
 /// Measures everything; `rounds` interleaved rounds a figure.
 ///
 /// # Errors
-/// Whatever compiling or mapping returns, or [`Error::BenchMismatch`] when a contender computed
-/// a wrong result.
-pub fn run(rounds: usize) -> Result<Results, Error> {
+/// Whatever compiling or mapping returns, or [`Failure::Mismatch`] when a contender computed a
+/// wrong result.
+pub fn run(rounds: usize) -> Result<Results, Failure> {
     let rounds = rounds.max(1);
-    let (jit, jit_far) = (
-        compile_inc()?,
-        Jit::with_placement(Placement::Anywhere)?.compile_inc()?,
-    );
-    let (stub, stub_far) = (
-        HandStub::gist()?,
-        HandStub::gist_placed(Placement::Anywhere)?,
-    );
-    let mismatch = |what: String| Error::BenchMismatch { what };
+    let fixtures = Fixtures::new()?;
     let native: extern "C" fn(i32) -> i32 = native_inc;
     let mut rows = Vec::new();
 
     // Call cost: through a black_box'd function pointer and through the crate's own `call`.
     // Every contender black-boxes its target once per batch and then calls it in the same loop.
     macro_rules! via {
-        ($shape:ident, $name:expr, $target:expr, |$f:ident, $x:ident| $call:expr) => {{
+        ($shape:ident, $target:expr, |$f:ident, $x:ident| $call:expr) => {{
             let target = $target;
             let run: Box<dyn FnMut(u64) -> bool + '_> = Box::new(move |n| {
                 let $f = black_box(target);
                 $shape(|$x| $call, n)
             });
-            ($name, run)
+            run
         }};
     }
     macro_rules! calls {
         ($shape:ident) => {
-            vec![
-                via!($shape, "native Rust, fn pointer", native, |f, x| f(x)),
-                via!($shape, "HandStub::call, near", &stub, |f, x| f.call(x)),
-                via!($shape, "JitFunction::call, near", &jit, |f, x| f.call(x)),
-                via!(
-                    $shape,
-                    "HandStub, fn pointer, near",
-                    stub.as_fn(),
-                    |f, x| f.call(x)
-                ),
-                via!(
-                    $shape,
-                    "JitFunction, fn pointer, near",
-                    jit.as_fn(),
-                    |f, x| f.call(x)
-                ),
-                via!(
-                    $shape,
-                    "HandStub::call, far (mmap(NULL))",
-                    &stub_far,
-                    |f, x| f.call(x)
-                ),
-                via!(
-                    $shape,
-                    "JitFunction::call, far (mmap(NULL))",
-                    &jit_far,
-                    |f, x| f.call(x)
-                ),
-                via!(
-                    $shape,
-                    "HandStub, fn pointer, far",
-                    stub_far.as_fn(),
-                    |f, x| f.call(x)
-                ),
-                via!(
-                    $shape,
-                    "JitFunction, fn pointer, far",
-                    jit_far.as_fn(),
-                    |f, x| f.call(x)
-                ),
-            ]
+            CALLS
+                .iter()
+                .map(|&c| {
+                    let run = match (fixtures.target(c), c) {
+                        (Some(f), Contender::Call { pointer: true, .. }) => {
+                            via!($shape, f.as_fn(), |f, x| f.call(x))
+                        }
+                        (Some(f), _) => via!($shape, f, |f, x| f.call(x)),
+                        (None, _) => via!($shape, native, |f, x| f(x)),
+                    };
+                    (c, run)
+                })
+                .collect()
         };
     }
-    rows.extend(interleaved(THROUGHPUT, calls!(independent), 200_000, rounds).map_err(mismatch)?);
-    rows.extend(interleaved(LATENCY, calls!(chain), 200_000, rounds).map_err(mismatch)?);
+    rows.extend(interleaved(
+        Group::CallIndependent,
+        calls!(independent),
+        200_000,
+        rounds,
+    )?);
+    rows.extend(interleaved(
+        Group::CallChain,
+        calls!(chain),
+        200_000,
+        rounds,
+    )?);
 
     // Time to a callable function, including its drop.
-    let mut reuse = Jit::new()?;
-    let once =
-        |f: &dyn Fn() -> Result<i32, Error>, n: u64| (0..n).all(|_| f().is_ok_and(|y| y == 42));
-    let to_callable: Vec<Contender<'_>> = vec![
-        (
-            "the gist's way: mmap, copy, mprotect, munmap",
-            Box::new(|n| once(&|| Ok(HandStub::gist_placed(Placement::Fresh)?.call(41)), n)),
-        ),
-        (
-            "HandStub::gist()",
-            Box::new(|n| once(&|| Ok(HandStub::gist()?.call(41)), n)),
-        ),
-        (
-            "compile_inc()",
-            Box::new(|n| once(&|| Ok(compile_inc()?.call(41)), n)),
-        ),
-        (
-            "Jit::compile_inc(), reused Jit",
-            Box::new(move |n| compile_rounds(&mut reuse, n)),
-        ),
-    ];
-    rows.extend(interleaved(TO_CALLABLE, to_callable, 200, rounds).map_err(mismatch)?);
+    let mut runners: Vec<Runner<'_>> = Vec::new();
+    for c in TO_CALLABLE {
+        let mut jit = Jit::new()?; // used by the reused-Jit contender only
+        runners.push((
+            c,
+            Box::new(move |n| (0..n).all(|_| to_callable_once(c, &mut jit).is_ok_and(|y| y == 42))),
+        ));
+    }
+    rows.extend(interleaved(Group::ToCallable, runners, 200, rounds)?);
     rows.extend(phases(rounds)?);
 
     // An expression: the interpreter against the JIT, per call.
-    let expr = crate::Expr::parse(EXPR_20)?;
+    let expr = crate::Expr::parse(EXPR_20).map_err(Error::from)?;
     let f = crate::compile_expr(EXPR_20)?;
-    let expr_contenders: Vec<Contender<'_>> = vec![
-        via!(independent_any, "interpreter, Expr::eval", &expr, |e, x| e
-            .eval(x)),
-        via!(independent_any, "JIT, compile_expr", &f, |f, x| f.call(x)),
-    ];
-    let mut expr_rows =
-        interleaved(EXPRESSION, expr_contenders, 20_000, rounds).map_err(mismatch)?;
-    let jit_ns = expr_rows[1].median_ns;
     if expr.eval(12345) != f.call(12345) {
-        return Err(mismatch(
+        return Err(Failure::Mismatch(
             "the JIT'd expression disagrees with the interpreter".into(),
         ));
     }
+    let expr_contenders: Vec<Runner<'_>> = vec![
+        (
+            Contender::Interpreter,
+            via!(independent_any, &expr, |e, x| e.eval(x)),
+        ),
+        (
+            Contender::JitExpr,
+            via!(independent_any, &f, |f, x| f.call(x)),
+        ),
+    ];
+    let mut expr_rows = interleaved(Group::Expression, expr_contenders, 20_000, rounds)?;
+    let jit_ns = expr_rows[1].median_ns;
     for row in &mut expr_rows {
         row.ratio = row.median_ns / jit_ns; // how many JIT calls fit in one of this
     }
@@ -283,6 +492,7 @@ pub fn run(rounds: usize) -> Result<Results, Error> {
         start: 0,
         len: 1 << 24,
     };
+    let (jit, stub) = (&fixtures.jit, &fixtures.stub);
     let mut per_s = Vec::new();
     let mut threads = 1;
     for _ in 0..rounds.div_ceil(4) {
@@ -293,45 +503,53 @@ pub fn run(rounds: usize) -> Result<Results, Error> {
             &|_| {},
         );
         if !r.agree() {
-            return Err(mismatch(r.to_string()));
+            return Err(Failure::Mismatch(r.to_string()));
         }
         threads = r.threads;
         per_s.push(r.checked as f64 / r.elapsed.as_secs_f64());
     }
     let check_inputs_per_s = quartiles(&mut per_s).1;
-    let call_ns = |name: &str| {
-        rows.iter()
-            .find(|r| r.group == THROUGHPUT && r.name == name)
-            .map_or(f64::NAN, |r| r.median_ns)
-    };
-    let call_ns = (call_ns("JitFunction::call, near") + call_ns("HandStub::call, near")) / 2.0;
-    let check_vs_call_throughput = 2.0 * check_inputs_per_s * call_ns * 1e-9 / threads as f64;
-
-    Ok(Results {
+    let mut results = Results {
         machine: machine(),
         rounds,
         rows,
         check_inputs_per_s,
-        check_vs_call_throughput,
+        check_vs_call_throughput: 0.0,
         threads,
-    })
+    };
+    let call_ns = |code| {
+        let c = Contender::Call {
+            code,
+            pointer: false,
+            far: false,
+        };
+        results
+            .row(Group::CallIndependent, c)
+            .map_or(f64::NAN, |r| r.median_ns)
+    };
+    let call_ns = (call_ns(Code::Jit) + call_ns(Code::Stub)) / 2.0;
+    results.check_vs_call_throughput = 2.0 * check_inputs_per_s * call_ns * 1e-9 / threads as f64;
+    Ok(results)
 }
 
 /// Where the time of one `Jit::compile_inc` goes: building the IR, Cranelift's compile, the
 /// memory (map or pool, protect, release), and the rest (cranelift-jit's module and fnjit's glue,
 /// measured as the whole minus the parts).
-fn phases(rounds: usize) -> Result<Vec<Row>, Error> {
-    let host = target_lexicon::Triple::host();
-    let isa = isa::isa_for(host, isa::Opt::Fast)?;
+fn phases(rounds: usize) -> Result<Vec<Row>, Failure> {
+    let isa = isa::host_isa(isa::Opt::Fast)?;
     let (mut ctx, mut fctx) = (Context::new(), FunctionBuilderContext::new());
     let mut reuse = Jit::new()?;
-    let contenders: Vec<Contender<'_>> = vec![
+    let contenders: Vec<Runner<'_>> = vec![
         (
-            "whole Jit::compile_inc(), with drop",
-            Box::new(move |n| compile_rounds(&mut reuse, n)),
+            Contender::ReusedJit,
+            Box::new(move |n| {
+                (0..n).all(|_| {
+                    to_callable_once(Contender::ReusedJit, &mut reuse).is_ok_and(|y| y == 42)
+                })
+            }),
         ),
         (
-            "build the IR",
+            Contender::BuildIr,
             Box::new(|n| {
                 for _ in 0..n {
                     ir::build_inc(&mut ctx.func, &mut fctx, isa.frontend_config());
@@ -340,7 +558,7 @@ fn phases(rounds: usize) -> Result<Vec<Row>, Error> {
             }),
         ),
         (
-            "build and compile (Cranelift)",
+            Contender::CraneliftCompile,
             Box::new(|n| {
                 let (mut ctx, mut fctx) = (Context::new(), FunctionBuilderContext::new());
                 (0..n).all(|_| {
@@ -352,7 +570,7 @@ fn phases(rounds: usize) -> Result<Vec<Row>, Error> {
             }),
         ),
         (
-            "code memory: take, protect, release",
+            Contender::CodeMemory,
             Box::new(|n| {
                 (0..n).all(|_| {
                     WritableCode::new(12, Placement::Near)
@@ -362,15 +580,14 @@ fn phases(rounds: usize) -> Result<Vec<Row>, Error> {
             }),
         ),
     ];
-    let mut rows = interleaved(PHASES, contenders, 200, rounds)
-        .map_err(|what| Error::BenchMismatch { what })?;
+    let mut rows = interleaved(Group::Phases, contenders, 200, rounds)?;
     let (whole, build, compile, memory) = (
         rows[0].median_ns,
         rows[1].median_ns,
         rows[2].median_ns,
         rows[3].median_ns,
     );
-    rows[2].name = "compile (Cranelift), without building".into();
+    // The compile contender built the IR too: take the build out.
     let compile_row = &mut rows[2];
     for stat in [
         &mut compile_row.median_ns,
@@ -381,8 +598,8 @@ fn phases(rounds: usize) -> Result<Vec<Row>, Error> {
     }
     let rest = whole - compile - memory;
     rows.push(Row {
-        group: PHASES.to_owned(),
-        name: "cranelift-jit module and glue (the rest)".into(),
+        group: Group::Phases,
+        contender: Contender::Rest,
         median_ns: rest,
         p25_ns: rest,
         p75_ns: rest,
@@ -415,27 +632,26 @@ pub fn table(r: &Results) -> String {
         "fnjit bench on {}: medians of {} interleaved rounds, spread = interquartile range\n",
         r.machine, r.rounds
     );
-    let mut group = "";
-    for row in &r.rows {
-        if row.group != group {
-            group = &row.group;
-            let ratio = match group {
-                g if g == TO_CALLABLE => "/ gist's way",
-                g if g == PHASES => "share",
-                g if g == EXPRESSION => "/ JIT",
-                _ => "/ native",
-            };
-            let _ = write!(
+    for group in Group::ALL {
+        let _ = write!(
+            out,
+            "\n{:<44} {:>10} {:>19} {:>12}\n",
+            group.title(),
+            "median",
+            "spread",
+            group.ratio_heading()
+        );
+        for row in r.rows.iter().filter(|row| row.group == group) {
+            let _ = writeln!(
                 out,
-                "\n{group:<44} {:>10} {:>19} {:>12}\n",
-                "median", "spread", ratio
+                "  {:<42} {:>10.2} {:>9.2} ..{:>8.2} {:>12.2}",
+                row.contender.to_string(),
+                row.median_ns,
+                row.p25_ns,
+                row.p75_ns,
+                row.ratio
             );
         }
-        let _ = writeln!(
-            out,
-            "  {:<42} {:>10.2} {:>9.2} ..{:>8.2} {:>12.2}",
-            row.name, row.median_ns, row.p25_ns, row.p75_ns, row.ratio
-        );
     }
     let _ = write!(
         out,

@@ -1,7 +1,7 @@
 //! Disassembly (iced-x86, Intel syntax) and the byte-by-byte comparison of two functions.
 
 use iced_x86::{Decoder, DecoderOptions, FlowControl, Formatter, IntelFormatter};
-use std::fmt::Write as _;
+use std::fmt::{self, Write as _};
 use target_lexicon::Architecture;
 
 /// One decoded instruction.
@@ -82,14 +82,54 @@ pub enum Verdict {
     SameBodyInFrame {
         /// Which compiled instructions belong to the body or the final `ret`.
         shared: Vec<bool>,
+        /// How many bytes the frame adds.
+        frame_bytes: usize,
     },
     /// Neither of the above.
-    Different,
+    Different {
+        /// The compiled code's length in bytes.
+        compiled_bytes: usize,
+        /// The hand-written code's length in bytes.
+        hand_bytes: usize,
+    },
 }
 
-/// Each line's instruction bytes, for [`compare`].
-pub fn line_bytes(lines: &[Line]) -> Vec<&[u8]> {
-    lines.iter().map(|l| l.bytes.as_slice()).collect()
+impl Verdict {
+    /// Whether compiled instruction `i` is one the hand-written code has too.
+    pub fn is_shared(&self, i: usize) -> bool {
+        match self {
+            Verdict::Identical => true,
+            Verdict::SameBodyInFrame { shared, .. } => shared.get(i).copied().unwrap_or(false),
+            Verdict::Different { .. } => false,
+        }
+    }
+}
+
+/// The one rendering of a verdict, used by `fnjit asm`, the demo and `fnjit targets`.
+impl fmt::Display for Verdict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Verdict::Identical => write!(f, "identical"),
+            Verdict::SameBodyInFrame {
+                shared,
+                frame_bytes,
+            } => {
+                let frame = shared.iter().filter(|&&s| !s).count();
+                write!(
+                    f,
+                    "same body inside a frame ({frame} instructions, {frame_bytes} bytes)"
+                )
+            }
+            Verdict::Different {
+                compiled_bytes,
+                hand_bytes,
+            } => write!(
+                f,
+                "different: Cranelift emits {compiled_bytes} bytes, the hand encoding \
+                 {hand_bytes}, and the hand-written body is not among Cranelift's instructions"
+            ),
+        }
+    }
 }
 
 /// Compares `compiled` with `hand`, each given as its instructions' bytes (see
@@ -98,34 +138,46 @@ pub fn compare(compiled: &[&[u8]], hand: &[&[u8]]) -> Verdict {
     if compiled == hand {
         return Verdict::Identical;
     }
+    let different = Verdict::Different {
+        compiled_bytes: compiled.iter().map(|i| i.len()).sum(),
+        hand_bytes: hand.iter().map(|i| i.len()).sum(),
+    };
     let (Some((hand_ret, hand_body)), Some(last)) = (hand.split_last(), compiled.last()) else {
-        return Verdict::Different;
+        return different;
     };
     if last != hand_ret || hand_body.is_empty() {
-        return Verdict::Different;
+        return different;
     }
     let body_at = (0..compiled.len().saturating_sub(hand_body.len()))
         .find(|&i| &compiled[i..i + hand_body.len()] == hand_body);
-    match body_at {
-        Some(at) => Verdict::SameBodyInFrame {
-            shared: (0..compiled.len())
-                .map(|i| (at..at + hand_body.len()).contains(&i) || i == compiled.len() - 1)
-                .collect(),
-        },
-        None => Verdict::Different,
+    let Some(at) = body_at else {
+        return different;
+    };
+    let shared: Vec<bool> = (0..compiled.len())
+        .map(|i| (at..at + hand_body.len()).contains(&i) || i == compiled.len() - 1)
+        .collect();
+    let frame_bytes = compiled
+        .iter()
+        .zip(&shared)
+        .filter(|&(_, &s)| !s)
+        .map(|(i, _)| i.len())
+        .sum();
+    Verdict::SameBodyInFrame {
+        shared,
+        frame_bytes,
     }
 }
 
 /// Splits machine code for `arch` into its instructions, by each ISA's length rules: x86-64 by
-/// decoding, AArch64 in 4-byte words, RISC-V by the low two bits of each parcel (`11`: 4 bytes,
-/// else a 2-byte compressed one), s390x by the top two bits of the opcode (`00`: 2 bytes, `01` and
-/// `10`: 4, `11`: 6). A truncated last instruction is returned as it is.
+/// decoding along the control flow ([`disassemble_x86_64`], so data is one piece), AArch64 in
+/// 4-byte words, RISC-V by the low two bits of each parcel (`11`: 4 bytes, else a 2-byte
+/// compressed one), s390x by the top two bits of the opcode (`00`: 2 bytes, `01` and `10`: 4,
+/// `11`: 6). A truncated last instruction is returned as it is.
 pub fn instructions(arch: Architecture, code: &[u8]) -> Vec<&[u8]> {
     if arch == Architecture::X86_64 {
-        let mut decoder = Decoder::with_ip(64, code, 0, DecoderOptions::NONE);
-        return (&mut decoder)
-            .into_iter()
-            .map(|insn| &code[insn.ip() as usize..insn.ip() as usize + insn.len()])
+        return disassemble_x86_64(code)
+            .iter()
+            .map(|l| &code[l.offset..l.offset + l.bytes.len()])
             .collect();
     }
     let length = |rest: &[u8]| match arch {
@@ -173,38 +225,6 @@ pub fn listing(lines: &[Line], mark: impl Fn(usize) -> char) -> String {
     out
 }
 
-/// One sentence on what `compiled` and `hand` share.
-pub fn summary(compiled: &[Line], hand: &[Line]) -> String {
-    let texts = |lines: &[Line], keep: &dyn Fn(usize) -> bool| {
-        let picked: Vec<_> = lines.iter().enumerate().filter(|&(i, _)| keep(i)).collect();
-        let text = picked
-            .iter()
-            .map(|(_, l)| l.text.as_str())
-            .collect::<Vec<_>>()
-            .join("; ");
-        let len: usize = picked.iter().map(|(_, l)| l.bytes.len()).sum();
-        (text, len)
-    };
-    match compare(&line_bytes(compiled), &line_bytes(hand)) {
-        Verdict::Identical => "identical: the same bytes, instruction for instruction".into(),
-        Verdict::SameBodyInFrame { shared } => {
-            let (body, _) = texts(&hand[..hand.len() - 1], &|_| true);
-            let body_bytes: Vec<u8> = hand[..hand.len() - 1]
-                .iter()
-                .flat_map(|l| l.bytes.clone())
-                .collect();
-            let (frame, frame_len) = texts(compiled, &|i| !shared[i]);
-            format!(
-                "same body: both compute `{body}` ({}) and end in `ret`; Cranelift adds a frame of {frame_len} bytes around it ({frame})",
-                hex(&body_bytes)
-            )
-        }
-        Verdict::Different => {
-            "different: the hand-written body does not appear in the compiled code".into()
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -215,22 +235,20 @@ mod tests {
             0x55, 0x48, 0x89, 0xE5, 0x8D, 0x47, 0x01, 0x48, 0x89, 0xEC, 0x5D, 0xC3,
         ];
         let hand = [0x8D, 0x47, 0x01, 0xC3];
-        let (jit, hand) = (disassemble_x86_64(&jit), disassemble_x86_64(&hand));
+        let x86 = |code| instructions(Architecture::X86_64, code);
+        let verdict = compare(&x86(&jit), &x86(&hand));
         assert_eq!(
-            compare(&line_bytes(&jit), &line_bytes(&hand)),
+            verdict,
             Verdict::SameBodyInFrame {
-                shared: vec![false, false, true, false, false, true]
+                shared: vec![false, false, true, false, false, true],
+                frame_bytes: 8
             }
         );
         assert_eq!(
-            summary(&jit, &hand),
-            "same body: both compute `lea eax,[rdi+1]` (8D 47 01) and end in `ret`; Cranelift adds \
-             a frame of 8 bytes around it (push rbp; mov rbp,rsp; mov rsp,rbp; pop rbp)"
+            verdict.to_string(),
+            "same body inside a frame (4 instructions, 8 bytes)"
         );
-        assert_eq!(
-            compare(&line_bytes(&hand), &line_bytes(&hand)),
-            Verdict::Identical
-        );
+        assert_eq!(compare(&x86(&hand), &x86(&hand)), Verdict::Identical);
     }
 
     #[test]
@@ -274,11 +292,17 @@ mod tests {
 
     #[test]
     fn a_different_body_is_different() {
-        let add = disassemble_x86_64(&[0x8D, 0x47, 0x02, 0xC3]); // lea eax,[rdi+2]; ret
-        let hand = disassemble_x86_64(&[0x8D, 0x47, 0x01, 0xC3]);
+        let add = [0x8D, 0x47, 0x02, 0xC3]; // lea eax,[rdi+2]; ret
+        let hand = [0x8D, 0x47, 0x01, 0xC3]; // lea eax,[rdi+1]; ret
+        let x86 = |code| instructions(Architecture::X86_64, code);
+        let verdict = compare(&x86(&add), &x86(&hand));
         assert_eq!(
-            compare(&line_bytes(&add), &line_bytes(&hand)),
-            Verdict::Different
+            verdict,
+            Verdict::Different {
+                compiled_bytes: 4,
+                hand_bytes: 4
+            }
         );
+        assert!(!verdict.is_shared(0));
     }
 }

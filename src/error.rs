@@ -1,4 +1,9 @@
-//! The crate's one error type.
+//! The crate's one error type, and the syntax error it carries. This module sits at the bottom:
+//! it imports nothing from the rest of fnjit.
+//!
+//! Every message is whole: `Display` includes the cause (an OS error, Cranelift's message), so
+//! `source()` returns `None` and a chain walked as anyhow's `{:#}` does prints each message once.
+//! The causes stay available as fields.
 
 use std::fmt;
 use std::io;
@@ -7,17 +12,24 @@ use std::io;
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum Error {
-    /// fnjit executes code for x86-64 with the System V ABI only.
+    /// fnjit executes code on x86-64 hosts with the System V ABI only.
     UnsupportedHost {
         /// The host's target triple.
         triple: String,
     },
-    /// Cranelift has no backend for this triple, or refused a setting for it.
+    /// Cranelift has no backend for this triple.
     UnsupportedTarget {
         /// The triple that was asked for.
         triple: String,
         /// The triples fnjit compiles for.
         supported: &'static [&'static str],
+    },
+    /// Cranelift has a backend for the triple but refused to build it with fnjit's settings.
+    Isa {
+        /// The triple.
+        triple: String,
+        /// Cranelift's reason.
+        cause: String,
     },
     /// The kernel did not give us memory for code.
     MapFailed {
@@ -31,16 +43,55 @@ pub enum Error {
         /// The `mprotect` error.
         source: io::Error,
     },
+    /// The IR's signature is not the one the caller asked for.
+    Signature {
+        /// The signature of `Function<P, R>` in the host's calling convention.
+        expected: String,
+        /// The IR's signature.
+        found: String,
+    },
+    /// The IR holds an instruction or a type that a safe call could not survive.
+    UnsafeIr {
+        /// The instruction, as CLIF text.
+        inst: String,
+        /// Its block.
+        block: String,
+        /// Why it is refused, and what to do instead.
+        reason: String,
+    },
+    /// Cranelift's verifier rejected the IR.
+    Verifier {
+        /// The verifier's message.
+        errors: String,
+    },
     /// Cranelift failed to compile or link the function.
     Cranelift(Box<cranelift_module::ModuleError>),
-    /// The text is not an expression (see [`crate::expr`]).
-    Syntax(crate::expr::SyntaxError),
-    /// A benchmark contender computed a wrong result, so its timing means nothing.
-    BenchMismatch {
-        /// Which contender, and what it got wrong.
-        what: String,
-    },
+    /// The text is not an expression.
+    Syntax(SyntaxError),
 }
+
+/// Where the text stops making sense, and what was expected there.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SyntaxError {
+    /// Byte offset into the source.
+    pub offset: usize,
+    /// What went wrong, e.g. `expected an operand after '+'`.
+    pub message: String,
+}
+
+impl SyntaxError {
+    pub(crate) fn new(offset: usize, message: String) -> Self {
+        SyntaxError { offset, message }
+    }
+}
+
+impl fmt::Display for SyntaxError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} at {}", self.message, self.offset)
+    }
+}
+
+impl std::error::Error for SyntaxError {}
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -50,51 +101,50 @@ impl fmt::Display for Error {
                 "this host is {triple}, but fnjit runs code for x86-64 with the System V ABI only \
                  (Linux, macOS, BSD); run it on such a host"
             ),
-            Error::UnsupportedTarget { triple, supported } => {
-                write!(
-                    f,
-                    "unsupported target '{triple}'; fnjit supports: {}",
-                    supported.join(", ")
-                )
-            }
+            Error::UnsupportedTarget { triple, supported } => write!(
+                f,
+                "unsupported target '{triple}'; fnjit supports: {}",
+                supported.join(", ")
+            ),
+            Error::Isa { triple, cause } => write!(
+                f,
+                "Cranelift could not build its backend for {triple} with fnjit's settings: {cause}"
+            ),
             Error::MapFailed { len, source } => write!(
                 f,
-                "could not map {len} bytes of memory for code ({source}); free some memory or raise \
-                 the process's address-space limit"
+                "could not map {len} bytes of memory for code ({source}); free some memory or \
+                 raise the process's address-space limit"
             ),
             Error::ExecRefused { source } => write!(
                 f,
-                "the operating system refused to make JIT code executable (mprotect to read+execute \
-                 failed: {source}); a security policy forbids run-time code here (SELinux execmem, \
-                 prctl PR_SET_MDWE, PaX MPROTECT): allow executable memory for this process"
+                "the operating system refused to make JIT code executable (mprotect to \
+                 read+execute failed: {source}); a security policy forbids run-time code here \
+                 (SELinux execmem, prctl PR_SET_MDWE, PaX MPROTECT): allow executable memory for \
+                 this process"
             ),
+            Error::Signature { expected, found } => write!(
+                f,
+                "the IR's signature is `{found}`, but the function asked for is `{expected}`: \
+                 make them equal, in the host's calling convention (Jit::signature gives it)"
+            ),
+            Error::UnsafeIr {
+                inst,
+                block,
+                reason,
+            } => write!(f, "refused: {inst} in {block}: {reason}"),
+            Error::Verifier { errors } => {
+                write!(f, "the IR is not valid Cranelift IR: {}", errors.trim_end())
+            }
             Error::Cranelift(e) => write!(f, "Cranelift failed: {e}"),
             Error::Syntax(e) => write!(f, "{e}"),
-            Error::BenchMismatch { what } => {
-                write!(
-                    f,
-                    "benchmark stopped: {what}; its timings would mean nothing"
-                )
-            }
         }
     }
 }
 
-impl std::error::Error for Error {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            Error::MapFailed { source, .. } | Error::ExecRefused { source } => Some(source),
-            Error::Cranelift(e) => Some(e),
-            Error::Syntax(e) => Some(e),
-            Error::UnsupportedHost { .. }
-            | Error::UnsupportedTarget { .. }
-            | Error::BenchMismatch { .. } => None,
-        }
-    }
-}
+impl std::error::Error for Error {}
 
-impl From<crate::expr::SyntaxError> for Error {
-    fn from(e: crate::expr::SyntaxError) -> Self {
+impl From<SyntaxError> for Error {
+    fn from(e: SyntaxError) -> Self {
         Error::Syntax(e)
     }
 }
@@ -117,7 +167,7 @@ mod tests {
     use std::error::Error as _;
 
     #[test]
-    fn exec_refused_says_what_and_what_to_do() {
+    fn exec_refused_says_what_and_what_to_do_once() {
         let e = Error::ExecRefused {
             source: io::Error::from_raw_os_error(libc::EACCES),
         };
@@ -127,6 +177,7 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("allow executable memory"), "{text}");
-        assert!(e.source().is_some());
+        assert_eq!(text.matches("Permission denied").count(), 1, "{text}");
+        assert!(e.source().is_none(), "the cause is in the message already");
     }
 }

@@ -1,18 +1,8 @@
 //! Cranelift IR for the functions fnjit compiles.
 
-use cranelift_codegen::ir::{
-    AbiParam, Function, InstBuilder, Signature, UserFuncName, Value, types,
-};
-use cranelift_codegen::isa::{CallConv, TargetFrontendConfig};
+use cranelift_codegen::ir::{Function, InstBuilder, UserFuncName, Value};
+use cranelift_codegen::isa::TargetFrontendConfig;
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
-
-/// `fn(i32) -> i32` in calling convention `call_conv`.
-pub fn i32_to_i32(call_conv: CallConv) -> Signature {
-    let mut sig = Signature::new(call_conv);
-    sig.params.push(AbiParam::new(types::I32));
-    sig.returns.push(AbiParam::new(types::I32));
-    sig
-}
 
 /// Builds `x + 1` into `func`: one block, one `i32` parameter, `iadd_imm_s`, `return`, in the
 /// target's default calling convention. (In Cranelift 0.135 `iadd_imm_s` is a builder helper: it
@@ -36,7 +26,7 @@ pub fn build_i32_fn(
 ) {
     func.clear();
     func.name = UserFuncName::user(0, index);
-    func.signature = i32_to_i32(target.default_call_conv);
+    func.signature = crate::func::signature::<i32, i32>(target.default_call_conv);
     let mut b = FunctionBuilder::new(func, fctx);
     let block = b.create_block();
     b.append_block_params_for_function_params(block);
@@ -51,6 +41,7 @@ pub fn build_i32_fn(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use cranelift_codegen::isa::CallConv;
 
     #[test]
     fn inc_is_one_block_with_one_add() {

@@ -1,23 +1,14 @@
-//! Which machine the code is for: the host check and Cranelift's ISA, looked up from a triple.
+//! Which machine the code is for: the host check, and Cranelift's ISA for the host (with the CPU
+//! features it detects) or for any supported triple.
 
 use crate::Error;
+use crate::targets::SUPPORTED_TARGETS;
 use cranelift_codegen::isa::{self, CallConv, OwnedTargetIsa};
 use cranelift_codegen::settings::{self, Configurable};
 use target_lexicon::{Architecture, Triple};
 
-/// The targets fnjit compiles for: every Cranelift backend, with each of its common ABIs.
-pub const SUPPORTED_TARGETS: [&str; 7] = [
-    "x86_64-unknown-linux-gnu",
-    "x86_64-apple-darwin",
-    "x86_64-pc-windows-msvc",
-    "aarch64-unknown-linux-gnu",
-    "aarch64-apple-darwin",
-    "riscv64gc-unknown-linux-gnu",
-    "s390x-unknown-linux-gnu",
-];
-
 /// The host, if fnjit can run code on it: x86-64 whose C calling convention is System V.
-pub fn check_host(triple: &Triple) -> Result<(), Error> {
+pub(crate) fn check_host(triple: &Triple) -> Result<(), Error> {
     let sysv = CallConv::triple_default(triple) == CallConv::SystemV;
     if triple.architecture == Architecture::X86_64 && sysv {
         Ok(())
@@ -30,24 +21,45 @@ pub fn check_host(triple: &Triple) -> Result<(), Error> {
 
 /// How hard Cranelift optimizes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Opt {
+pub(crate) enum Opt {
     /// `opt_level = none`: for `x + 1` it emits the same bytes as `speed` and compiles faster
     /// (README, "Performance").
     Fast,
-    /// `opt_level = speed`: for expressions, whose constants it folds (a guarded `x / 5` becomes
-    /// a multiply) (README, "Expressions").
+    /// `opt_level = speed`: for expressions and user IR, whose constants it folds (a guarded
+    /// `x / 5` becomes a multiply) (README, "Expressions").
     Speed,
 }
 
-/// Cranelift's backend for `triple`, with fnjit's settings.
+/// Cranelift's backend for the host, with the CPU features it has (SSE4.1, AVX, …).
+pub(crate) fn host_isa(opt: Opt) -> Result<OwnedTargetIsa, Error> {
+    let host = Triple::host();
+    check_host(&host)?;
+    let builder = cranelift_native::builder().map_err(|cause| Error::Isa {
+        triple: host.to_string(),
+        cause: cause.to_owned(),
+    })?;
+    finish(builder, &host, opt)
+}
+
+/// Cranelift's backend for `triple` (a baseline CPU of that architecture), to look at its code.
+pub(crate) fn isa_for(triple: Triple, opt: Opt) -> Result<OwnedTargetIsa, Error> {
+    let builder = isa::lookup(triple.clone()).map_err(|_| Error::UnsupportedTarget {
+        triple: triple.to_string(),
+        supported: &SUPPORTED_TARGETS,
+    })?;
+    finish(builder, &triple, opt)
+}
+
+/// Builds the ISA with fnjit's settings.
 ///
 /// The `single_pass` register allocator would compile faster still, but adds a spill and a
 /// bigger frame even to `x + 1` (a golden-bytes test pins the code), so the default
-/// backtracking allocator stays. The verifier stays on in debug builds and tests.
-pub fn isa_for(triple: Triple, opt: Opt) -> Result<OwnedTargetIsa, Error> {
-    let unsupported = || Error::UnsupportedTarget {
+/// backtracking allocator stays. The verifier runs inside Cranelift in debug builds and tests;
+/// `Jit::compile` runs it on user IR in every build.
+fn finish(builder: isa::Builder, triple: &Triple, opt: Opt) -> Result<OwnedTargetIsa, Error> {
+    let refused = |cause: String| Error::Isa {
         triple: triple.to_string(),
-        supported: &SUPPORTED_TARGETS,
+        cause,
     };
     let mut flags = settings::builder();
     let settings = [
@@ -69,12 +81,13 @@ pub fn isa_for(triple: Triple, opt: Opt) -> Result<OwnedTargetIsa, Error> {
         ("unwind_info", "false"),
     ];
     for (name, value) in settings {
-        flags.set(name, value).map_err(|_| unsupported())?;
+        flags
+            .set(name, value)
+            .map_err(|e| refused(format!("setting {name}={value}: {e}")))?;
     }
-    isa::lookup(triple.clone())
-        .map_err(|_| unsupported())?
+    builder
         .finish(settings::Flags::new(flags))
-        .map_err(|_| unsupported())
+        .map_err(|e| refused(e.to_string()))
 }
 
 #[cfg(test)]

@@ -1,34 +1,49 @@
-#![doc = include_str!("../README.md")]
+#![doc = include_str!("../docs/crate.md")]
 #![deny(
     missing_docs,
+    missing_debug_implementations,
+    unreachable_pub,
     unsafe_op_in_unsafe_fn,
     clippy::undocumented_unsafe_blocks
 )]
 #![warn(clippy::missing_errors_doc)]
 
-pub mod bench;
-pub mod check;
-mod code_memory;
-pub mod disasm;
+// The pipeline, downhill: source (expr) → IR (ir) → validate and compile (jit) → code memory
+// (memory) → a typed call (func). Side tools: the stub, the check, disassembly, targets, perf.
 mod error;
-pub mod expr;
-pub mod hand_encodings;
+mod expr;
+mod func;
 pub mod ir;
 mod isa;
 mod jit;
-mod jit_memory;
-pub mod perf_map;
-pub mod plot;
+mod memory;
 mod stub;
-pub mod targets;
+mod targets;
 
-pub use code_memory::{FnRef, POOL_PAGES, Placement};
-pub use error::Error;
-pub use expr::{Expr, eval_expr};
-pub use isa::SUPPORTED_TARGETS;
+pub mod check;
+pub mod disasm;
+pub mod perf_map;
+
+#[cfg(feature = "cli")]
+pub mod bench;
+#[cfg(feature = "cli")]
+pub mod plot;
+
+pub use error::{Error, SyntaxError};
+pub use expr::{BinOp, Expr, MAX_INPUT, MAX_NESTING, eval_expr};
+pub use func::{FnRef, Function, Params, Scalar};
 pub use jit::{Jit, JitFunction, compile_expr, compile_inc};
-pub use stub::{GIST_BYTES, HandStub};
-pub use targets::{CompiledCode, compile_inc_for};
+pub use memory::{POOL_PAGES, Placement};
+pub use stub::HandStub;
+pub use targets::{
+    CompiledCode, GIST_BYTES, HAND_ENCODINGS, HandEncoding, SUPPORTED_TARGETS, TargetRow,
+    compile_inc_for, hand_encoding, target_rows,
+};
+
+/// The README's examples run as doctests too.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
 
 /// What `compile_inc` computes, in plain Rust: the reference every check compares against.
 pub fn inc_reference(x: i32) -> i32 {
@@ -40,4 +55,6 @@ const _: () = {
     const fn send_sync<T: Send + Sync>() {}
     send_sync::<JitFunction>();
     send_sync::<HandStub>();
+    send_sync::<Function<(f64, i64, f32, i32, f64, f64), f32>>();
+    send_sync::<FnRef<'static, (), i64>>();
 };

@@ -1,21 +1,43 @@
 //! An SVG chart of `fnjit bench` results: one horizontal bar per contender, a panel per group.
 
-use crate::bench::{LATENCY, Results, THROUGHPUT, TO_CALLABLE};
+use crate::bench::{Group, Results};
 use std::fmt::Write as _;
 
 const WIDTH: f64 = 900.0;
 const LABEL: f64 = 330.0;
 const BAR: f64 = 18.0;
+/// The groups drawn, a panel each.
+const GROUPS: [Group; 3] = [Group::CallIndependent, Group::CallChain, Group::ToCallable];
 
 /// The chart, as SVG text.
-pub fn svg(r: &Results) -> String {
+///
+/// # Errors
+/// A sentence naming the first figure that cannot be drawn: a group with no rows, or a time
+/// that is not a finite number of nanoseconds with `0 <= p25 <= median <= p75`.
+pub fn svg(r: &Results) -> Result<String, String> {
+    for group in GROUPS {
+        let mut rows = r.rows.iter().filter(|row| row.group == group).peekable();
+        if rows.peek().is_none() {
+            return Err(format!("no figures for '{}'", group.title()));
+        }
+        for row in rows {
+            let (a, m, b) = (row.p25_ns, row.median_ns, row.p75_ns);
+            if !(a.is_finite() && b.is_finite() && 0.0 <= a && a <= m && m <= b) {
+                return Err(format!(
+                    "'{}' in '{}' has p25 {a}, median {m}, p75 {b} ns: not times that can be drawn",
+                    row.contender,
+                    group.title()
+                ));
+            }
+        }
+    }
     let mut body = String::new();
     let mut y = 58.0;
-    for (group, unit, scale) in [
-        (THROUGHPUT, "ns", 1.0),
-        (LATENCY, "ns", 1.0),
-        (TO_CALLABLE, "µs", 1e-3),
-    ] {
+    for group in GROUPS {
+        let (unit, scale) = match group {
+            Group::ToCallable => ("µs", 1e-3),
+            _ => ("ns", 1.0),
+        };
         let rows: Vec<_> = r.rows.iter().filter(|row| row.group == group).collect();
         let max = rows
             .iter()
@@ -25,7 +47,7 @@ pub fn svg(r: &Results) -> String {
         let _ = writeln!(
             body,
             r#"<text x="10" y="{y}" font-weight="bold">{}</text>"#,
-            escape(group)
+            escape(group.title())
         );
         y += 10.0;
         for row in rows {
@@ -35,9 +57,9 @@ pub fn svg(r: &Results) -> String {
                 row.p75_ns * scale,
             );
             let px = |v: f64| LABEL + v / max * (WIDTH - LABEL - 90.0);
-            let colour = if row.name.contains("far") {
+            let colour = if row.contender.is_far() {
                 "#d9822b"
-            } else if row.name.contains("native") || row.name.contains("gist's way") {
+            } else if row.contender.is_baseline() {
                 "#777"
             } else {
                 "#2b7bd9"
@@ -52,7 +74,7 @@ pub fn svg(r: &Results) -> String {
                 ),
                 lx = LABEL - 6.0,
                 ty = y + 13.0,
-                name = escape(&row.name),
+                name = escape(&row.contender.to_string()),
                 x0 = LABEL,
                 y = y,
                 w = px(median) - LABEL,
@@ -69,7 +91,7 @@ pub fn svg(r: &Results) -> String {
         }
         y += 24.0;
     }
-    format!(
+    Ok(format!(
         concat!(
             r#"<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" font-family="sans-serif" font-size="12">"#,
             "\n",
@@ -85,7 +107,7 @@ pub fn svg(r: &Results) -> String {
         m = escape(&r.machine),
         n = r.rounds,
         body = body
-    )
+    ))
 }
 
 fn escape(s: &str) -> String {

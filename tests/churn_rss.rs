@@ -42,6 +42,14 @@ fn memory_stays_flat_under_churn() {
         let f = jit.compile_expr("x * 3 + 1 / x").expect("compile");
         assert_eq!(f.call(41), 123);
     });
+    let hypot = cranelift_reader::parse_functions(
+        "function %h(f64, f64) -> f64 system_v {\nblock0(v0: f64, v1: f64):\n    v2 = fmul v0, v0\n    v3 = fmul v1, v1\n    v4 = fadd v2, v3\n    v5 = sqrt v4\n    return v5\n}",
+    )
+    .expect("CLIF");
+    assert_flat("Jit::compile::<(f64, f64), f64>", 100_000, || {
+        let f = jit.compile::<(f64, f64), f64>(&hypot[0]).expect("compile");
+        assert_eq!(f.call((3.0, 4.0)), 5.0);
+    });
     assert_flat("HandStub::gist", 100_000, || {
         let s = HandStub::gist().expect("stub");
         assert_eq!(s.call(41), 42);

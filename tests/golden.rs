@@ -1,7 +1,8 @@
 //! Golden bytes: the gist's stub and the code Cranelift emits for x + 1, pinned and decoded.
 
-use fnjit::disasm::{Verdict, compare, disassemble_x86_64, line_bytes};
+use fnjit::disasm::{Verdict, compare, disassemble_x86_64, instructions};
 use fnjit::{GIST_BYTES, HandStub, compile_inc};
+use target_lexicon::Architecture;
 
 /// What Cranelift 0.135 emits for x + 1 on x86-64 System V with fnjit's settings.
 const CRANELIFT_INC: [u8; 12] = [
@@ -60,15 +61,13 @@ fn the_shared_body_is_found_in_the_real_code() {
         compile_inc().expect("compile"),
         HandStub::gist().expect("stub"),
     );
-    let (jit, hand) = (
-        disassemble_x86_64(f.code()),
-        disassemble_x86_64(stub.code()),
-    );
-    let verdict = compare(&line_bytes(&jit), &line_bytes(&hand));
+    let x86 = |code| instructions(Architecture::X86_64, code);
+    let verdict = compare(&x86(f.code()), &x86(stub.code()));
     assert_eq!(
         verdict,
         Verdict::SameBodyInFrame {
-            shared: vec![false, false, true, false, false, true]
+            shared: vec![false, false, true, false, false, true],
+            frame_bytes: 8
         }
     );
 }

@@ -33,6 +33,10 @@ fn refused_exec_memory_is_an_error_not_a_crash() {
         stdout.contains("HandStub::gist: the operating system refused to make JIT code executable"),
         "{stdout}"
     );
+    assert!(
+        stdout.contains("Jit::compile: the operating system refused to make JIT code executable"),
+        "{stdout}"
+    );
 }
 
 #[test]
@@ -53,6 +57,14 @@ fn child() {
     match fnjit::compile_inc() {
         Ok(_) => panic!("compile_inc succeeded under MDWE"),
         Err(e) => println!("compile_inc: {e}"),
+    }
+    let square = cranelift_reader::parse_functions(
+        "function %sq(f64) -> f64 system_v {\nblock0(v0: f64):\n    v1 = fmul v0, v0\n    return v1\n}",
+    )
+    .expect("CLIF");
+    match fnjit::Jit::new().and_then(|mut jit| jit.compile::<f64, f64>(&square[0])) {
+        Ok(_) => panic!("Jit::compile succeeded under MDWE"),
+        Err(e) => println!("Jit::compile: {e}"),
     }
     match fnjit::HandStub::gist() {
         Ok(_) => panic!("HandStub::gist succeeded under MDWE"),

@@ -12,8 +12,8 @@
 mod lower;
 mod parse;
 
+use crate::error::SyntaxError;
 pub(crate) use lower::build_expr;
-use std::fmt;
 
 /// Inputs longer than this are refused.
 pub const MAX_INPUT: usize = 1 << 20;
@@ -96,29 +96,6 @@ pub struct Expr {
     program: Vec<Node>,
     max_stack: usize,
 }
-
-/// Where the text stops making sense, and what was expected there.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SyntaxError {
-    /// Byte offset into the source.
-    pub offset: usize,
-    /// What went wrong, e.g. `expected an operand after '+'`.
-    pub message: String,
-}
-
-impl SyntaxError {
-    fn new(offset: usize, message: String) -> Self {
-        SyntaxError { offset, message }
-    }
-}
-
-impl fmt::Display for SyntaxError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} at {}", self.message, self.offset)
-    }
-}
-
-impl std::error::Error for SyntaxError {}
 
 impl Expr {
     /// Parses `src`.

@@ -1,7 +1,8 @@
 //! From text to a program in postfix order, without recursion: a lexer and Dijkstra's
 //! shunting-yard. No input, however long or deeply nested, can overflow the stack.
 
-use super::{BinOp, Expr, MAX_INPUT, MAX_NESTING, Node, SyntaxError};
+use super::{BinOp, Expr, MAX_INPUT, MAX_NESTING, Node};
+use crate::error::SyntaxError;
 use std::num::IntErrorKind;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -1,7 +1,14 @@
-//! `x + 1; return` for `fn(i32) -> i32`, encoded by hand for every target fnjit compiles for,
-//! from each ISA's manual (field by field below), not copied from Cranelift's output.
+//! The target table: `x + 1; return` for `fn(i32) -> i32`, encoded by hand for every target
+//! fnjit compiles for, from each ISA's manual (field by field below), not copied from Cranelift's
+//! output. The gist's bytes are one row. This table imports nothing: everything else reads it.
 
-use crate::GIST_BYTES;
+/// The gist's four bytes: `x + 1` for x86-64 System V, a leaf function with no frame.
+///
+/// - `8D 47 01`: `lea eax,[rdi+1]`. Opcode 8D is LEA r32, m; ModRM 0x47 = 01 000 111: mod=01
+///   (base register + disp8), reg=000 (eax, the destination), rm=111 (rdi, the first argument);
+///   then disp8 = 0x01.
+/// - `C3`: `ret`, near return.
+pub const GIST_BYTES: [u8; 4] = [0x8D, 0x47, 0x01, 0xC3]; // lea eax,[rdi+1]; ret
 
 /// One hand encoding.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -46,7 +53,7 @@ const RISCV64: &[u8] = &[0x1B, 0x05, 0x15, 0x00, 0x67, 0x80, 0x00, 0x00];
 /// - `br %r14` = BCR M1=15 (always), R2=14, RR format: op=0x07 | M1=0xF | R2=0xE = 07 FE.
 const S390X: &[u8] = &[0xA7, 0x2A, 0x00, 0x01, 0x07, 0xFE];
 
-/// Every target's hand encoding, in the order of [`crate::SUPPORTED_TARGETS`].
+/// Every target fnjit compiles for, with its hand encoding.
 pub const HAND_ENCODINGS: [HandEncoding; 7] = [
     HandEncoding {
         triple: "x86_64-unknown-linux-gnu",
@@ -85,6 +92,18 @@ pub const HAND_ENCODINGS: [HandEncoding; 7] = [
     },
 ];
 
+/// The targets fnjit compiles for: every Cranelift backend, with each of its common ABIs (the
+/// triples of [`HAND_ENCODINGS`], in order).
+pub const SUPPORTED_TARGETS: [&str; HAND_ENCODINGS.len()] = {
+    let mut triples = [""; HAND_ENCODINGS.len()];
+    let mut i = 0;
+    while i < triples.len() {
+        triples[i] = HAND_ENCODINGS[i].triple;
+        i += 1;
+    }
+    triples
+};
+
 /// The hand encoding for `triple`, if fnjit has one.
 pub fn hand_encoding(triple: &str) -> Option<&'static HandEncoding> {
     HAND_ENCODINGS.iter().find(|h| h.triple == triple)
@@ -118,12 +137,13 @@ mod tests {
     }
 
     #[test]
-    fn every_supported_target_has_one_in_order() {
-        let triples: Vec<_> = HAND_ENCODINGS.iter().map(|h| h.triple).collect();
-        assert_eq!(triples, crate::SUPPORTED_TARGETS);
+    fn the_supported_targets_are_the_tables_triples() {
+        assert_eq!(SUPPORTED_TARGETS[0], "x86_64-unknown-linux-gnu");
+        assert_eq!(SUPPORTED_TARGETS[6], "s390x-unknown-linux-gnu");
         assert_eq!(
             hand_encoding("x86_64-unknown-linux-gnu").map(|h| h.bytes),
-            Some(crate::GIST_BYTES.as_slice())
+            Some(GIST_BYTES.as_slice())
         );
+        assert_eq!(hand_encoding("i686-unknown-linux-gnu"), None);
     }
 }

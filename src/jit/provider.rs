@@ -7,7 +7,7 @@
 //! failures come back as [`Error`]s that say what the kernel refused.
 
 use crate::Error;
-use crate::code_memory::{ExecutableCode, Placement, WritableCode};
+use crate::memory::{ExecutableCode, Placement, WritableCode};
 use cranelift_jit::{BranchProtection, JITMemoryKind, JITMemoryProvider};
 use cranelift_module::{ModuleError, ModuleResult};
 use std::io;
@@ -27,11 +27,11 @@ enum State {
 
 /// The caller's end of a [`CodeProvider`]: where the finished code is picked up.
 #[derive(Debug, Clone, Default)]
-pub struct CodeSlot(Arc<Mutex<State>>);
+pub(super) struct CodeSlot(Arc<Mutex<State>>);
 
 impl CodeSlot {
     /// A provider that fills this slot, mapping code as `placement` asks.
-    pub fn provider(&self, placement: Placement) -> Box<dyn JITMemoryProvider + Send> {
+    pub(super) fn provider(&self, placement: Placement) -> Box<dyn JITMemoryProvider + Send> {
         Box::new(CodeProvider {
             slot: self.clone(),
             placement,
@@ -40,7 +40,7 @@ impl CodeSlot {
 
     /// The executable code of the finalized module, or the error that stopped it; `None`, and
     /// nothing changed, while no module has been finalized.
-    pub fn take(&self) -> Option<Result<ExecutableCode, Error>> {
+    pub(super) fn take(&self) -> Option<Result<ExecutableCode, Error>> {
         let mut state = self.lock();
         if !matches!(*state, State::Done(_)) {
             return None;

@@ -1,15 +1,18 @@
 //! Compiling the same IR for every Cranelift target, without running it, and setting the result
-//! beside each target's hand encoding.
+//! beside each target's hand encoding (the table in `hand.rs`).
 
-use crate::disasm::{Verdict, compare, disassemble_x86_64, hex, instructions};
-use crate::hand_encodings::{HandEncoding, hand_encoding};
-use crate::isa::{Opt, SUPPORTED_TARGETS, isa_for};
+mod hand;
+
+use crate::disasm::{Verdict, compare, disassemble_x86_64, instructions};
+use crate::isa::{Opt, isa_for};
 use crate::{Error, ir};
 use cranelift_codegen::Context;
 use cranelift_codegen::control::ControlPlane;
 use cranelift_frontend::FunctionBuilderContext;
 use std::fmt::Write as _;
 use target_lexicon::{Architecture, Triple};
+
+pub use hand::{GIST_BYTES, HAND_ENCODINGS, HandEncoding, SUPPORTED_TARGETS, hand_encoding};
 
 /// `x + 1` compiled for some target: bytes to look at, not to run.
 #[derive(Clone, Debug)]
@@ -111,8 +114,8 @@ pub struct TargetRow {
     pub cranelift: Vec<u8>,
     /// The hand encoding.
     pub hand: &'static HandEncoding,
-    /// How they compare, in words.
-    pub verdict: String,
+    /// How they compare.
+    pub verdict: Verdict,
 }
 
 /// Compiles for every supported target and compares each with its hand encoding.
@@ -120,60 +123,17 @@ pub struct TargetRow {
 /// # Errors
 /// As [`compile_inc_for`].
 pub fn target_rows() -> Result<Vec<TargetRow>, Error> {
-    SUPPORTED_TARGETS
+    HAND_ENCODINGS
         .iter()
-        .map(|&triple| {
-            let compiled = compile_inc_for(triple)?;
-            let hand = hand_encoding(triple).ok_or_else(|| Error::UnsupportedTarget {
-                triple: triple.to_owned(),
-                supported: &SUPPORTED_TARGETS,
-            })?;
-            let verdict = match compiled.verdict(hand) {
-                Verdict::Identical => "identical".to_owned(),
-                Verdict::SameBodyInFrame { shared } => {
-                    let frame = shared.iter().filter(|&&s| !s).count();
-                    let arch = compiled.triple.architecture;
-                    let frame_bytes: usize = instructions(arch, &compiled.code)
-                        .iter()
-                        .zip(&shared)
-                        .filter(|&(_, &s)| !s)
-                        .map(|(i, _)| i.len())
-                        .sum();
-                    format!("same body inside a frame ({frame} instructions, {frame_bytes} bytes)")
-                }
-                Verdict::Different => format!(
-                    "different: Cranelift emits {} bytes, the hand encoding {}, and the hand-written body is not among Cranelift's instructions",
-                    compiled.code.len(),
-                    hand.bytes.len()
-                ),
-            };
+        .map(|hand| {
+            let compiled = compile_inc_for(hand.triple)?;
             Ok(TargetRow {
-                triple,
-                call_conv: compiled.call_conv.clone(),
+                triple: hand.triple,
+                verdict: compiled.verdict(hand),
+                call_conv: compiled.call_conv,
                 cranelift: compiled.code,
                 hand,
-                verdict,
             })
         })
         .collect()
-}
-
-/// The rows as a table.
-pub fn table(rows: &[TargetRow]) -> String {
-    let mut out = format!(
-        "{:<28} {:<17} {:<36} {:<24} {}\n",
-        "target", "calling conv", "Cranelift", "by hand", "verdict"
-    );
-    for r in rows {
-        let _ = writeln!(
-            out,
-            "{:<28} {:<17} {:<36} {:<24} {}",
-            r.triple,
-            r.call_conv,
-            hex(&r.cranelift),
-            hex(r.hand.bytes),
-            r.verdict
-        );
-    }
-    out
 }

@@ -1,0 +1,316 @@
+//! Compiling with Cranelift into executable memory: [`Jit`], [`compile_inc`], [`compile_expr`].
+//!
+//! Every path ends in [`Jit::install`], which hands Cranelift's output to the code memory and
+//! then to [`Function::new`], the one place that vouches for a signature. What it is given:
+//! - from [`Jit::compile`]: user IR whose signature was checked and whose every instruction is
+//!   on the allow-list of `validate.rs` (nothing that touches memory, calls or traps);
+//! - from [`Jit::compile_unchecked`]: user IR whose signature was checked, and whose behaviour
+//!   the caller vouches for;
+//! - from `compile_inc` and `compile_expr`: IR that fnjit built itself (division guarded).
+
+mod provider;
+mod validate;
+
+use crate::expr::{Expr, build_expr};
+use crate::func::{self, Function, Params, Scalar};
+use crate::isa::{Opt, host_isa};
+use crate::memory::Placement;
+use crate::{Error, ir, perf_map};
+use cranelift_codegen::Context;
+use cranelift_codegen::ir::Signature;
+use cranelift_codegen::isa::{CallConv, OwnedTargetIsa, TargetFrontendConfig};
+use cranelift_frontend::FunctionBuilderContext;
+use cranelift_jit::{JITBuilder, JITModule};
+use cranelift_module::{Linkage, Module, ModuleError, default_libcall_names};
+use provider::CodeSlot;
+use std::fmt;
+use std::io;
+
+/// `fn(i32) -> i32` compiled by Cranelift: what [`compile_inc`] and [`compile_expr`] return.
+pub type JitFunction = Function<i32, i32>;
+
+/// A reusable compiler for the host: keeps the ISAs and Cranelift's contexts between functions.
+pub struct Jit {
+    /// `opt_level = none`, for `x + 1`.
+    fast_isa: OwnedTargetIsa,
+    /// `opt_level = speed`, for expressions and user IR; built on first use.
+    speed_isa: Option<OwnedTargetIsa>,
+    ctx: Context,
+    fctx: FunctionBuilderContext,
+    placement: Placement,
+    perf_map: bool,
+}
+
+impl fmt::Debug for Jit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Jit")
+            .field("isa", &self.fast_isa.triple().to_string())
+            .field("placement", &self.placement)
+            .field("perf_map", &self.perf_map)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Compiles `fn(i32) -> i32 { x + 1 }` for the host (x86-64 System V) with Cranelift.
+///
+/// # Errors
+/// [`Error::UnsupportedHost`] on any other host; [`Error::ExecRefused`] when the OS forbids
+/// executable memory; [`Error::MapFailed`] or [`Error::Cranelift`] otherwise.
+pub fn compile_inc() -> Result<JitFunction, Error> {
+    Jit::new()?.compile_inc()
+}
+
+/// Compiles the expression `src` (see [`crate::Expr`]) for the host into `fn(i32) -> i32`.
+///
+/// # Errors
+/// [`Error::Syntax`] when `src` is not an expression; otherwise as [`compile_inc`].
+pub fn compile_expr(src: &str) -> Result<JitFunction, Error> {
+    Jit::new()?.compile_expr(src)
+}
+
+impl Jit {
+    /// A compiler for the host, placing code near the program's own code.
+    ///
+    /// # Errors
+    /// [`Error::UnsupportedHost`] unless the host is x86-64 with the System V ABI.
+    pub fn new() -> Result<Jit, Error> {
+        Self::with_placement(Placement::Near)
+    }
+
+    /// A compiler for the host that places code as `placement` says.
+    ///
+    /// # Errors
+    /// As [`Jit::new`].
+    pub fn with_placement(placement: Placement) -> Result<Jit, Error> {
+        Ok(Jit {
+            fast_isa: host_isa(Opt::Fast)?,
+            speed_isa: None,
+            ctx: Context::new(),
+            fctx: FunctionBuilderContext::new(),
+            placement,
+            perf_map: perf_map::enabled_by_env(),
+        })
+    }
+
+    /// Whether each function compiled from now on gets a line in `/tmp/perf-<pid>.map`, so that
+    /// `perf report` can name it (see [`crate::perf_map`]). Starts as `FNJIT_PERF_MAP=1` says.
+    pub fn set_perf_map(&mut self, on: bool) -> &mut Self {
+        self.perf_map = on;
+        self
+    }
+
+    /// The host's C calling convention, which IR given to [`Jit::compile`] must use.
+    pub fn call_conv(&self) -> CallConv {
+        self.fast_isa.default_call_conv()
+    }
+
+    /// What cranelift-frontend's `FunctionBuilder::finalize` needs to know about the host.
+    pub fn frontend_config(&self) -> TargetFrontendConfig {
+        self.fast_isa.frontend_config()
+    }
+
+    /// The signature that IR for a `Function<P, R>` must have: `P`'s types in order, returning
+    /// `R`, in the host's calling convention.
+    ///
+    /// ```
+    /// let jit = fnjit::Jit::new()?;
+    /// let sig = jit.signature::<(i64, f64), f64>();
+    /// assert_eq!(sig.to_string(), "(i64, f64) -> f64 system_v");
+    /// # Ok::<(), fnjit::Error>(())
+    /// ```
+    pub fn signature<P: Params, R: Scalar>(&self) -> Signature {
+        func::signature::<P, R>(self.call_conv())
+    }
+
+    /// Compiles IR that you built (with cranelift-frontend, or parsed from CLIF text) into a
+    /// [`Function<P, R>`] for the host. It optimizes as `opt_level = speed` does.
+    ///
+    /// A safe function, so it refuses any IR whose call could be unsound or could crash:
+    /// - The signature must be [`Jit::signature::<P, R>`](Jit::signature), else
+    ///   [`Error::Signature`] shows both.
+    /// - Every instruction must touch no memory, make no call and be unable to trap: integer
+    ///   and float arithmetic, bit operations, comparisons, `select`, conversions that saturate,
+    ///   constants, branches, block parameters, `return` and vector lane operations. `sdiv`,
+    ///   `udiv`, `srem` and `urem` (which trap on a zero divisor), `fcvt_to_sint` (which traps on
+    ///   NaN), loads, stores, calls, traps, stack slots and globals are refused with
+    ///   [`Error::UnsafeIr`], naming the instruction and its block.
+    /// - Cranelift's verifier must pass, else [`Error::Verifier`] carries its message.
+    ///
+    /// Loops are allowed. A loop that never ends hangs the caller, as it would in Rust.
+    ///
+    /// ```
+    /// use cranelift_codegen::ir::{Function, InstBuilder, UserFuncName};
+    /// use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
+    ///
+    /// let mut jit = fnjit::Jit::new()?;
+    /// let mut func = Function::with_name_signature(UserFuncName::default(), jit.signature::<(i64, i64), i64>());
+    /// let mut fctx = FunctionBuilderContext::new();
+    /// let mut b = FunctionBuilder::new(&mut func, &mut fctx);
+    /// let block = b.create_block();
+    /// b.append_block_params_for_function_params(block);
+    /// b.switch_to_block(block);
+    /// let (x, y) = (b.block_params(block)[0], b.block_params(block)[1]);
+    /// let product = b.ins().imul(x, y);
+    /// let sum = b.ins().iadd(product, x);
+    /// b.ins().return_(&[sum]);
+    /// b.seal_all_blocks();
+    /// b.finalize(jit.frontend_config());
+    ///
+    /// let f = jit.compile::<(i64, i64), i64>(&func)?;
+    /// assert_eq!(f.call((6, 7)), 48);
+    /// # Ok::<(), fnjit::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::Signature`], [`Error::UnsafeIr`] or [`Error::Verifier`] as above; otherwise as
+    /// [`compile_inc`].
+    pub fn compile<P: Params, R: Scalar>(
+        &mut self,
+        func: &cranelift_codegen::ir::Function,
+    ) -> Result<Function<P, R>, Error> {
+        self.check_signature::<P, R>(func)?;
+        validate::check_safe(func)?;
+        self.verify(func)?;
+        self.ctx.func = func.clone();
+        // SAFETY: the signature is `P -> R` in the host's C ABI (checked above), and every
+        // instruction is one that touches no memory, makes no call and cannot trap (checked
+        // above), so the code only computes a value from its arguments in registers and its own
+        // frame, and does not unwind.
+        unsafe { self.install(Opt::Speed, "fnjit_user") }
+    }
+
+    /// Compiles IR as [`Jit::compile`] does, but checks only its signature (and runs the
+    /// verifier): for IR that loads, stores, calls or traps.
+    ///
+    /// # Safety
+    /// Every call of the returned function must be sound: each load and store must touch only
+    /// memory that is valid for it while the call runs (addresses passed as `i64` arguments must
+    /// point to live memory of the right size, and nothing else may access it in a conflicting
+    /// way), each call must reach a function of the declared signature that does not unwind,
+    /// and no instruction may trap (a trap kills the process with `SIGILL` or `SIGFPE`).
+    ///
+    /// # Errors
+    /// [`Error::Signature`] or [`Error::Verifier`]; otherwise as [`compile_inc`].
+    pub unsafe fn compile_unchecked<P: Params, R: Scalar>(
+        &mut self,
+        func: &cranelift_codegen::ir::Function,
+    ) -> Result<Function<P, R>, Error> {
+        self.check_signature::<P, R>(func)?;
+        self.verify(func)?;
+        self.ctx.func = func.clone();
+        // SAFETY: the signature is `P -> R` in the host's C ABI (checked above); the caller
+        // vouches for everything else (this function's contract).
+        unsafe { self.install(Opt::Speed, "fnjit_user") }
+    }
+
+    /// Compiles `x + 1` (see [`compile_inc`]).
+    ///
+    /// # Errors
+    /// As [`compile_inc`].
+    pub fn compile_inc(&mut self) -> Result<JitFunction, Error> {
+        let target = self.frontend_config();
+        ir::build_inc(&mut self.ctx.func, &mut self.fctx, target);
+        // SAFETY: `build_inc` builds `fn(i32) -> i32` in the host's calling convention from one
+        // `iadd`: no memory, no call, no trap.
+        unsafe { self.install(Opt::Fast, "fnjit_inc") }
+    }
+
+    /// Compiles the expression `src` (see [`compile_expr`]).
+    ///
+    /// # Errors
+    /// As [`compile_expr`].
+    pub fn compile_expr(&mut self, src: &str) -> Result<JitFunction, Error> {
+        let expr = Expr::parse(src)?;
+        let target = self.frontend_config();
+        build_expr(&mut self.ctx.func, &mut self.fctx, target, &expr);
+        // SAFETY: `build_expr` builds `fn(i32) -> i32` in the host's calling convention from
+        // arithmetic, bit operations and selects; its divisions are guarded so that no divisor
+        // is zero and no quotient overflows: no memory, no call, no trap.
+        unsafe { self.install(Opt::Speed, "fnjit_expr") }
+    }
+
+    fn check_signature<P: Params, R: Scalar>(
+        &self,
+        func: &cranelift_codegen::ir::Function,
+    ) -> Result<(), Error> {
+        let expected = self.signature::<P, R>();
+        if func.signature == expected {
+            Ok(())
+        } else {
+            Err(Error::Signature {
+                expected: expected.to_string(),
+                found: func.signature.to_string(),
+            })
+        }
+    }
+
+    /// Runs Cranelift's verifier, which the release build's settings leave off, so that invalid
+    /// IR is an error and never a panic deep in the compiler.
+    fn verify(&mut self, func: &cranelift_codegen::ir::Function) -> Result<(), Error> {
+        cranelift_codegen::verify_function(func, &*self.fast_isa).map_err(|errors| {
+            Error::Verifier {
+                errors: errors.to_string(),
+            }
+        })
+    }
+
+    fn isa(&mut self, opt: Opt) -> Result<OwnedTargetIsa, Error> {
+        Ok(match opt {
+            Opt::Fast => self.fast_isa.clone(),
+            Opt::Speed => match &self.speed_isa {
+                Some(isa) => isa.clone(),
+                None => self.speed_isa.insert(host_isa(Opt::Speed)?).clone(),
+            },
+        })
+    }
+
+    /// Compiles `self.ctx.func` with the ISA for `opt` into executable memory and wraps it;
+    /// `name` is for profilers.
+    ///
+    /// # Safety
+    /// `self.ctx.func` must meet the contract of [`Function::new`] for `P -> R`: its signature
+    /// is `P -> R` in the host's C ABI, and its code touches no memory but its frame (or only
+    /// memory the caller vouches for), returns or loops, and does not unwind.
+    unsafe fn install<P: Params, R: Scalar>(
+        &mut self,
+        opt: Opt,
+        name: &str,
+    ) -> Result<Function<P, R>, Error> {
+        let isa = self.isa(opt)?;
+        let ir = self.ctx.func.clone();
+        let slot = CodeSlot::default();
+        let mut builder = JITBuilder::with_isa(isa, default_libcall_names());
+        builder.memory_provider(slot.provider(self.placement));
+        let mut module = JITModule::new(builder);
+        let compiled = define_and_finalize(&mut module, &mut self.ctx, name);
+        module.clear_context(&mut self.ctx);
+        // Whatever the module did, the slot holds the code or the error that says why not.
+        let code = match (slot.take(), compiled) {
+            (Some(result), _) => result?,
+            (None, Err(e)) => return Err(e),
+            (None, Ok(())) => {
+                return Err(ModuleError::Allocation {
+                    err: io::Error::other("cranelift-jit finalized a module without its code"),
+                }
+                .into());
+            }
+        };
+        // SAFETY: Cranelift compiled `ir` for the host into `code`, whose first byte is the
+        // function's entry; the caller guarantees the rest of `Function::new`'s contract.
+        let func = unsafe { Function::new(code, Some(&ir)) };
+        if self.perf_map {
+            perf_map::record(func.code(), name);
+        }
+        Ok(func)
+    }
+}
+
+/// Compiles `ctx.func` into `module` as `name` and makes it executable. (cranelift-jit writes
+/// its own perf-map line under that name when running under `perf record`, which sets
+/// PERF_BUILDID_DIR: an anonymous function would show up there as `.Lfn0`.)
+fn define_and_finalize(module: &mut JITModule, ctx: &mut Context, name: &str) -> Result<(), Error> {
+    let id = module.declare_function(name, Linkage::Local, &ctx.func.signature)?;
+    module.define_function(id, ctx)?;
+    module.finalize_definitions()?;
+    Ok(())
+}

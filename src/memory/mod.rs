@@ -1,0 +1,260 @@
+//! Code memory. W^X is a property of the types, not of care:
+//! - [`WritableCode`] is a private read-write mapping. It is never executable.
+//! - [`WritableCode::make_executable`] consumes it and returns [`ExecutableCode`], read-execute
+//!   and never writable again. No value of any type here is writable and executable at once.
+//!
+//! The system calls live in `sys.rs`, the pool of free pages in `pool.rs`, and near placement in
+//! `near.rs`. When its owner drops, a one-page mapping is made read-write again (never
+//! executable), zeroed and pooled for the next function; everything else is unmapped.
+
+mod near;
+mod pool;
+mod sys;
+
+use crate::Error;
+pub use pool::POOL_PAGES;
+use std::io;
+use std::mem::ManuallyDrop;
+use std::ptr::{self, NonNull};
+use sys::Protection;
+
+/// Where to map code memory.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Placement {
+    /// Within 1 GiB below the program's own code, falling back to anywhere when no room is found
+    /// there (the code then reports itself as not near).
+    Near,
+    /// Wherever the kernel puts `mmap(NULL, …)`: on Linux x86-64, tens of TiB from the program's
+    /// code. This is where the gist's stub and cranelift-jit's default provider put code.
+    Anywhere,
+    /// As `Anywhere`, but always a mapping of its own that is unmapped on drop, never pooled: the
+    /// gist's way (map, copy, protect, unmap), kept W^X. For a process that must not keep freed
+    /// pages, and for comparisons.
+    Fresh,
+}
+
+/// Private read-write memory being filled with machine code. Never executable.
+#[derive(Debug)]
+pub(crate) struct WritableCode {
+    ptr: NonNull<u8>,
+    map_len: usize,
+    pooled: bool,
+}
+
+// SAFETY: the mapping is owned exclusively by this value (nothing else holds its address), so
+// moving it to another thread moves sole access with it.
+unsafe impl Send for WritableCode {}
+
+/// Read-execute memory holding finished machine code. Never writable.
+#[derive(Debug)]
+pub(crate) struct ExecutableCode {
+    ptr: NonNull<u8>,
+    map_len: usize,
+    code_len: usize,
+    pooled: bool,
+}
+
+// SAFETY: the mapping is read-execute and owned by this value; it is only ever read, and shared
+// reads from any number of threads are sound.
+unsafe impl Send for ExecutableCode {}
+// SAFETY: as above: `&ExecutableCode` only allows reads of memory that no one writes.
+unsafe impl Sync for ExecutableCode {}
+
+impl WritableCode {
+    /// Maps at least `len` bytes (a whole number of pages, at least one) of zeroed read-write
+    /// memory, placed as `placement` asks.
+    ///
+    /// # Errors
+    /// [`Error::MapFailed`] when the kernel has no memory to give.
+    pub(crate) fn new(len: usize, placement: Placement) -> Result<Self, Error> {
+        let map_len = len
+            .max(1)
+            .checked_next_multiple_of(sys::page_size())
+            .ok_or(Error::MapFailed {
+                len,
+                source: io::Error::from(io::ErrorKind::OutOfMemory),
+            })?;
+        let pooled = placement != Placement::Fresh;
+        if pooled
+            && map_len == sys::page_size()
+            && let Some(ptr) = pool::take(placement == Placement::Near)
+        {
+            return Ok(Self {
+                ptr,
+                map_len,
+                pooled,
+            });
+        }
+        let near = match placement {
+            Placement::Near => near::map_near(map_len),
+            Placement::Anywhere | Placement::Fresh => None,
+        };
+        let ptr = match near {
+            Some(ptr) => ptr,
+            None => sys::map(ptr::null_mut(), map_len, 0).map_err(|source| Error::MapFailed {
+                len: map_len,
+                source,
+            })?,
+        };
+        Ok(Self {
+            ptr,
+            map_len,
+            pooled,
+        })
+    }
+
+    /// The whole mapping, for writing code into.
+    pub(crate) fn as_mut_slice(&mut self) -> &mut [u8] {
+        // SAFETY: `ptr` is a live read-write mapping of `map_len` bytes that this value owns
+        // exclusively, and `&mut self` guarantees no other reference into it exists.
+        unsafe { std::slice::from_raw_parts_mut(self.ptr.as_ptr(), self.map_len) }
+    }
+
+    /// Makes the memory read-execute and returns it as code whose first `code_len` bytes are the
+    /// machine code. Consumes `self`: nothing writable remains.
+    ///
+    /// # Errors
+    /// [`Error::ExecRefused`] when the kernel refuses `PROT_EXEC` (SELinux `execmem`,
+    /// `PR_SET_MDWE`, PaX). The memory is released (pooled or unmapped) in that case.
+    pub(crate) fn make_executable(self, code_len: usize) -> Result<ExecutableCode, Error> {
+        let code_len = code_len.min(self.map_len);
+        // x86-64 keeps instruction fetch coherent with stores to the same addresses, and the
+        // mprotect system call below serializes this thread; other threads only reach the code
+        // through a synchronizing hand-over of the owner. So no icache flush is needed here
+        // (fnjit executes code on x86-64 hosts only: see `isa::check_host`).
+        //
+        // SAFETY: `ptr`/`map_len` are exactly the mapping this value owns, and `self` is consumed:
+        // no reference from `as_mut_slice` can outlive this call.
+        let protected = unsafe { sys::protect(self.ptr, self.map_len, Protection::ReadExecute) };
+        if let Err(source) = protected {
+            // `self` drops here and releases the still read-write memory.
+            return Err(Error::ExecRefused { source });
+        }
+        let this = ManuallyDrop::new(self);
+        Ok(ExecutableCode {
+            ptr: this.ptr,
+            map_len: this.map_len,
+            code_len,
+            pooled: this.pooled,
+        })
+    }
+}
+
+impl Drop for WritableCode {
+    fn drop(&mut self) {
+        // SAFETY: this value owns the read-write mapping, and no reference into it outlives it.
+        unsafe { release(self.ptr, self.map_len, self.pooled) };
+    }
+}
+
+impl ExecutableCode {
+    /// The machine code, as it lies in executable memory: `bytes().as_ptr()` is the entry point.
+    pub(crate) fn bytes(&self) -> &[u8] {
+        // SAFETY: the first `code_len` bytes of the live mapping this value owns are readable
+        // (PROT_READ | PROT_EXEC) and never written again; the slice borrows `self`, so it
+        // cannot outlive the mapping.
+        unsafe { std::slice::from_raw_parts(self.ptr.as_ptr(), self.code_len) }
+    }
+
+    /// The first byte of the code: where a call enters it.
+    pub(crate) fn entry(&self) -> NonNull<u8> {
+        self.ptr
+    }
+
+    /// Whether the code lies within 2 GiB of the program's own code (see [`Placement`]).
+    pub(crate) fn is_near(&self) -> bool {
+        near::is_near(self.ptr.as_ptr() as usize)
+    }
+}
+
+impl Drop for ExecutableCode {
+    fn drop(&mut self) {
+        if !self.pooled {
+            // SAFETY: this value owns the mapping and is being dropped: no reference into it
+            // remains, and nothing can be executing it (calls borrow the owner).
+            unsafe { sys::unmap(self.ptr, self.map_len) };
+            return;
+        }
+        // Executable memory only goes back to the pool once it is writable, i.e. not executable.
+        // SAFETY: as above; after the change nothing runs or reads the code any more.
+        match unsafe { sys::protect(self.ptr, self.map_len, Protection::ReadWrite) } {
+            // SAFETY: the mapping is read-write now, owned here and referenced by no one.
+            Ok(()) => unsafe { pool::give_back(self.ptr, self.map_len) },
+            // SAFETY: as above.
+            Err(_) => unsafe { sys::unmap(self.ptr, self.map_len) },
+        }
+    }
+}
+
+/// Releases a read-write mapping: to the pool if `pooled`, else back to the kernel.
+///
+/// # Safety
+/// The caller owns the read-write mapping `ptr`/`len` and references it no more.
+unsafe fn release(ptr: NonNull<u8>, len: usize, pooled: bool) {
+    if pooled {
+        // SAFETY: as the caller guarantees.
+        unsafe { pool::give_back(ptr, len) }
+    } else {
+        // SAFETY: as the caller guarantees.
+        unsafe { sys::unmap(ptr, len) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn near_placement_is_near_and_anywhere_is_far() {
+        let near = WritableCode::new(1, Placement::Near)
+            .and_then(|w| w.make_executable(1))
+            .expect("map near");
+        assert!(
+            near.is_near(),
+            "near mapping at {:p}",
+            near.bytes().as_ptr()
+        );
+        let far = WritableCode::new(1, Placement::Anywhere)
+            .and_then(|w| w.make_executable(1))
+            .expect("map anywhere");
+        assert!(
+            !far.is_near(),
+            "mmap(NULL) mapping at {:p}",
+            far.bytes().as_ptr()
+        );
+    }
+
+    #[test]
+    fn near_placement_steps_over_live_mappings() {
+        let maps: Vec<_> = (0..64)
+            .map(|_| WritableCode::new(4096, Placement::Near).expect("map"))
+            .collect();
+        let mut addrs: Vec<_> = maps.iter().map(|m| m.ptr.as_ptr() as usize).collect();
+        addrs.sort();
+        addrs.dedup();
+        assert_eq!(
+            addrs.len(),
+            maps.len(),
+            "two live mappings share an address"
+        );
+    }
+
+    #[test]
+    fn pooled_pages_come_back_zeroed_and_writable() {
+        let mut w = WritableCode::new(4, Placement::Anywhere).expect("map");
+        w.as_mut_slice()[..4].copy_from_slice(&[0x8D, 0x47, 0x01, 0xC3]);
+        let x = w.make_executable(4).expect("exec");
+        drop(x);
+        // Whichever page comes next (this one, from the pool, or another), it is clean.
+        let mut again = WritableCode::new(4, Placement::Anywhere).expect("map");
+        assert!(again.as_mut_slice().iter().all(|&b| b == 0));
+    }
+
+    #[test]
+    fn writable_memory_is_zeroed_and_sized_in_pages() {
+        let mut w = WritableCode::new(5, Placement::Near).expect("map");
+        let bytes = w.as_mut_slice();
+        assert_eq!(bytes.len() % sys::page_size(), 0);
+        assert!(bytes.iter().all(|&b| b == 0));
+    }
+}

@@ -1,0 +1,57 @@
+//! Near placement: code mapped within reach of the program's own code, because indirect calls to
+//! far targets predict worse on some x86-64 cores, and direct calls reach only so far.
+
+use super::sys;
+use std::ptr::NonNull;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// Mappings nearer than this to the program's code count as near: within the ±2 GiB that a
+/// 32-bit relative branch reaches, and well inside the 4 GiB that branch predictors favour.
+const NEAR_LIMIT: usize = 2 << 30;
+/// How far below the program's code the near search goes before it wraps around.
+const NEAR_WINDOW: usize = 1 << 30;
+/// Leave this much room below the program's code for its own mappings.
+const NEAR_GAP: usize = 64 << 20;
+/// How many occupied addresses to step over before giving up on near placement.
+const NEAR_PROBES: usize = 16;
+
+/// Where the next near mapping is tried (0: not yet started).
+static NEXT_NEAR: AtomicUsize = AtomicUsize::new(0);
+
+/// An address inside the program's own code.
+fn program_code_address() -> usize {
+    program_code_address as fn() -> usize as usize
+}
+
+/// Whether `addr` lies within [`NEAR_LIMIT`] of the program's code.
+pub(super) fn is_near(addr: usize) -> bool {
+    addr.abs_diff(program_code_address()) < NEAR_LIMIT
+}
+
+/// Tries to map `len` bytes within [`NEAR_WINDOW`] below the program's code, without replacing
+/// anything already mapped there. Returns `None` when no room was found quickly.
+pub(super) fn map_near(len: usize) -> Option<NonNull<u8>> {
+    let top = (program_code_address() & !(sys::page_size() - 1)).checked_sub(NEAR_GAP + len)?;
+    let bottom = top.checked_sub(NEAR_WINDOW)?;
+    let mut hint = NEXT_NEAR.load(Ordering::Relaxed);
+    for _ in 0..NEAR_PROBES {
+        if !(bottom..=top).contains(&hint) {
+            hint = top;
+        }
+        match sys::map(hint as *mut u8, len, libc::MAP_FIXED_NOREPLACE) {
+            Ok(ptr) if ptr.as_ptr() as usize == hint => {
+                NEXT_NEAR.store(hint.saturating_sub(len), Ordering::Relaxed);
+                return Some(ptr);
+            }
+            Ok(ptr) => {
+                // A kernel older than 4.17 takes the flag as a mere hint and maps elsewhere.
+                // SAFETY: the mapping was just made here and nothing references it.
+                unsafe { sys::unmap(ptr, len) };
+                return None;
+            }
+            Err(e) if e.raw_os_error() == Some(libc::EEXIST) => hint = hint.saturating_sub(len),
+            Err(_) => return None,
+        }
+    }
+    None
+}
