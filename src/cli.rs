@@ -9,7 +9,9 @@ use clap::{Args, Parser, Subcommand};
 use fnjit::bench::{self, Failure as BenchFailure};
 use fnjit::check::{Inputs, Report, check};
 use fnjit::disasm::{Line, Verdict, compare, disassemble_x86_64, instructions, listing};
-use fnjit::{Error, HandStub, JitFunction, compile_inc, inc_reference};
+use fnjit::{
+    Error, Formula, HandStub, Jit, JitFunction, Number, Scalar, compile_inc, inc_reference,
+};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::{self, Read as _, Write};
 use std::path::{Path, PathBuf};
@@ -44,7 +46,7 @@ enum Command {
         #[arg(long, default_value_t = 1_000_000, allow_negative_numbers = true, value_parser = samples)]
         samples: u64,
     },
-    /// JIT-compile an integer expression of x: print its CLIF, its machine code and a value.
+    /// JIT-compile a formula (an i32 expression of x by default): print its CLIF, its machine code and a value.
     #[command(after_help = GRAMMAR)]
     Expr(ExprArgs),
     /// Compile x + 1 for every Cranelift target and set it beside the hand encoding.
@@ -76,7 +78,7 @@ enum Command {
 
 #[derive(Args)]
 struct ExprArgs {
-    /// The expression, e.g. "x * 3 + 1" or "-x" (a leading minus is part of it); `-` reads it from standard input.
+    /// The formula, e.g. "x * 3 + 1" or "-x" (a leading minus is part of it); `-` reads it from standard input.
     #[arg(
         allow_hyphen_values = true,
         required_unless_present = "file",
@@ -86,10 +88,16 @@ struct ExprArgs {
     /// Read the expression from this file (`-`: standard input), for expressions longer than the 128 KiB one argument may hold.
     #[arg(long, value_name = "PATH")]
     file: Option<PathBuf>,
-    /// Evaluate at this x.
-    #[arg(long, default_value_t = 41, allow_negative_numbers = true)]
-    at: i32,
-    /// Run the JIT side by side with the interpreter: on all 2^32 inputs, or on --samples.
+    /// The formula's type: i32 (the default), i64 or f64.
+    #[arg(long = "type", value_enum, default_value = "i32")]
+    ty: FormulaType,
+    /// The variables, comma-separated, in argument order (at most 6).
+    #[arg(long, default_value = "x", value_delimiter = ',')]
+    vars: Vec<String>,
+    /// Evaluate at these values, comma-separated, one per variable (default: 41 for each).
+    #[arg(long, allow_hyphen_values = true)]
+    at: Option<String>,
+    /// Run the JIT side by side with the interpreter: on all 2^32 inputs for i32 formulas of one variable, or on --samples.
     #[arg(long)]
     check: bool,
     /// With --check: the edge values and this many pseudo-random inputs instead of all (0 to 2^40).
@@ -97,21 +105,41 @@ struct ExprArgs {
     samples: Option<u64>,
 }
 
+/// The type of `fnjit expr --type`.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum FormulaType {
+    I32,
+    I64,
+    F64,
+}
+
 /// What `fnjit expr --help` prints after the options.
 const GRAMMAR: &str = "\
-Grammar, tightest binding first; binary operators are left-associative:
-  operand   x, 41, 0x2A, ( e )   literals 0 to 0xFFFFFFFF, read as i32 bit patterns
+Grammar of i32 and i64 formulas, tightest binding first; binary operators are left-associative:
+  operand   x, 41, 0x2A, ( e )   literals are bit patterns of the type (0 to 0xFFFFFFFF for i32)
   unary     -e  ~e               wrapping negation, bitwise not
   5         *  /  %              wrapping product; quotient and remainder truncate toward
                                  zero and are total: a / 0 == -1, a % 0 == a,
-                                 i32::MIN / -1 == i32::MIN, i32::MIN % -1 == 0
+                                 MIN / -1 == MIN, MIN % -1 == 0
   4         +  -                 wrapping
   3         <<  >>  >>>          shift left, arithmetic right, logical right, by the low
-                                 5 bits of the amount
+                                 5 (i32) or 6 (i64) bits of the amount
   2         &                    and
   1         ^                    xor
   0         |                    or
-Spaces, tabs and newlines may stand between tokens. At most 1 MiB and 1000 levels of nesting.";
+Grammar of f64 formulas (IEEE-754), tightest binding first:
+  operand   x, 1.5, .5, 1e-3, pi, e, inf, nan, ( e ), f(a, ...)
+  power     a ** b               f64::powf, right-associative: 2**3**2 == 512, -2**2 == -4
+  unary     -e
+  product   *  /  %              % is Rust's % (fmod)
+  sum       +  -
+  compare   <  <=  >  >=  ==  != 1.0 or 0.0
+  choice    c ? a : b            a when c != 0 (a NaN c picks a); right-associative
+  functions abs sqrt cbrt exp exp2 ln log2 log10 pow sin cos tan asin acos atan atan2
+            sinh cosh tanh floor ceil round trunc min max hypot: Rust's f64 methods;
+            min and max give NaN if either argument is NaN
+Spaces, tabs and newlines may stand between tokens. At most 1 MiB, 1000 levels of nesting
+and 100000 operators.";
 
 fn seconds(text: &str) -> Result<f64, String> {
     let value: f64 = text
@@ -439,12 +467,214 @@ fn expr_source(args: &ExprArgs) -> Result<String, Failure> {
     })
 }
 
-/// `fnjit expr`: the CLIF, the machine code, the value at `at`, and optionally the check of
-/// the JIT against the interpreter (all inputs, or the edges and `--samples`).
+/// `fnjit expr`: the CLIF, the machine code, the value at `--at`, and optionally the check of the
+/// JIT against the interpreter (all inputs for i32 of one variable, else the edges and
+/// `--samples`).
 fn expr(out: &mut Out, args: &ExprArgs) -> Result<(), Failure> {
     let source = expr_source(args)?;
-    let parsed = fnjit::Expr::parse(&source).map_err(Error::from)?;
-    let f = fnjit::compile_expr(&source)?;
+    let vars: Vec<&str> = args.vars.iter().map(String::as_str).collect();
+    match args.ty {
+        FormulaType::I32 => typed_expr::<i32>(out, &source, &vars, args),
+        FormulaType::I64 => typed_expr::<i64>(out, &source, &vars, args),
+        FormulaType::F64 => typed_expr::<f64>(out, &source, &vars, args),
+    }
+}
+
+/// What the command line needs of a formula type beyond [`Number`].
+trait CliNumber: Number + std::str::FromStr + std::fmt::Display {
+    /// The inputs where code of this type most often goes wrong.
+    const EDGES: &'static [Self];
+    /// Where `--at` evaluates by default.
+    const FORTY_ONE: Self;
+    /// A pseudo-random value from 64 random bits.
+    fn from_random(bits: u64) -> Self;
+    /// Equal for the check: bit for bit, and any NaN equals any NaN.
+    fn same(a: Self, b: Self) -> bool;
+}
+
+impl CliNumber for i32 {
+    const EDGES: &'static [i32] = &[i32::MIN, -1, 0, 1, 41, i32::MAX];
+    const FORTY_ONE: i32 = 41;
+    fn from_random(bits: u64) -> i32 {
+        bits as i32
+    }
+    fn same(a: i32, b: i32) -> bool {
+        a == b
+    }
+}
+
+impl CliNumber for i64 {
+    const EDGES: &'static [i64] = &[i64::MIN, -1, 0, 1, 41, i64::MAX];
+    const FORTY_ONE: i64 = 41;
+    fn from_random(bits: u64) -> i64 {
+        bits as i64
+    }
+    fn same(a: i64, b: i64) -> bool {
+        a == b
+    }
+}
+
+impl CliNumber for f64 {
+    const EDGES: &'static [f64] = &[
+        0.0,
+        -0.0,
+        1.0,
+        -1.0,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        f64::NAN,
+        f64::MIN_POSITIVE,
+        5e-324,
+        f64::MAX,
+        f64::MIN,
+        9007199254740993.0,
+    ];
+    const FORTY_ONE: f64 = 41.0;
+    fn from_random(bits: u64) -> f64 {
+        f64::from_bits(bits)
+    }
+    fn same(a: f64, b: f64) -> bool {
+        a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan())
+    }
+}
+
+macro_rules! same_type {
+    ($t:ty, $i:tt) => {
+        $t
+    };
+}
+
+fn typed_expr<T: CliNumber>(
+    out: &mut Out,
+    source: &str,
+    vars: &[&str],
+    args: &ExprArgs,
+) -> Result<(), Failure> {
+    if T::TYPE == i32::TYPE && vars == ["x"] {
+        return expr_i32(out, source, args);
+    }
+    let formula = Formula::<T>::parse(source, vars)?;
+    let at: Vec<T> = match &args.at {
+        None => vec![T::FORTY_ONE; vars.len()],
+        Some(text) => text
+            .split(',')
+            .map(|v| {
+                v.trim().parse::<T>().map_err(|_| {
+                    Failure::Reason(format!("--at: '{v}' is not a value of the formula's type"))
+                })
+            })
+            .collect::<Result<_, _>>()?,
+    };
+    if at.len() != vars.len() {
+        return Err(Failure::Reason(format!(
+            "--at gives {} values for {} variables: give one per variable",
+            at.len(),
+            vars.len()
+        )));
+    }
+    let mut jit = Jit::new()?;
+    macro_rules! arities {
+        ($($n:literal => ($($i:tt)*)),*) => {
+            match vars.len() {
+                $($n => {
+                    let f = jit.compile_formula::<($(same_type!(T, $i),)*), T>(&formula)?;
+                    show_formula(out, &formula, f.ir(), f.code(), |_a: &[T]| f.call(($(_a[$i],)*)), &at, args)
+                })*
+                n => Err(Failure::Reason(format!(
+                    "{n} variables: a scalar function takes at most 6"
+                ))),
+            }
+        };
+    }
+    arities!(0 => (), 1 => (0), 2 => (0 1), 3 => (0 1 2), 4 => (0 1 2 3), 5 => (0 1 2 3 4), 6 => (0 1 2 3 4 5))
+}
+
+fn show_formula<T: CliNumber>(
+    out: &mut Out,
+    formula: &Formula<T>,
+    ir: &str,
+    code: &[u8],
+    call: impl Fn(&[T]) -> T,
+    at: &[T],
+    args: &ExprArgs,
+) -> Result<(), Failure> {
+    writeln!(out, "{ir}")?;
+    writeln!(
+        out,
+        "machine code, {} bytes at {:p}:",
+        code.len(),
+        code.as_ptr()
+    )?;
+    write!(out, "{}", listing(&disassemble_x86_64(code), |_| ' '))?;
+    let shown: Vec<String> = at.iter().map(T::to_string).collect();
+    writeln!(
+        out,
+        "\nf({}) = {} (the interpreter says {})",
+        shown.join(", "),
+        call(at),
+        formula.eval(at)?
+    )?;
+    if !args.check {
+        return Ok(());
+    }
+    let samples = args.samples.unwrap_or(1_000_000);
+    let n = at.len();
+    let mut values = vec![T::FORTY_ONE; n];
+    let (mut checked, mut first_mismatch) = (0u64, None);
+    let start = std::time::Instant::now();
+    let edges = T::EDGES.len() as u64;
+    for i in 0..edges.pow(n.min(2) as u32) + samples {
+        for (k, v) in values.iter_mut().enumerate() {
+            *v = if i < edges.pow(n.min(2) as u32) {
+                // every pair of edges for the first two variables, the rest follow the first
+                let e = if k == 1 { i / edges } else { i % edges };
+                T::EDGES[e as usize]
+            } else {
+                T::from_random(splitmix64(i.wrapping_mul(7).wrapping_add(k as u64)))
+            };
+        }
+        let (jit, oracle) = (call(&values), formula.eval(&values)?);
+        checked += 1;
+        if !T::same(jit, oracle) && first_mismatch.is_none() {
+            first_mismatch = Some((values.clone(), jit, oracle));
+        }
+    }
+    writeln!(out)?;
+    match first_mismatch {
+        None => Ok(writeln!(
+            out,
+            "   agree on {checked} inputs (the edges, then random) in {:.1} s",
+            start.elapsed().as_secs_f64()
+        )?),
+        Some((values, jit, oracle)) => {
+            let shown: Vec<String> = values.iter().map(T::to_string).collect();
+            Err(Failure::Reason(format!(
+                "mismatch: at ({}) the JIT gives {jit}, the interpreter {oracle}",
+                shown.join(", ")
+            )))
+        }
+    }
+}
+
+/// A well-mixed 64-bit function of `i` (SplitMix64's finalizer).
+fn splitmix64(i: u64) -> u64 {
+    let mut z = i.wrapping_mul(0x9E37_79B9_7F4A_7C15).wrapping_add(0x5EED);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// The i32 expression of `x`: as before formulas, with the exhaustive check.
+fn expr_i32(out: &mut Out, source: &str, args: &ExprArgs) -> Result<(), Failure> {
+    let at: i32 = match &args.at {
+        None => 41,
+        Some(text) => text
+            .trim()
+            .parse()
+            .map_err(|_| Failure::Reason(format!("--at: '{text}' is not an i32")))?,
+    };
+    let parsed = fnjit::Expr::parse(source).map_err(Error::from)?;
+    let f = fnjit::compile_expr(source)?;
     writeln!(out, "{}", f.ir())?;
     writeln!(
         out,
@@ -453,7 +683,6 @@ fn expr(out: &mut Out, args: &ExprArgs) -> Result<(), Failure> {
         f.code().as_ptr()
     )?;
     write!(out, "{}", listing(&disassemble_x86_64(f.code()), |_| ' '))?;
-    let at = args.at;
     writeln!(
         out,
         "\nf({at}) = {} (the interpreter says {})",

@@ -66,8 +66,24 @@ pub enum Error {
     },
     /// Cranelift failed to compile or link the function.
     Cranelift(Box<cranelift_module::ModuleError>),
-    /// The text is not an expression.
+    /// The text is not an expression or a formula.
     Syntax(SyntaxError),
+    /// A formula's variable names are not usable.
+    Variables(String),
+    /// A formula was evaluated with the wrong number of arguments.
+    Arguments {
+        /// How many variables the formula has.
+        expected: usize,
+        /// How many arguments were given.
+        got: usize,
+    },
+    /// A formula was compiled into a function whose signature is not the formula's.
+    FormulaType {
+        /// The formula's signature: one parameter of its type per variable.
+        expected: String,
+        /// The signature asked for.
+        asked: String,
+    },
 }
 
 /// Where the text stops making sense, and what was expected there.
@@ -137,6 +153,19 @@ impl fmt::Display for Error {
             }
             Error::Cranelift(e) => write!(f, "Cranelift failed: {e}"),
             Error::Syntax(e) => write!(f, "{e}"),
+            Error::Variables(why) => write!(f, "{why}"),
+            Error::Arguments { expected, got } => write!(
+                f,
+                "the formula has {expected} variable{}, but {got} argument{} were given: give one \
+                 per variable, in order",
+                if *expected == 1 { "" } else { "s" },
+                if *got == 1 { "" } else { "s" }
+            ),
+            Error::FormulaType { expected, asked } => write!(
+                f,
+                "the formula is `{expected}` (one parameter of its type per variable), but \
+                 `{asked}` was asked for"
+            ),
         }
     }
 }

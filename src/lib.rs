@@ -30,9 +30,11 @@ pub mod bench;
 pub mod plot;
 
 pub use error::{Error, SyntaxError};
-pub use expr::{BinOp, Expr, MAX_INPUT, MAX_NESTING, eval_expr};
+pub use expr::{
+    Expr, Formula, MAX_INPUT, MAX_NESTING, MAX_OPERATORS, Number, eval_expr, eval_formula,
+};
 pub use func::{FnRef, Function, Params, Scalar};
-pub use jit::{Jit, JitFunction, compile_expr, compile_inc};
+pub use jit::{Jit, JitFunction, compile_expr, compile_formula, compile_inc};
 pub use memory::{POOL_PAGES, Placement};
 pub use stub::HandStub;
 pub use targets::{

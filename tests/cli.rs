@@ -318,8 +318,11 @@ fn short_and_long_help_say_the_same_and_expr_help_prints_the_grammar() {
         assert_eq!(text(&short).0, text(&long).0, "{sub:?}");
     }
     let help = text(&fnjit(&["expr", "--help"]).output().expect("run fnjit")).0;
-    assert!(help.contains("Grammar, tightest binding first"), "{help}");
-    assert!(help.contains("a / 0 == -1"), "{help}");
+    assert!(help.contains("Grammar of i32 and i64 formulas"), "{help}");
+    assert!(
+        help.contains("a / 0 == -1") && help.contains("-2**2 == -4"),
+        "{help}"
+    );
     assert!(!help.contains("README"), "{help}");
 }
 
@@ -348,4 +351,58 @@ fn plot_refuses_figures_it_cannot_draw() {
     assert!(stderr.contains("not times that can be drawn"), "{stderr}");
     assert!(!svg.exists(), "an SVG was written from nonsense");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn expr_takes_a_type_variables_and_values() {
+    let out = fnjit(&[
+        "expr",
+        "--type",
+        "f64",
+        "--vars",
+        "x,y",
+        "--at",
+        "-1.5,2",
+        "x*y + sin(x) ** 2",
+        "--check",
+        "--samples",
+        "10000",
+    ])
+    .output()
+    .expect("run fnjit");
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    let want = -1.5f64 * 2.0 + (-1.5f64).sin().powf(2.0);
+    assert!(
+        stdout.contains(&format!(
+            "f(-1.5, 2) = {want} (the interpreter says {want})"
+        )),
+        "{stdout}"
+    );
+    assert!(stdout.contains("call fn0"), "{stdout}");
+    assert!(stdout.contains("agree on 10144 inputs"), "{stdout}");
+    let out = fnjit(&[
+        "expr", "--type", "i64", "--vars", "a,b", "--at", "7,0", "a / b",
+    ])
+    .output()
+    .expect("run fnjit");
+    assert!(text(&out).0.contains("f(7, 0) = -1"), "{}", text(&out).1);
+    for (args, message) in [
+        (
+            vec!["expr", "--type", "f64", "--vars", "x", "--at", "1,2", "x"],
+            "fnjit: error: --at gives 2 values for 1 variables: give one per variable\n",
+        ),
+        (
+            vec!["expr", "--type", "i32", "--vars", "x,y", "x + 2.5"],
+            "fnjit: error: '2.5' is not an i32 literal: i32 formulas take whole numbers at 4\n",
+        ),
+        (
+            vec!["expr", "--type", "f64", "--vars", "a,b,c,d,f,g,h", "a"],
+            "fnjit: error: 7 variables: a scalar function takes at most 6\n",
+        ),
+    ] {
+        let out = fnjit(&args).output().expect("run fnjit");
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert_eq!(text(&out).1, message, "{args:?}");
+    }
 }

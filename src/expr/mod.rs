@@ -1,101 +1,440 @@
-//! Integer expressions of one variable `x`: parsed into a postfix program, interpreted (the
-//! oracle), and lowered to Cranelift IR (the JIT). Neither walks a tree recursively, so no input
-//! of any size overflows the stack.
+//! Formulas over one numeric type (`i32`, `i64` or `f64`) and named variables: parsed into a
+//! postfix program, interpreted (the oracle), and lowered to Cranelift IR (the JIT). Neither walks
+//! a tree recursively, so no input of any size overflows the stack. The README's grammar table
+//! is the statement of the semantics; [`Number`]'s implementations are exactly it.
 //!
-//! Grammar, tightest binding first, binary operators left-associative:
-//! `x`, literals (decimal or `0x` hex, 0 to 0xFFFFFFFF, read as i32 bit patterns), `( … )`;
+//! The integer types: literals (decimal or `0x` hex, read as bit patterns of the type), `( … )`;
 //! unary `-` (wrapping negation) and `~` (bitwise not); `* / %`; `+ -`; `<< >> >>>`; `&`; `^`;
-//! `|`. Arithmetic wraps; shifts use the low 5 bits of their amount (`>>` arithmetic, `>>>`
-//! logical); `/` and `%` truncate toward zero and are total, as RISC-V defines them:
-//! `a / 0 == -1`, `a % 0 == a`, `i32::MIN / -1 == i32::MIN`, `i32::MIN % -1 == 0`.
+//! `|`. Arithmetic wraps; shifts use the low 5 (i32) or 6 (i64) bits of their amount (`>>`
+//! arithmetic, `>>>` logical); `/` and `%` truncate toward zero and are total, as RISC-V defines
+//! them: `a / 0 == -1`, `a % 0 == a`, `MIN / -1 == MIN`, `MIN % -1 == 0`.
+//!
+//! f64: literals (`1`, `1.5`, `.5`, `1e-3`), constants `pi e inf nan`; `**` (power, `powf`,
+//! right-associative, tighter than unary minus); unary `-`; `* / %` (IEEE-754; `%` is Rust's);
+//! `+ -`; comparisons `< <= > >= == !=` (1.0 or 0.0); `c ? a : b` (`a` when `c != 0`, so a NaN
+//! condition picks `a`); and the functions of [`Func`].
 
+mod eval;
 mod lower;
+pub(crate) mod math;
 mod parse;
 
-use crate::error::SyntaxError;
-pub(crate) use lower::build_expr;
+use crate::error::{Error, SyntaxError};
+use crate::func::Scalar;
+use cranelift_codegen::ir::{AbiParam, Signature, types};
+use cranelift_codegen::isa::CallConv;
+pub(crate) use lower::{Import, build_formula};
+use std::marker::PhantomData;
 
 /// Inputs longer than this are refused.
 pub const MAX_INPUT: usize = 1 << 20;
-/// Parentheses and unary operators nest at most this deep.
+/// Parentheses, function calls, `?:` and unary operators nest at most this deep.
 pub const MAX_NESTING: usize = 1000;
+/// A formula has at most this many operators (and function calls): enough for the 100,000-term
+/// sum, and a bound on the time and memory that compiling one can take.
+pub const MAX_OPERATORS: usize = 100_000;
+
+/// The numeric type of a formula.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Ty {
+    /// 32-bit integers, wrapping.
+    I32,
+    /// 64-bit integers, wrapping.
+    I64,
+    /// IEEE-754 doubles.
+    F64,
+}
+
+impl Ty {
+    fn is_int(self) -> bool {
+        self != Ty::F64
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Ty::I32 => "i32",
+            Ty::I64 => "i64",
+            Ty::F64 => "f64",
+        }
+    }
+}
+
+/// A unary operator.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) enum UnOp {
+    /// `-`: wrapping for integers.
+    Neg,
+    /// `~`: bitwise not (integers only).
+    Not,
+}
 
 /// A binary operator.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum BinOp {
-    /// `*`, wrapping.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) enum BinOp {
     Mul,
-    /// `/`, signed, truncating, total.
     Div,
-    /// `%`, signed, total.
     Rem,
-    /// `+`, wrapping.
     Add,
-    /// `-`, wrapping.
     Sub,
-    /// `<<`.
     Shl,
-    /// `>>`, arithmetic.
     Sar,
-    /// `>>>`, logical.
     Shr,
-    /// `&`.
     And,
-    /// `^`.
     Xor,
-    /// `|`.
     Or,
+    Pow,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    Eq,
+    Ne,
 }
 
 impl BinOp {
-    /// Higher binds tighter.
+    /// Higher binds tighter. Unary operators sit at [`UNARY`].
     fn precedence(self) -> u8 {
         match self {
+            BinOp::Pow => 7,
             BinOp::Mul | BinOp::Div | BinOp::Rem => 5,
             BinOp::Add | BinOp::Sub => 4,
             BinOp::Shl | BinOp::Sar | BinOp::Shr => 3,
+            BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge | BinOp::Eq | BinOp::Ne => 3,
             BinOp::And => 2,
             BinOp::Xor => 1,
             BinOp::Or => 0,
         }
     }
+}
 
-    /// The operator's meaning: what the interpreter computes and the JIT must match.
-    pub fn apply(self, a: i32, b: i32) -> i32 {
+/// Where unary operators bind: below `**`, above everything else.
+const UNARY: u8 = 6;
+
+/// A function of f64 formulas, each the Rust `f64` method of the same name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) enum Func {
+    Abs,
+    Sqrt,
+    Cbrt,
+    Exp,
+    Exp2,
+    Ln,
+    Log2,
+    Log10,
+    Pow,
+    Sin,
+    Cos,
+    Tan,
+    Asin,
+    Acos,
+    Atan,
+    Atan2,
+    Sinh,
+    Cosh,
+    Tanh,
+    Floor,
+    Ceil,
+    Round,
+    Trunc,
+    Min,
+    Max,
+    Hypot,
+}
+
+impl Func {
+    /// Every function, by name.
+    const ALL: [(&'static str, Func); 26] = [
+        ("abs", Func::Abs),
+        ("sqrt", Func::Sqrt),
+        ("cbrt", Func::Cbrt),
+        ("exp", Func::Exp),
+        ("exp2", Func::Exp2),
+        ("ln", Func::Ln),
+        ("log2", Func::Log2),
+        ("log10", Func::Log10),
+        ("pow", Func::Pow),
+        ("sin", Func::Sin),
+        ("cos", Func::Cos),
+        ("tan", Func::Tan),
+        ("asin", Func::Asin),
+        ("acos", Func::Acos),
+        ("atan", Func::Atan),
+        ("atan2", Func::Atan2),
+        ("sinh", Func::Sinh),
+        ("cosh", Func::Cosh),
+        ("tanh", Func::Tanh),
+        ("floor", Func::Floor),
+        ("ceil", Func::Ceil),
+        ("round", Func::Round),
+        ("trunc", Func::Trunc),
+        ("min", Func::Min),
+        ("max", Func::Max),
+        ("hypot", Func::Hypot),
+    ];
+
+    fn by_name(name: &str) -> Option<Func> {
+        Self::ALL.iter().find(|(n, _)| *n == name).map(|&(_, f)| f)
+    }
+
+    fn name(self) -> &'static str {
+        Self::ALL
+            .iter()
+            .find(|(_, f)| *f == self)
+            .map_or("?", |(n, _)| n)
+    }
+
+    fn arity(self) -> usize {
         match self {
-            BinOp::Mul => a.wrapping_mul(b),
-            BinOp::Div if b == 0 => -1,
-            BinOp::Div => a.wrapping_div(b), // i32::MIN / -1 wraps to i32::MIN
-            BinOp::Rem if b == 0 => a,
-            BinOp::Rem => a.wrapping_rem(b), // i32::MIN % -1 is 0
-            BinOp::Add => a.wrapping_add(b),
-            BinOp::Sub => a.wrapping_sub(b),
-            BinOp::Shl => a.wrapping_shl(b as u32),
-            BinOp::Sar => a.wrapping_shr(b as u32),
-            BinOp::Shr => (a as u32).wrapping_shr(b as u32) as i32,
-            BinOp::And => a & b,
-            BinOp::Xor => a ^ b,
-            BinOp::Or => a | b,
+            Func::Pow | Func::Atan2 | Func::Min | Func::Max | Func::Hypot => 2,
+            _ => 1,
+        }
+    }
+
+    /// The Rust function JIT code calls for this function, if Cranelift has no instruction for
+    /// it: its symbol name and address.
+    fn callee(self) -> Option<(&'static str, Callee)> {
+        let unary = |f: extern "C" fn(f64) -> f64| Callee::Unary(f);
+        Some(match self {
+            Func::Abs
+            | Func::Sqrt
+            | Func::Floor
+            | Func::Ceil
+            | Func::Trunc
+            | Func::Min
+            | Func::Max => return None,
+            Func::Cbrt => ("fnjit_cbrt", unary(math::cbrt)),
+            Func::Exp => ("fnjit_exp", unary(math::exp)),
+            Func::Exp2 => ("fnjit_exp2", unary(math::exp2)),
+            Func::Ln => ("fnjit_ln", unary(math::ln)),
+            Func::Log2 => ("fnjit_log2", unary(math::log2)),
+            Func::Log10 => ("fnjit_log10", unary(math::log10)),
+            Func::Sin => ("fnjit_sin", unary(math::sin)),
+            Func::Cos => ("fnjit_cos", unary(math::cos)),
+            Func::Tan => ("fnjit_tan", unary(math::tan)),
+            Func::Asin => ("fnjit_asin", unary(math::asin)),
+            Func::Acos => ("fnjit_acos", unary(math::acos)),
+            Func::Atan => ("fnjit_atan", unary(math::atan)),
+            Func::Sinh => ("fnjit_sinh", unary(math::sinh)),
+            Func::Cosh => ("fnjit_cosh", unary(math::cosh)),
+            Func::Tanh => ("fnjit_tanh", unary(math::tanh)),
+            Func::Round => ("fnjit_round", unary(math::round)),
+            Func::Pow => ("fnjit_pow", Callee::Binary(math::pow)),
+            Func::Atan2 => ("fnjit_atan2", Callee::Binary(math::atan2)),
+            Func::Hypot => ("fnjit_hypot", Callee::Binary(math::hypot)),
+        })
+    }
+}
+
+/// A Rust function that JIT code calls.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Callee {
+    Unary(extern "C" fn(f64) -> f64),
+    Binary(extern "C" fn(f64, f64) -> f64),
+}
+
+impl Callee {
+    pub(crate) fn address(self) -> *const u8 {
+        match self {
+            Callee::Unary(f) => f as *const u8,
+            Callee::Binary(f) => f as *const u8,
+        }
+    }
+
+    pub(crate) fn arity(self) -> usize {
+        match self {
+            Callee::Unary(_) => 1,
+            Callee::Binary(_) => 2,
+        }
+    }
+
+    /// Its Cranelift signature: f64 arguments, one f64 result.
+    pub(crate) fn signature(self, call_conv: CallConv) -> Signature {
+        let mut sig = Signature::new(call_conv);
+        sig.params
+            .extend((0..self.arity()).map(|_| AbiParam::new(types::F64)));
+        sig.returns.push(AbiParam::new(types::F64));
+        sig
+    }
+}
+
+/// `%` in f64, and `**`: calls too.
+pub(crate) const REM_CALLEE: (&str, Callee) = ("fnjit_rem", Callee::Binary(math::rem));
+
+/// One step of a postfix program.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) enum Node {
+    /// Argument `i`.
+    Var(u16),
+    /// A literal, as the bits of the formula's type (an integer sign-extended to 64 bits).
+    Lit(u64),
+    Un(UnOp),
+    Bin(BinOp),
+    /// `c ? a : b`, with `c`, `a`, `b` on the stack in that order.
+    Select,
+    Call(Func),
+}
+
+impl Node {
+    /// How many values it pops, and pushes one.
+    fn pops(self) -> usize {
+        match self {
+            Node::Var(_) | Node::Lit(_) => 0,
+            Node::Un(_) => 1,
+            Node::Bin(_) => 2,
+            Node::Select => 3,
+            Node::Call(f) => f.arity(),
         }
     }
 }
 
-/// One step of a postfix program.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Node {
-    X,
-    Lit(i32),
-    Neg,
-    Not,
-    Bin(BinOp),
+/// A parsed program, of any type.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub(crate) struct Program {
+    pub(crate) ty: Ty,
+    pub(crate) vars: usize,
+    pub(crate) nodes: Vec<Node>,
+    pub(crate) max_stack: usize,
 }
 
-/// A parsed expression: a postfix program over a value stack.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Expr {
-    program: Vec<Node>,
-    max_stack: usize,
+impl Program {
+    fn from_postfix(ty: Ty, vars: usize, nodes: Vec<Node>) -> Program {
+        let (mut depth, mut max_stack) = (0usize, 0usize);
+        for node in &nodes {
+            depth = depth + 1 - node.pops();
+            max_stack = max_stack.max(depth);
+        }
+        Program {
+            ty,
+            vars,
+            nodes,
+            max_stack,
+        }
+    }
+
+    /// How many operators (and function calls) it has.
+    fn operators(&self) -> usize {
+        self.nodes
+            .iter()
+            .filter(|n| !matches!(n, Node::Var(_) | Node::Lit(_)))
+            .count()
+    }
 }
+
+mod sealed {
+    pub trait Sealed {}
+}
+
+/// A type formulas can have: `i32`, `i64` or `f64`. Sealed; its semantics are the README's
+/// grammar table.
+pub trait Number: Scalar + sealed::Sealed + eval::Semantics {}
+
+impl sealed::Sealed for i32 {}
+impl sealed::Sealed for i64 {}
+impl sealed::Sealed for f64 {}
+impl Number for i32 {}
+impl Number for i64 {}
+impl Number for f64 {}
+
+/// A formula of type `T`, parsed once: evaluate it by interpretation ([`Formula::eval`]), or
+/// compile it ([`crate::Jit::compile_formula`]), as often as you like without parsing again.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Formula<T> {
+    program: Program,
+    names: Vec<String>,
+    ty: PhantomData<fn() -> T>,
+}
+
+impl<T: Number> Formula<T> {
+    /// Parses `src` with the variables `vars` (`vars[i]` is argument `i`).
+    ///
+    /// # Errors
+    /// [`Error::Syntax`] with the byte offset and what was expected there; [`Error::Variables`]
+    /// when a name in `vars` is not an identifier, is declared twice, or is the name of a
+    /// function or a constant.
+    pub fn parse(src: &str, vars: &[&str]) -> Result<Formula<T>, Error> {
+        check_vars(vars)?;
+        let program = parse::parse(src, vars, T::TY)?;
+        Ok(Formula {
+            program,
+            names: vars.iter().map(|&v| v.to_owned()).collect(),
+            ty: PhantomData,
+        })
+    }
+
+    /// The value at `args` (`args[i]` for variable `i`), by interpretation: the oracle the JIT
+    /// is checked against.
+    ///
+    /// # Errors
+    /// [`Error::Arguments`] unless there is one argument per variable.
+    pub fn eval(&self, args: &[T]) -> Result<T, Error> {
+        if args.len() != self.names.len() {
+            return Err(Error::Arguments {
+                expected: self.names.len(),
+                got: args.len(),
+            });
+        }
+        Ok(eval::eval(&self.program, args))
+    }
+
+    /// The variables' names, in argument order.
+    pub fn vars(&self) -> &[String] {
+        &self.names
+    }
+
+    /// How many operators (and function calls) it has.
+    pub fn operators(&self) -> usize {
+        self.program.operators()
+    }
+
+    pub(crate) fn program(&self) -> &Program {
+        &self.program
+    }
+}
+
+/// The variable names are identifiers, distinct, and not taken by a function or a constant.
+fn check_vars(vars: &[&str]) -> Result<(), Error> {
+    for (i, &name) in vars.iter().enumerate() {
+        let bad = |why: String| Err(Error::Variables(format!("variable {i}, '{name}', {why}")));
+        let mut chars = name.chars();
+        let ident = chars
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !ident {
+            return bad(
+                "is not a name: use letters, digits and _, not starting with a digit".into(),
+            );
+        }
+        if Func::by_name(name).is_some() || parse::CONSTANTS.iter().any(|(c, _)| *c == name) {
+            return bad("is the name of a function or a constant".into());
+        }
+        if let Some(j) = vars[..i].iter().position(|&v| v == name) {
+            return bad(format!("is declared twice (also variable {j})"));
+        }
+    }
+    Ok(())
+}
+
+/// Parses `src` as a formula of type `T` in `vars` and evaluates it at `args` with the
+/// interpreter: the oracle the JIT is checked against.
+///
+/// ```
+/// assert_eq!(fnjit::eval_formula::<f64>("x*y + 1", &["x", "y"], &[2.0, 3.0])?, 7.0);
+/// assert_eq!(fnjit::eval_formula::<f64>("-2**2", &[], &[])?, -4.0);
+/// assert_eq!(fnjit::eval_formula::<i64>("a / 0", &["a"], &[7])?, -1);
+/// # Ok::<(), fnjit::Error>(())
+/// ```
+///
+/// # Errors
+/// As [`Formula::parse`] and [`Formula::eval`].
+pub fn eval_formula<T: Number>(src: &str, vars: &[&str], args: &[T]) -> Result<T, Error> {
+    Formula::<T>::parse(src, vars)?.eval(args)
+}
+
+/// An integer expression of one variable `x`: the i32 case of [`Formula`], kept for
+/// `compile_expr` and the exhaustive checks.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Expr(Formula<i32>);
 
 impl Expr {
     /// Parses `src`.
@@ -103,63 +442,25 @@ impl Expr {
     /// # Errors
     /// A [`SyntaxError`] with the byte offset and what was expected there.
     pub fn parse(src: &str) -> Result<Expr, SyntaxError> {
-        parse::parse(src)
-    }
-
-    fn from_postfix(program: Vec<Node>) -> Expr {
-        let (mut depth, mut max_stack) = (0usize, 0usize);
-        for node in &program {
-            match node {
-                Node::X | Node::Lit(_) => depth += 1,
-                Node::Neg | Node::Not => {}
-                Node::Bin(_) => depth -= 1,
-            }
-            max_stack = max_stack.max(depth);
-        }
-        Expr { program, max_stack }
+        Ok(Expr(Formula {
+            program: parse::parse(src, &["x"], Ty::I32)?,
+            names: vec!["x".to_owned()],
+            ty: PhantomData,
+        }))
     }
 
     /// The value at `x`, by interpretation.
     pub fn eval(&self, x: i32) -> i32 {
-        // A stack on the stack for the usual small expressions: the exhaustive checks evaluate
-        // 2^32 times, and neither allocating nor zeroing a big array may dominate that.
-        match self.max_stack {
-            0..=4 => self.run(x, &mut [0; 4]),
-            5..=32 => self.run(x, &mut [0; 32]),
-            n => self.run(x, &mut vec![0; n]),
-        }
-    }
-
-    /// Runs the program with `stack`, which must hold `max_stack` values.
-    fn run(&self, x: i32, stack: &mut [i32]) -> i32 {
-        let mut top = 0; // number of values on the stack
-        for &node in &self.program {
-            match node {
-                Node::X => {
-                    stack[top] = x;
-                    top += 1;
-                }
-                Node::Lit(v) => {
-                    stack[top] = v;
-                    top += 1;
-                }
-                Node::Neg => stack[top - 1] = stack[top - 1].wrapping_neg(),
-                Node::Not => stack[top - 1] = !stack[top - 1],
-                Node::Bin(op) => {
-                    top -= 1;
-                    stack[top - 1] = op.apply(stack[top - 1], stack[top]);
-                }
-            }
-        }
-        stack[0]
+        eval::eval(&self.0.program, &[x])
     }
 
     /// How many operators the expression has.
     pub fn operators(&self) -> usize {
-        self.program
-            .iter()
-            .filter(|n| !matches!(n, Node::X | Node::Lit(_)))
-            .count()
+        self.0.operators()
+    }
+
+    pub(crate) fn formula(&self) -> &Formula<i32> {
+        &self.0
     }
 }
 
@@ -168,7 +469,7 @@ impl Expr {
 ///
 /// # Errors
 /// [`crate::Error::Syntax`] when `src` is not an expression.
-pub fn eval_expr(src: &str, x: i32) -> Result<i32, crate::Error> {
+pub fn eval_expr(src: &str, x: i32) -> Result<i32, Error> {
     Ok(Expr::parse(src)?.eval(x))
 }
 
@@ -302,8 +603,172 @@ mod tests {
         let sum = vec!["x"; 100_000].join(" + ");
         let e = Expr::parse(&sum).expect("parse");
         assert_eq!(e.eval(3), 300_000);
-        assert_eq!(e.max_stack, 2);
+        assert_eq!(e.0.program.max_stack, 2);
         let right_deep = format!("{}x{}", "(x + ".repeat(999), ")".repeat(999));
         assert_eq!(ev(&right_deep, 1), 1000);
+    }
+
+    fn f(src: &str, vars: &[&str], args: &[f64]) -> f64 {
+        eval_formula::<f64>(src, vars, args).unwrap_or_else(|e| panic!("{src}: {e}"))
+    }
+
+    fn f_err(src: &str, vars: &[&str]) -> String {
+        Formula::<f64>::parse(src, vars).expect_err(src).to_string()
+    }
+
+    #[test]
+    fn f64_power_binds_tighter_than_minus_and_to_the_right() {
+        assert_eq!(f("-2**2", &[], &[]), -4.0);
+        assert_eq!(f("2**3**2", &[], &[]), 512.0);
+        assert_eq!(f("2**-1", &[], &[]), 0.5);
+        assert_eq!(f("(-2)**2", &[], &[]), 4.0);
+        assert_eq!(f("-x**2", &["x"], &[3.0]), -9.0);
+        assert_eq!(f("2*3**2", &[], &[]), 18.0);
+    }
+
+    #[test]
+    fn f64_literals_constants_and_operators() {
+        assert_eq!(f(".5 + 1e-3 + 2.5E+1 + 1", &[], &[]), 26.501);
+        assert_eq!(f("pi", &[], &[]), std::f64::consts::PI);
+        assert_eq!(f("e", &[], &[]), std::f64::consts::E);
+        assert!(f("nan", &[], &[]).is_nan());
+        assert_eq!(f("-inf", &[], &[]), f64::NEG_INFINITY);
+        assert_eq!(f("7 % 3", &[], &[]), 1.0);
+        assert_eq!(f("-7 % 3", &[], &[]), -1.0);
+        assert_eq!(f("1 / 0", &[], &[]), f64::INFINITY);
+        assert_eq!(f("x - y - z", &["x", "y", "z"], &[10.0, 3.0, 2.0]), 5.0);
+    }
+
+    #[test]
+    fn f64_comparisons_and_the_conditional() {
+        assert_eq!(f("1 < 2", &[], &[]), 1.0);
+        assert_eq!(f("2 <= 1", &[], &[]), 0.0);
+        assert_eq!(f("nan == nan", &[], &[]), 0.0);
+        assert_eq!(f("nan != nan", &[], &[]), 1.0);
+        assert_eq!(f("x > 0 ? x : -x", &["x"], &[-3.0]), 3.0);
+        assert_eq!(f("nan ? 1 : 2", &[], &[]), 1.0);
+        assert_eq!(f("0 ? 1 : 0 ? 2 : 3", &[], &[]), 3.0);
+        assert_eq!(f("1 ? 0 ? 4 : 5 : 6", &[], &[]), 5.0);
+        assert_eq!(f("1 + 1 < 3 ? 10 : 20", &[], &[]), 10.0);
+    }
+
+    #[test]
+    fn f64_functions_are_rusts() {
+        let x = 0.7f64;
+        for (src, want) in [
+            ("sin(x)", x.sin()),
+            ("atan2(x, 2)", x.atan2(2.0)),
+            ("pow(x, 3)", x.powf(3.0)),
+            ("hypot(x, 2)", x.hypot(2.0)),
+            ("round(2.5)", 3.0),
+            ("round(-2.5)", -3.0),
+            ("floor(-x)", -1.0),
+            ("ln(e)", 1.0),
+            ("cbrt(27)", 3.0),
+            ("min(1, x)", x),
+            ("max(-0, 0)", 0.0),
+        ] {
+            assert_eq!(f(src, &["x"], &[x]).to_bits(), want.to_bits(), "{src}");
+        }
+        assert!(f("min(nan, 1)", &[], &[]).is_nan(), "min propagates NaN");
+        assert!(f("min(-0, 0)", &[], &[]).is_sign_negative());
+    }
+
+    #[test]
+    fn i64_is_i32_widened() {
+        let ev = |src: &str, x: i64| eval_formula::<i64>(src, &["x"], &[x]).expect(src);
+        assert_eq!(ev("x + 1", i64::MAX), i64::MIN);
+        assert_eq!(ev("x / 0", 5), -1);
+        assert_eq!(ev("x / -1", i64::MIN), i64::MIN);
+        assert_eq!(ev("x % -1", i64::MIN), 0);
+        assert_eq!(ev("x << 65", 1), 2);
+        assert_eq!(ev("x >>> 63", -1), 1);
+        assert_eq!(ev("0xFFFFFFFFFFFFFFFF", 0), -1);
+        assert_eq!(ev("4294967296", 0), 1 << 32);
+    }
+
+    #[test]
+    fn formula_errors_give_the_offset_and_what_to_do() {
+        assert_eq!(
+            Formula::<i32>::parse("x + 2.5", &["x"])
+                .expect_err("float")
+                .to_string(),
+            "'2.5' is not an i32 literal: i32 formulas take whole numbers at 4"
+        );
+        assert_eq!(
+            f_err("atan2(x)", &["x"]),
+            "atan2 takes 2 arguments, given 1 at 0"
+        );
+        assert_eq!(
+            f_err("sin(x, x)", &["x"]),
+            "sin takes 1 argument, given more at 0"
+        );
+        assert_eq!(
+            f_err("sine(x)", &["x"]),
+            "unknown function 'sine'; did you mean 'sin'? at 0"
+        );
+        assert_eq!(
+            f_err("x ^ 2", &["x"]),
+            "'^' is xor, which f64 formulas do not have: write '**' for a power at 2"
+        );
+        assert_eq!(
+            f_err("x + q", &["x", "y"]),
+            "unknown name 'q' (the variables are x, y) at 4"
+        );
+        assert_eq!(f_err("x ? 1", &["x"]), "'?' without its ':' at 2");
+        assert_eq!(f_err("x : 1", &["x"]), "':' without a '?' before it at 2");
+        assert_eq!(
+            f_err("0x10", &[]),
+            "hex literal '0x10' in an f64 formula: write f64 literals in decimal at 0"
+        );
+        assert_eq!(
+            Formula::<i64>::parse("x ** 2", &["x"])
+                .expect_err("pow")
+                .to_string(),
+            "'**' (power) belongs to f64 formulas, not i64 at 2"
+        );
+        assert_eq!(
+            Formula::<i64>::parse("sin(x)", &["x"])
+                .expect_err("fn")
+                .to_string(),
+            "'sin' is an f64 function: i64 formulas have no functions at 0"
+        );
+        assert_eq!(
+            Formula::<f64>::parse("x", &["x", "x"])
+                .expect_err("dup")
+                .to_string(),
+            "variable 1, 'x', is declared twice (also variable 0)"
+        );
+        assert_eq!(
+            Formula::<f64>::parse("x", &["sin"])
+                .expect_err("fn name")
+                .to_string(),
+            "variable 0, 'sin', is the name of a function or a constant"
+        );
+        assert_eq!(
+            Formula::<f64>::parse("x", &["2x"])
+                .expect_err("bad name")
+                .to_string(),
+            "variable 0, '2x', is not a name: use letters, digits and _, not starting with a digit"
+        );
+        assert_eq!(
+            Formula::<f64>::parse("x", &["x"])
+                .and_then(|f| f.eval(&[]))
+                .expect_err("arity")
+                .to_string(),
+            "the formula has 1 variable, but 0 arguments were given: give one per variable, in order"
+        );
+    }
+
+    #[test]
+    fn the_operator_cap_admits_the_100_000_term_sum_only() {
+        let sum = vec!["x"; 100_000].join("+");
+        assert_eq!(Expr::parse(&sum).expect("admitted").operators(), 99_999);
+        let over = vec!["x"; MAX_OPERATORS + 2].join("+");
+        let err = Expr::parse(&over).expect_err("too many").to_string();
+        assert!(
+            err.starts_with("more than 100000 operators: split the formula at "),
+            "{err}"
+        );
     }
 }

@@ -6,12 +6,14 @@
 //!   on the allow-list of `validate.rs` (nothing that touches memory, calls or traps);
 //! - from [`Jit::compile_unchecked`]: user IR whose signature was checked, and whose behaviour
 //!   the caller vouches for;
-//! - from `compile_inc` and `compile_expr`: IR that fnjit built itself (division guarded).
+//! - from `compile_inc`, `compile_expr` and `compile_formula`: IR that fnjit built itself
+//!   (divisions guarded; the only calls go to fnjit's own math functions, which touch no memory
+//!   and never unwind).
 
 mod provider;
 mod validate;
 
-use crate::expr::{Expr, build_expr};
+use crate::expr::{Expr, Formula, Import, Number, build_formula};
 use crate::func::{self, Function, Params, Scalar};
 use crate::isa::{Opt, host_isa};
 use crate::memory::Placement;
@@ -66,6 +68,28 @@ pub fn compile_inc() -> Result<JitFunction, Error> {
 /// [`Error::Syntax`] when `src` is not an expression; otherwise as [`compile_inc`].
 pub fn compile_expr(src: &str) -> Result<JitFunction, Error> {
     Jit::new()?.compile_expr(src)
+}
+
+/// Compiles the formula `src` over the variables `vars` (`vars[i]` is argument `i`) into a
+/// `Function<P, R>`: every element of `P`, and `R`, is the formula's type (`i32`, `i64` or
+/// `f64`). The README's grammar table says what a formula means.
+///
+/// ```
+/// let f = fnjit::compile_formula::<(f64, f64), f64>("x*y + sin(x)", &["x", "y"])?;
+/// assert_eq!(f.call((2.0, 3.0)), 6.0 + 2f64.sin());
+/// let g = fnjit::compile_formula::<(i64,), i64>("n * (n + 1) / 2", &["n"])?;
+/// assert_eq!(g.call((100,)), 5050);
+/// # Ok::<(), fnjit::Error>(())
+/// ```
+///
+/// # Errors
+/// [`Error::Syntax`] or [`Error::Variables`] from parsing (see [`Formula::parse`]);
+/// [`Error::FormulaType`] when `P` is not one `R` per variable; otherwise as [`compile_inc`].
+pub fn compile_formula<P: Params, R: Number>(
+    src: &str,
+    vars: &[&str],
+) -> Result<Function<P, R>, Error> {
+    Jit::new()?.compile_formula(&Formula::<R>::parse(src, vars)?)
 }
 
 impl Jit {
@@ -176,7 +200,7 @@ impl Jit {
         // instruction is one that touches no memory, makes no call and cannot trap (checked
         // above), so the code only computes a value from its arguments in registers and its own
         // frame, and does not unwind.
-        unsafe { self.install(Opt::Speed, "fnjit_user") }
+        unsafe { self.install(Opt::Speed, "fnjit_user", &[]) }
     }
 
     /// Compiles IR as [`Jit::compile`] does, but checks only its signature (and runs the
@@ -200,7 +224,7 @@ impl Jit {
         self.ctx.func = func.clone();
         // SAFETY: the signature is `P -> R` in the host's C ABI (checked above); the caller
         // vouches for everything else (this function's contract).
-        unsafe { self.install(Opt::Speed, "fnjit_user") }
+        unsafe { self.install(Opt::Speed, "fnjit_user", &[]) }
     }
 
     /// Compiles `x + 1` (see [`compile_inc`]).
@@ -212,7 +236,7 @@ impl Jit {
         ir::build_inc(&mut self.ctx.func, &mut self.fctx, target);
         // SAFETY: `build_inc` builds `fn(i32) -> i32` in the host's calling convention from one
         // `iadd`: no memory, no call, no trap.
-        unsafe { self.install(Opt::Fast, "fnjit_inc") }
+        unsafe { self.install(Opt::Fast, "fnjit_inc", &[]) }
     }
 
     /// Compiles the expression `src` (see [`compile_expr`]).
@@ -221,12 +245,47 @@ impl Jit {
     /// As [`compile_expr`].
     pub fn compile_expr(&mut self, src: &str) -> Result<JitFunction, Error> {
         let expr = Expr::parse(src)?;
+        self.compile_formula(expr.formula())
+    }
+
+    /// Compiles a parsed formula (see [`compile_formula`]); parse once, compile as often as you
+    /// like.
+    ///
+    /// # Errors
+    /// [`Error::FormulaType`] when `P` is not one `R` per variable; otherwise as
+    /// [`compile_inc`].
+    pub fn compile_formula<P: Params, R: Number>(
+        &mut self,
+        formula: &Formula<R>,
+    ) -> Result<Function<P, R>, Error> {
+        if P::TYPES.len() != formula.vars().len() || P::TYPES.iter().any(|&t| t != R::TYPE) {
+            let vars = vec![R::TYPE; formula.vars().len()];
+            let mut expected = Signature::new(self.call_conv());
+            expected
+                .params
+                .extend(vars.into_iter().map(cranelift_codegen::ir::AbiParam::new));
+            expected
+                .returns
+                .push(cranelift_codegen::ir::AbiParam::new(R::TYPE));
+            return Err(Error::FormulaType {
+                expected: expected.to_string(),
+                asked: self.signature::<P, R>().to_string(),
+            });
+        }
         let target = self.frontend_config();
-        build_expr(&mut self.ctx.func, &mut self.fctx, target, &expr);
-        // SAFETY: `build_expr` builds `fn(i32) -> i32` in the host's calling convention from
-        // arithmetic, bit operations and selects; its divisions are guarded so that no divisor
-        // is zero and no quotient overflows: no memory, no call, no trap.
-        unsafe { self.install(Opt::Speed, "fnjit_expr") }
+        let imports = build_formula(
+            &mut self.ctx.func,
+            &mut self.fctx,
+            target,
+            formula.program(),
+        );
+        // SAFETY: `build_formula` built `fn(T, …) -> T` with one parameter per variable, which is
+        // `P -> R` (checked above), in the host's calling convention, from arithmetic, bit
+        // operations, comparisons and selects; its divisions are guarded so that no divisor is
+        // zero and no quotient overflows; its only calls go to fnjit's math functions
+        // (`expr/math.rs`), which take and return f64 in registers, touch no memory and cannot
+        // panic or unwind. No memory, no trap.
+        unsafe { self.install(Opt::Speed, "fnjit_expr", &imports) }
     }
 
     fn check_signature<P: Params, R: Scalar>(
@@ -265,7 +324,7 @@ impl Jit {
     }
 
     /// Compiles `self.ctx.func` with the ISA for `opt` into executable memory and wraps it;
-    /// `name` is for profilers.
+    /// `name` is for profilers. The IR's user function `u0:k` is `imports[k]`.
     ///
     /// # Safety
     /// `self.ctx.func` must meet the contract of [`Function::new`] for `P -> R`: its signature
@@ -275,14 +334,18 @@ impl Jit {
         &mut self,
         opt: Opt,
         name: &str,
+        imports: &[Import],
     ) -> Result<Function<P, R>, Error> {
         let isa = self.isa(opt)?;
         let ir = self.ctx.func.clone();
         let slot = CodeSlot::default();
         let mut builder = JITBuilder::with_isa(isa, default_libcall_names());
         builder.memory_provider(slot.provider(self.placement));
+        for (symbol, callee) in imports {
+            builder.symbol(*symbol, callee.address());
+        }
         let mut module = JITModule::new(builder);
-        let compiled = define_and_finalize(&mut module, &mut self.ctx, name);
+        let compiled = define_and_finalize(&mut module, &mut self.ctx, name, imports);
         module.clear_context(&mut self.ctx);
         // Whatever the module did, the slot holds the code or the error that says why not.
         let code = match (slot.take(), compiled) {
@@ -308,7 +371,24 @@ impl Jit {
 /// Compiles `ctx.func` into `module` as `name` and makes it executable. (cranelift-jit writes
 /// its own perf-map line under that name when running under `perf record`, which sets
 /// PERF_BUILDID_DIR: an anonymous function would show up there as `.Lfn0`.)
-fn define_and_finalize(module: &mut JITModule, ctx: &mut Context, name: &str) -> Result<(), Error> {
+fn define_and_finalize(
+    module: &mut JITModule,
+    ctx: &mut Context,
+    name: &str,
+    imports: &[Import],
+) -> Result<(), Error> {
+    // Declared first and in order, import k gets FuncId k: the IR's `u0:k`.
+    for (k, (symbol, callee)) in imports.iter().enumerate() {
+        let sig = callee.signature(ctx.func.signature.call_conv);
+        let id = module.declare_function(symbol, Linkage::Import, &sig)?;
+        if id.as_u32() as usize != k {
+            return Err(ModuleError::Undeclared(format!(
+                "{symbol} was declared as function {}, not {k}",
+                id.as_u32()
+            ))
+            .into());
+        }
+    }
     let id = module.declare_function(name, Linkage::Local, &ctx.func.signature)?;
     module.define_function(id, ctx)?;
     module.finalize_definitions()?;

@@ -1,0 +1,66 @@
+//! The f64 functions that Cranelift has no instruction for, as `extern "C"` Rust functions. JIT
+//! code calls these very functions, and so does the interpreter, so the two agree bit for bit.
+//! None of them can panic or unwind: each is one method of `f64`, total on every input.
+
+macro_rules! unary {
+    ($($name:ident => $method:ident),* $(,)?) => {$(
+        #[doc = concat!("`f64::", stringify!($method), "`.")]
+        pub(crate) extern "C" fn $name(x: f64) -> f64 {
+            x.$method()
+        }
+    )*};
+}
+
+unary!(
+    cbrt => cbrt, exp => exp, exp2 => exp2, ln => ln, log2 => log2, log10 => log10,
+    sin => sin, cos => cos, tan => tan, asin => asin, acos => acos, atan => atan,
+    sinh => sinh, cosh => cosh, tanh => tanh, round => round,
+);
+
+/// `f64::powf`: what `**` and `pow` mean.
+pub(crate) extern "C" fn pow(x: f64, y: f64) -> f64 {
+    x.powf(y)
+}
+
+/// `y.atan2(x)`, called as `atan2(y, x)`.
+pub(crate) extern "C" fn atan2(y: f64, x: f64) -> f64 {
+    y.atan2(x)
+}
+
+/// `f64::hypot`.
+pub(crate) extern "C" fn hypot(x: f64, y: f64) -> f64 {
+    x.hypot(y)
+}
+
+/// Rust's `%` on f64 (C's `fmod`): the remainder with the sign of `x`.
+pub(crate) extern "C" fn rem(x: f64, y: f64) -> f64 {
+    x % y
+}
+
+/// The smaller of `x` and `y` as IEEE 754-2019 `minimum` and Cranelift's `fmin` define it: NaN if
+/// either is NaN, and -0 below +0. (Rust's `f64::min` ignores a NaN instead.)
+pub(crate) fn min(x: f64, y: f64) -> f64 {
+    if x.is_nan() || y.is_nan() {
+        f64::NAN
+    } else if x == y {
+        if x.is_sign_negative() { x } else { y }
+    } else if x < y {
+        x
+    } else {
+        y
+    }
+}
+
+/// The larger of `x` and `y`, as [`min`] with the order reversed: NaN if either is NaN, and +0
+/// above -0.
+pub(crate) fn max(x: f64, y: f64) -> f64 {
+    if x.is_nan() || y.is_nan() {
+        f64::NAN
+    } else if x == y {
+        if x.is_sign_positive() { x } else { y }
+    } else if x > y {
+        x
+    } else {
+        y
+    }
+}

@@ -1,0 +1,398 @@
+//! Formulas: the JIT agrees with the interpreter bit for bit (any NaN equals any NaN) on random
+//! formulas of each type, using every operator and function, on edge and random inputs; the
+//! typed entry points refuse what does not fit; no input of any size crashes.
+//!
+//! `FNJIT_FORMULA_CASES=1000000 cargo test --release --test formula -- --include-ignored` runs
+//! the differential test on a million formulas per type.
+
+use fnjit::{Error, Formula, Jit, compile_formula, eval_formula};
+use proptest::prelude::*;
+use proptest::test_runner::{Config, TestRunner};
+
+const VARS: [&str; 3] = ["x", "y", "z"];
+
+const F64_FUNCS: [(&str, usize); 26] = [
+    ("abs", 1),
+    ("sqrt", 1),
+    ("cbrt", 1),
+    ("exp", 1),
+    ("exp2", 1),
+    ("ln", 1),
+    ("log2", 1),
+    ("log10", 1),
+    ("pow", 2),
+    ("sin", 1),
+    ("cos", 1),
+    ("tan", 1),
+    ("asin", 1),
+    ("acos", 1),
+    ("atan", 1),
+    ("atan2", 2),
+    ("sinh", 1),
+    ("cosh", 1),
+    ("tanh", 1),
+    ("floor", 1),
+    ("ceil", 1),
+    ("round", 1),
+    ("trunc", 1),
+    ("min", 2),
+    ("max", 2),
+    ("hypot", 2),
+];
+const F64_OPS: [&str; 12] = [
+    "+", "-", "*", "/", "%", "**", "<", "<=", ">", ">=", "==", "!=",
+];
+const INT_OPS: [&str; 11] = ["*", "/", "%", "+", "-", "<<", ">>", ">>>", "&", "^", "|"];
+
+/// Bit for bit, except that any NaN equals any NaN.
+fn same_f64(a: f64, b: f64) -> bool {
+    a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan())
+}
+
+fn f64_literal() -> impl Strategy<Value = String> {
+    prop_oneof![
+        prop::sample::select(vec![
+            "0",
+            "0.5",
+            "1",
+            "2",
+            "3",
+            ".25",
+            "1e308",
+            "1e-308",
+            "5e-324",
+            "2.5",
+            "9007199254740993",
+            "9007199254740991",
+            "1e16",
+            "inf",
+            "nan",
+            "pi",
+            "e",
+        ])
+        .prop_map(str::to_owned),
+        any::<f64>()
+            .prop_filter("finite", |v| v.is_finite())
+            .prop_map(|v| format!("{:e}", v.abs())),
+    ]
+}
+
+fn f64_formula() -> impl Strategy<Value = String> {
+    let leaf = prop_oneof![3 => prop::sample::select(VARS.to_vec()).prop_map(str::to_owned), 2 => f64_literal()];
+    leaf.prop_recursive(8, 64, 3, |inner| {
+        prop_oneof![
+            inner.clone().prop_map(|e| format!("-({e})")),
+            (
+                inner.clone(),
+                prop::sample::select(F64_OPS.to_vec()),
+                inner.clone()
+            )
+                .prop_map(|(a, op, b)| format!("({a}) {op} ({b})")),
+            (inner.clone(), inner.clone(), inner.clone())
+                .prop_map(|(c, a, b)| format!("({c}) ? ({a}) : ({b})")),
+            (
+                prop::sample::select(F64_FUNCS.to_vec()),
+                inner.clone(),
+                inner.clone()
+            )
+                .prop_map(|((name, arity), a, b)| if arity == 1 {
+                    format!("{name}({a})")
+                } else {
+                    format!("{name}({a}, {b})")
+                }),
+        ]
+    })
+}
+
+fn int_formula(max: u64) -> impl Strategy<Value = String> {
+    let literal = prop_oneof![
+        prop::sample::select(vec![
+            0u64,
+            1,
+            2,
+            31,
+            32,
+            33,
+            63,
+            64,
+            65,
+            0x7FFF_FFFF,
+            0x8000_0000,
+            0xFFFF_FFFF
+        ])
+        .prop_map(move |v| v.min(max)),
+        (0..=max),
+    ]
+    .prop_flat_map(|v| prop_oneof![Just(v.to_string()), Just(format!("0x{v:X}"))]);
+    let leaf =
+        prop_oneof![3 => prop::sample::select(VARS.to_vec()).prop_map(str::to_owned), 2 => literal];
+    leaf.prop_recursive(8, 64, 2, |inner| {
+        prop_oneof![
+            (prop::sample::select(vec!["-", "~"]), inner.clone())
+                .prop_map(|(u, e)| format!("{u}({e})")),
+            (
+                inner.clone(),
+                prop::sample::select(INT_OPS.to_vec()),
+                inner.clone()
+            )
+                .prop_map(|(a, op, b)| format!("({a}) {op} ({b})")),
+        ]
+    })
+}
+
+const F64_EDGES: [f64; 16] = [
+    0.0,
+    -0.0,
+    1.0,
+    -1.0,
+    0.5,
+    f64::INFINITY,
+    f64::NEG_INFINITY,
+    f64::NAN,
+    f64::MIN_POSITIVE,
+    5e-324,
+    f64::MAX,
+    f64::MIN,
+    9007199254740992.0,
+    9007199254740993.0,
+    9007199254740991.0,
+    -2.5,
+];
+
+fn cases() -> u32 {
+    std::env::var("FNJIT_FORMULA_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(4_000)
+}
+
+/// Checks `cases()` random formulas from `strategy`, each on `inputs` and `random` argument
+/// triples, through `check`.
+fn differential<S: Strategy<Value = String>>(
+    strategy: S,
+    check: impl Fn(&mut Jit, &str, &[[u64; 3]]) -> Result<(), TestCaseError>,
+) {
+    let jit = std::cell::RefCell::new(Jit::new().expect("jit"));
+    let mut runner = TestRunner::new(Config {
+        cases: cases(),
+        failure_persistence: None,
+        ..Config::default()
+    });
+    let result = runner.run(
+        &(strategy, prop::collection::vec(any::<[u64; 3]>(), 4)),
+        |(src, random)| check(&mut jit.borrow_mut(), &src, &random),
+    );
+    if let Err(e) = result {
+        panic!("{e}");
+    }
+}
+
+#[test]
+fn random_f64_formulas_agree_with_the_interpreter_bit_for_bit() {
+    differential(f64_formula(), |jit, src, random| {
+        let formula = Formula::<f64>::parse(src, &VARS).expect("generated formulas parse");
+        let f = jit
+            .compile_formula::<(f64, f64, f64), f64>(&formula)
+            .expect("compile");
+        let edges = F64_EDGES.iter().enumerate().map(|(i, &x)| {
+            [
+                x,
+                F64_EDGES[(i * 7 + 3) % F64_EDGES.len()],
+                F64_EDGES[(i * 5 + 1) % F64_EDGES.len()],
+            ]
+        });
+        let random = random.iter().map(|r| r.map(f64::from_bits));
+        for args in edges.chain(random) {
+            let (jit, oracle) = (
+                f.call((args[0], args[1], args[2])),
+                formula.eval(&args).expect("eval"),
+            );
+            prop_assert!(
+                same_f64(jit, oracle),
+                "{} at {:?}: jit {:e}, interpreter {:e}",
+                src,
+                args,
+                jit,
+                oracle
+            );
+        }
+        Ok(())
+    });
+}
+
+#[test]
+fn random_i64_formulas_agree_with_the_interpreter() {
+    differential(int_formula(u64::MAX), |jit, src, random| {
+        let formula = Formula::<i64>::parse(src, &VARS).expect("generated formulas parse");
+        let f = jit
+            .compile_formula::<(i64, i64, i64), i64>(&formula)
+            .expect("compile");
+        let edges = [i64::MIN, -1, 0, 1, i64::MAX, 63, 64, i64::MIN + 1];
+        let edge_args = edges
+            .iter()
+            .map(|&x| [x, x.wrapping_add(1).wrapping_neg(), x ^ 0x55]);
+        for args in edge_args.chain(random.iter().map(|r| r.map(|v| v as i64))) {
+            prop_assert_eq!(
+                f.call((args[0], args[1], args[2])),
+                formula.eval(&args).expect("eval"),
+                "{} at {:?}",
+                src,
+                args
+            );
+        }
+        Ok(())
+    });
+}
+
+#[test]
+fn random_i32_formulas_of_three_variables_agree_with_the_interpreter() {
+    differential(int_formula(u64::from(u32::MAX)), |jit, src, random| {
+        let formula = Formula::<i32>::parse(src, &VARS).expect("generated formulas parse");
+        let f = jit
+            .compile_formula::<(i32, i32, i32), i32>(&formula)
+            .expect("compile");
+        let edges = [i32::MIN, -1, 0, 1, i32::MAX, 31, 32, i32::MIN + 1];
+        let edge_args = edges.iter().map(|&x| [x, x.wrapping_neg(), x ^ 0x55]);
+        for args in edge_args.chain(random.iter().map(|r| r.map(|v| v as i32))) {
+            prop_assert_eq!(
+                f.call((args[0], args[1], args[2])),
+                formula.eval(&args).expect("eval"),
+                "{} at {:?}",
+                src,
+                args
+            );
+        }
+        Ok(())
+    });
+}
+
+#[test]
+#[ignore = "long: set FNJIT_FORMULA_CASES and run with --include-ignored"]
+fn a_million_formulas() {
+    // The three differential tests above, at the case count in FNJIT_FORMULA_CASES.
+    random_f64_formulas_agree_with_the_interpreter_bit_for_bit();
+    random_i64_formulas_agree_with_the_interpreter();
+    random_i32_formulas_of_three_variables_agree_with_the_interpreter();
+}
+
+#[test]
+fn compile_formula_takes_one_parameter_of_the_formulas_type_per_variable() {
+    let f = compile_formula::<(f64, f64), f64>("x*y + sin(x)", &["x", "y"]).expect("compile");
+    assert_eq!(f.call((2.0, 3.0)), 6.0 + 2f64.sin());
+    let none = compile_formula::<(), f64>("pi * 2", &[]).expect("no variables");
+    assert_eq!(none.call(()), std::f64::consts::TAU);
+    let six = compile_formula::<(i64, i64, i64, i64, i64, i64), i64>(
+        "a + 2*b + 3*c + 4*d + 5*g + 6*h",
+        &["a", "b", "c", "d", "g", "h"],
+    )
+    .expect("six");
+    assert_eq!(six.call((1, 1, 1, 1, 1, 1)), 21);
+    for (result, want) in [
+        (
+            compile_formula::<(f64,), f64>("x*y", &["x", "y"]).map(|_| ()),
+            "the formula is `(f64, f64) -> f64 system_v` (one parameter of its type per variable), but `(f64) -> f64 system_v` was asked for",
+        ),
+        (
+            compile_formula::<(f64, i64), f64>("x*y", &["x", "y"]).map(|_| ()),
+            "the formula is `(f64, f64) -> f64 system_v` (one parameter of its type per variable), but `(f64, i64) -> f64 system_v` was asked for",
+        ),
+    ] {
+        let err = result.expect_err(want);
+        assert!(matches!(err, Error::FormulaType { .. }), "{err:?}");
+        assert_eq!(err.to_string(), want);
+    }
+}
+
+#[test]
+fn one_parse_compiles_and_evaluates_many_times() {
+    let formula = Formula::<f64>::parse("x**2 + y", &["x", "y"]).expect("parse");
+    let mut jit = Jit::new().expect("jit");
+    let (a, b) = (
+        jit.compile_formula::<(f64, f64), f64>(&formula).expect("a"),
+        jit.compile_formula::<(f64, f64), f64>(&formula).expect("b"),
+    );
+    assert_eq!(a.call((3.0, 1.0)), 10.0);
+    assert_eq!(b.call((3.0, 1.0)), formula.eval(&[3.0, 1.0]).expect("eval"));
+    assert_eq!(formula.vars(), ["x", "y"]);
+    assert_eq!(formula.operators(), 2);
+    assert_ne!(a.code().as_ptr(), b.code().as_ptr());
+}
+
+#[test]
+fn compiled_formulas_call_the_interpreters_math_functions() {
+    let f = compile_formula::<(f64,), f64>("sin(x) + x % 0.3 + x ** 1.5 + round(x)", &["x"])
+        .expect("compile");
+    assert!(f.ir().contains("call fn0"), "{}", f.ir());
+    for x in [0.0, 0.1, 2.5, -2.5, 1e300, f64::NAN] {
+        let want = eval_formula::<f64>("sin(x) + x % 0.3 + x ** 1.5 + round(x)", &["x"], &[x])
+            .expect("eval");
+        assert!(same_f64(f.call((x,)), want), "{x}");
+    }
+}
+
+#[test]
+fn calls_from_many_threads_at_once() {
+    let f = compile_formula::<(f64, f64), f64>("hypot(x, y) * cos(x) - y ** 0.5", &["x", "y"])
+        .expect("compile");
+    std::thread::scope(|s| {
+        for t in 0..4 {
+            let f = &f;
+            s.spawn(move || {
+                for i in 0..50_000 {
+                    let (x, y) = (f64::from(i) * 0.001, f64::from(t) + 0.5);
+                    let want = x.hypot(y) * x.cos() - y.powf(0.5);
+                    assert_eq!(f.call((x, y)).to_bits(), want.to_bits());
+                }
+            });
+        }
+    });
+}
+
+#[test]
+fn no_input_of_any_size_crashes() {
+    let deep = format!("{}x{}", "sin(".repeat(2_000), ")".repeat(2_000));
+    let ternaries = "x ? ".repeat(1_500) + "1" + &" : 2".repeat(1_500);
+    let powers = vec!["x"; 50_000].join(" ** ");
+    let huge = "x+".repeat(600_000) + "x";
+    let divisions = vec!["x"; 100_002].join("/");
+    for src in [
+        deep.as_str(),
+        &ternaries,
+        &huge,
+        &divisions,
+        &"(".repeat(1 << 20),
+    ] {
+        let parsed = Formula::<f64>::parse(src, &["x"]);
+        let compiled = compile_formula::<(f64,), f64>(src, &["x"]);
+        match (parsed, compiled) {
+            (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string()),
+            (a, b) => panic!(
+                "{}: parse {:?}, compile {:?}",
+                &src[..40],
+                a.is_ok(),
+                b.is_ok()
+            ),
+        }
+    }
+    // Big but within the limits: compiles, and agrees.
+    let f = compile_formula::<(f64,), f64>(&powers, &["x"]).expect("50,000 powers");
+    let formula = Formula::<f64>::parse(&powers, &["x"]).expect("parse");
+    assert!(same_f64(
+        f.call((1.0001,)),
+        formula.eval(&[1.0001]).expect("eval")
+    ));
+}
+
+#[test]
+fn the_largest_division_heavy_formula_compiles_in_bounded_time() {
+    // 100,000 guarded integer divisions: the most work the operator cap admits.
+    let src = vec!["x"; 100_001].join(" / ");
+    let start = std::time::Instant::now();
+    let f = compile_formula::<(i64,), i64>(&src, &["x"]).expect("within the cap");
+    eprintln!("100,000 divisions compiled in {:?}", start.elapsed());
+    assert_eq!(f.call((1,)), 1);
+    assert_eq!(
+        f.call((0,)),
+        eval_formula::<i64>(&src, &["x"], &[0]).expect("eval")
+    );
+}
