@@ -4,7 +4,8 @@
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use fnjit::bench::{
-    CALLS, Contender, EXPR_20, Fixtures, TO_CALLABLE, native_inc, to_callable_once,
+    CALLS, Contender, EXPR_20, FORMULAS, Fixtures, TO_CALLABLE, f64_engines, i64_engines, inputs,
+    int_inputs, native_inc, to_callable_once,
 };
 use fnjit::check::{Inputs, check};
 use fnjit::{HandStub, Jit, compile_inc, inc_reference};
@@ -131,8 +132,53 @@ fn expressions(c: &mut Criterion) {
     g.finish();
 }
 
+/// The same formulas and engines as `fnjit bench`: each evaluator over 256 inputs per iteration.
+fn formulas(c: &mut Criterion) {
+    for (k, formula) in FORMULAS.iter().enumerate() {
+        let mut g = c.benchmark_group(format!("formula_{k}"));
+        g.throughput(Throughput::Elements(256));
+        match formula.native_i64 {
+            None => {
+                let f =
+                    fnjit::compile_formula::<(f64, f64, f64), f64>(formula.src, &["x", "y", "z"])
+                        .expect("compile");
+                let inputs = inputs();
+                for (engine, eval) in
+                    f64_engines(formula.src, &f, formula.native_f64).expect("engines")
+                {
+                    g.bench_function(format!("{engine:?}"), |b| {
+                        b.iter(|| {
+                            inputs
+                                .iter()
+                                .map(|&a| eval(a).unwrap_or(f64::NAN))
+                                .sum::<f64>()
+                        })
+                    });
+                }
+            }
+            Some(native) => {
+                let f =
+                    fnjit::compile_formula::<(i64, i64, i64), i64>(formula.src, &["x", "y", "z"])
+                        .expect("compile");
+                let inputs = int_inputs();
+                for (engine, eval) in i64_engines(formula.src, &f, native).expect("engines") {
+                    g.bench_function(format!("{engine:?}"), |b| {
+                        b.iter(|| {
+                            inputs
+                                .iter()
+                                .fold(0i64, |s, &a| s.wrapping_add(eval(a).unwrap_or(0)))
+                        })
+                    });
+                }
+            }
+        }
+        g.finish();
+    }
+}
+
 criterion_group!(
     benches,
+    formulas,
     calls,
     time_to_callable,
     check_throughput,

@@ -172,7 +172,9 @@ pub(crate) fn signature<P: Params, R: Scalar>(call_conv: CallConv) -> Signature 
 /// ```
 pub struct Function<P, R> {
     code: ExecutableCode,
-    ir: Option<Ir>,
+    /// Boxed: a Cranelift `Function` is about a kilobyte, and a call should find the entry
+    /// pointer near the start of a small value.
+    ir: Option<Box<Ir>>,
     signature: PhantomData<fn(P) -> R>,
 }
 
@@ -194,9 +196,11 @@ impl<P: Params, R: Scalar> Function<P, R> {
     pub(crate) unsafe fn new(code: ExecutableCode, ir: Option<&ir::Function>) -> Self {
         Function {
             code,
-            ir: ir.map(|func| Ir {
-                func: func.clone(),
-                text: OnceLock::new(),
+            ir: ir.map(|func| {
+                Box::new(Ir {
+                    func: func.clone(),
+                    text: OnceLock::new(),
+                })
             }),
             signature: PhantomData,
         }

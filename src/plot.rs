@@ -7,7 +7,12 @@ const WIDTH: f64 = 900.0;
 const LABEL: f64 = 330.0;
 const BAR: f64 = 18.0;
 /// The groups drawn, a panel each.
-const GROUPS: [Group; 3] = [Group::CallIndependent, Group::CallChain, Group::ToCallable];
+const GROUPS: [Group; 4] = [
+    Group::CallIndependent,
+    Group::CallChain,
+    Group::ToCallable,
+    Group::PeerEval,
+];
 
 /// The chart, as SVG text.
 ///
@@ -44,10 +49,25 @@ pub fn svg(r: &Results) -> Result<String, String> {
             .map(|row| row.p75_ns * scale)
             .fold(0.0, f64::max)
             .max(f64::MIN_POSITIVE);
+        // The formula evaluators span three orders of magnitude: a log scale from 1 ns.
+        let log = group == Group::PeerEval;
+        let span = WIDTH - LABEL - 90.0;
+        let px = |v: f64| {
+            if log {
+                LABEL + v.max(1.0).log10() / max.max(10.0).log10() * span
+            } else {
+                LABEL + v / max * span
+            }
+        };
+        let title = if log {
+            format!("{} (log scale)", group.title())
+        } else {
+            group.title().to_owned()
+        };
         let _ = writeln!(
             body,
             r#"<text x="10" y="{y}" font-weight="bold">{}</text>"#,
-            escape(group.title())
+            escape(&title)
         );
         y += 10.0;
         for row in rows {
@@ -56,11 +76,12 @@ pub fn svg(r: &Results) -> Result<String, String> {
                 row.p25_ns * scale,
                 row.p75_ns * scale,
             );
-            let px = |v: f64| LABEL + v / max * (WIDTH - LABEL - 90.0);
             let colour = if row.contender.is_far() {
                 "#d9822b"
             } else if row.contender.is_baseline() {
                 "#777"
+            } else if row.contender.is_peer() {
+                "#4a9a4a"
             } else {
                 "#2b7bd9"
             };
@@ -99,7 +120,7 @@ pub fn svg(r: &Results) -> Result<String, String> {
             "\n",
             r#"<text x="10" y="20">fnjit bench on {m}: medians of {n} interleaved rounds</text>"#,
             "\n",
-            r#"<text x="10" y="36">whiskers: interquartile range; blue: near the program's code; orange: far (mmap(NULL)); grey: baseline</text>"#,
+            r#"<text x="10" y="36">whiskers: interquartile range; blue: near the program's code; orange: far (mmap(NULL)); grey: baseline; green: other formula evaluators</text>"#,
             "\n{body}</svg>\n"
         ),
         w = WIDTH,

@@ -163,7 +163,7 @@ fn cases() -> u32 {
     std::env::var("FNJIT_FORMULA_CASES")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(4_000)
+        .unwrap_or(10_000)
 }
 
 /// Checks `cases()` random formulas from `strategy`, each on `inputs` and `random` argument

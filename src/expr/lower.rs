@@ -35,7 +35,7 @@ pub(crate) fn build_formula(
 ) -> Vec<Import> {
     let t = clif_type(program.ty);
     func.clear();
-    func.name = UserFuncName::user(0, 1);
+    func.name = UserFuncName::testcase("formula");
     let mut sig = Signature::new(target.default_call_conv);
     sig.params
         .extend((0..program.vars).map(|_| AbiParam::new(t)));

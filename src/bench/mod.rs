@@ -5,6 +5,12 @@
 //! every contender once, in a rotated order) and every figure is a median over rounds, with the
 //! interquartile range as its spread. Compare ratios taken in the same run, not absolute times.
 
+mod peers;
+
+pub use peers::{
+    ENGINES, Engine, Eval, FORMULAS, PeerFormula, f64_engines, i64_engines, inputs, int_inputs,
+};
+
 use crate::check::{Inputs, check};
 use crate::memory::WritableCode;
 use crate::{Error, HandStub, Jit, JitFunction, Placement, compile_inc, inc_reference, ir, isa};
@@ -36,16 +42,23 @@ pub enum Group {
     Phases,
     /// The 20-operator expression [`EXPR_20`] (ns/call); against the JIT.
     Expression,
+    /// Formulas per evaluation, fnjit against the evaluators Rust users pick (ns/eval); against
+    /// a native Rust closure.
+    PeerEval,
+    /// Parsing (and compiling) those formulas (ns); against fnjit.
+    PeerCompile,
 }
 
 impl Group {
     /// Every group, in the order `fnjit bench` measures them.
-    pub const ALL: [Group; 5] = [
+    pub const ALL: [Group; 7] = [
         Group::CallIndependent,
         Group::CallChain,
         Group::ToCallable,
         Group::Phases,
         Group::Expression,
+        Group::PeerEval,
+        Group::PeerCompile,
     ];
 
     /// The group's heading, with its unit.
@@ -56,6 +69,8 @@ impl Group {
             Group::ToCallable => "time to a callable function, with drop (ns)",
             Group::Phases => "phases of Jit::compile_inc (ns)",
             Group::Expression => "20-operator expression, independent (ns/call)",
+            Group::PeerEval => "formulas, per evaluation (ns/eval)",
+            Group::PeerCompile => "formulas, parse (and compile) (ns)",
         }
     }
 
@@ -66,6 +81,8 @@ impl Group {
             Group::ToCallable => "/ gist's way",
             Group::Phases => "share",
             Group::Expression => "/ JIT",
+            Group::PeerEval => "/ native",
+            Group::PeerCompile => "/ fnjit",
         }
     }
 }
@@ -114,6 +131,13 @@ pub enum Contender {
     Interpreter,
     /// The JIT'd expression, `compile_expr`.
     JitExpr,
+    /// An engine on formula `formula` of [`peers::FORMULAS`].
+    Engine {
+        /// Which engine.
+        engine: Engine,
+        /// Index into [`peers::FORMULAS`].
+        formula: u8,
+    },
 }
 
 /// The call contenders, in table order: the yardstick first.
@@ -146,7 +170,26 @@ pub const TO_CALLABLE: [Contender; 4] = [
 impl Contender {
     /// A baseline: native code, or the gist's own way.
     pub fn is_baseline(self) -> bool {
-        matches!(self, Contender::Native | Contender::GistWay)
+        matches!(
+            self,
+            Contender::Native
+                | Contender::GistWay
+                | Contender::Engine {
+                    engine: Engine::Native,
+                    ..
+                }
+        )
+    }
+
+    /// Another crate's formula evaluator.
+    pub fn is_peer(self) -> bool {
+        matches!(
+            self,
+            Contender::Engine {
+                engine: Engine::Fasteval | Engine::Exmex | Engine::Meval | Engine::Evalexpr,
+                ..
+            }
+        )
     }
 
     /// Code placed far from the program's code.
@@ -178,6 +221,14 @@ impl fmt::Display for Contender {
             Contender::Rest => "cranelift-jit module and glue (the rest)",
             Contender::Interpreter => "interpreter, Expr::eval",
             Contender::JitExpr => "JIT, compile_expr",
+            Contender::Engine { engine, formula } => {
+                let src = peers::FORMULAS
+                    .get(usize::from(formula))
+                    .map_or("?", |f| f.src);
+                let short: String = src.chars().take(24).collect();
+                let more = if short.len() < src.len() { "…" } else { "" };
+                return write!(f, "{engine:?}: {short}{more}");
+            }
         };
         f.write_str(text)
     }
@@ -308,6 +359,27 @@ pub struct Results {
 }
 
 impl Results {
+    /// For formula `formula` of [`FORMULAS`]: the peer with the fastest evaluation, how many
+    /// times faster fnjit evaluates than it, and after how many evaluations fnjit's parse and
+    /// compile has paid for itself against that peer's parse (`None` if it never does).
+    pub fn against_fastest_peer(&self, formula: u8) -> Option<(Engine, f64, Option<f64>)> {
+        let time = |group, engine| {
+            self.row(group, Contender::Engine { engine, formula })
+                .map(|r| r.median_ns)
+        };
+        let fnjit_eval = time(Group::PeerEval, Engine::Fnjit)?;
+        let (peer, peer_eval) = ENGINES
+            .iter()
+            .filter(|&&e| e != Engine::Native && e != Engine::Fnjit)
+            .filter_map(|&e| Some((e, time(Group::PeerEval, e)?)))
+            .min_by(|a, b| a.1.total_cmp(&b.1))?;
+        let extra_compile =
+            time(Group::PeerCompile, Engine::Fnjit)? - time(Group::PeerCompile, peer)?;
+        let saved = peer_eval - fnjit_eval;
+        let break_even = (saved > 0.0).then(|| (extra_compile / saved).max(0.0).ceil());
+        Some((peer, peer_eval / fnjit_eval, break_even))
+    }
+
     /// The row of `contender` in `group`.
     pub fn row(&self, group: Group, contender: Contender) -> Option<&Row> {
         self.rows
@@ -487,6 +559,8 @@ pub fn run(rounds: usize) -> Result<Results, Failure> {
     }
     rows.extend(expr_rows);
 
+    rows.extend(peers::run(rounds)?);
+
     // The side-by-side check on a 2^24-input slice.
     let inputs = Inputs::Slice {
         start: 0,
@@ -650,6 +724,18 @@ pub fn table(r: &Results) -> String {
                 row.p25_ns,
                 row.p75_ns,
                 row.ratio
+            );
+        }
+    }
+    out.push_str("\nfnjit against the fastest peer, per formula:\n");
+    for (k, formula) in FORMULAS.iter().enumerate() {
+        if let Some((peer, speedup, break_even)) = r.against_fastest_peer(k as u8) {
+            let pays =
+                break_even.map_or("never".to_owned(), |n| format!("after {n:.0} evaluations"));
+            let _ = writeln!(
+                out,
+                "  {:<44} {speedup:>6.1} x faster than {peer:?}; compile pays {pays}",
+                formula.src.chars().take(44).collect::<String>()
             );
         }
     }
