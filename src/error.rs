@@ -77,6 +77,8 @@ pub enum Error {
         /// How many arguments were given.
         got: usize,
     },
+    /// A kernel was given columns that do not fit it.
+    Shape(String),
     /// A formula was compiled into a function whose signature is not the formula's.
     FormulaType {
         /// The formula's signature: one parameter of its type per variable.
@@ -153,7 +155,7 @@ impl fmt::Display for Error {
             }
             Error::Cranelift(e) => write!(f, "Cranelift failed: {e}"),
             Error::Syntax(e) => write!(f, "{e}"),
-            Error::Variables(why) => write!(f, "{why}"),
+            Error::Variables(why) | Error::Shape(why) => write!(f, "{why}"),
             Error::Arguments { expected, got } => write!(
                 f,
                 "the formula has {expected} variable{}, but {got} argument{} were given: give one \

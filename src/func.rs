@@ -180,9 +180,22 @@ pub struct Function<P, R> {
 
 /// The IR a function was compiled from, printed as CLIF text only when someone asks: printing
 /// costs as much as a tenth of compiling.
-struct Ir {
+pub(crate) struct Ir {
     func: ir::Function,
     text: OnceLock<String>,
+}
+
+impl Ir {
+    pub(crate) fn new(func: &ir::Function) -> Box<Ir> {
+        Box::new(Ir {
+            func: func.clone(),
+            text: OnceLock::new(),
+        })
+    }
+
+    pub(crate) fn text(&self) -> &str {
+        self.text.get_or_init(|| self.func.display().to_string())
+    }
 }
 
 impl<P: Params, R: Scalar> Function<P, R> {
@@ -196,12 +209,7 @@ impl<P: Params, R: Scalar> Function<P, R> {
     pub(crate) unsafe fn new(code: ExecutableCode, ir: Option<&ir::Function>) -> Self {
         Function {
             code,
-            ir: ir.map(|func| {
-                Box::new(Ir {
-                    func: func.clone(),
-                    text: OnceLock::new(),
-                })
-            }),
+            ir: ir.map(Ir::new),
             signature: PhantomData,
         }
     }
@@ -233,9 +241,7 @@ impl<P, R> Function<P, R> {
     /// The Cranelift IR (CLIF text) the function was compiled from; empty for code written by
     /// hand ([`crate::HandStub`]).
     pub fn ir(&self) -> &str {
-        self.ir.as_ref().map_or("", |ir| {
-            ir.text.get_or_init(|| ir.func.display().to_string())
-        })
+        self.ir.as_ref().map_or("", |ir| ir.text())
     }
 
     /// Whether the code lies within 2 GiB of the program's own code.

@@ -16,6 +16,7 @@ mod func;
 pub mod ir;
 mod isa;
 mod jit;
+mod kernel;
 mod memory;
 mod stub;
 mod targets;
@@ -35,6 +36,7 @@ pub use expr::{
 };
 pub use func::{FnRef, Function, Params, Scalar};
 pub use jit::{Jit, JitFunction, compile_expr, compile_formula, compile_inc};
+pub use kernel::{Kernel, compile_kernel};
 pub use memory::{POOL_PAGES, Placement};
 pub use stub::HandStub;
 pub use targets::{
@@ -59,4 +61,5 @@ const _: () = {
     send_sync::<HandStub>();
     send_sync::<Function<(f64, i64, f32, i32, f64, f64), f32>>();
     send_sync::<FnRef<'static, (), i64>>();
+    send_sync::<Kernel<f64>>();
 };

@@ -17,7 +17,8 @@ use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 /// `k` as the user function `u0:k`, so the module must declare them first, in this order.
 pub(crate) type Import = (&'static str, Callee);
 
-fn clif_type(ty: Ty) -> Type {
+/// The Cranelift type of a formula type.
+pub(crate) fn clif_type(ty: Ty) -> Type {
     match ty {
         Ty::I32 => types::I32,
         Ty::I64 => types::I64,
@@ -47,56 +48,77 @@ pub(crate) fn build_formula(
     b.switch_to_block(block);
     b.seal_block(block);
     let params = b.block_params(block).to_vec();
-    let mut lower = Lower {
-        b,
-        t,
-        imports: Vec::new(),
-        refs: Vec::new(),
-        call_conv: target.default_call_conv,
-    };
-    let mut stack: Vec<Value> = Vec::with_capacity(program.max_stack);
-    for &node in &program.nodes {
-        // A parsed program never pops an empty stack; `zero` only keeps this total.
-        let mut pop = |l: &mut Lower<'_>| stack.pop().unwrap_or_else(|| l.zero());
-        let v = match node {
-            Node::Var(i) => params
-                .get(usize::from(i))
-                .copied()
-                .unwrap_or_else(|| lower.zero()),
-            Node::Lit(bits) => lower.literal(bits),
-            Node::Un(op) => {
-                let a = pop(&mut lower);
-                lower.unary(op, a)
-            }
-            Node::Bin(op) => {
-                let rhs = pop(&mut lower);
-                let lhs = pop(&mut lower);
-                lower.binary(op, lhs, rhs)
-            }
-            Node::Select => {
-                let (no, yes, cond) = (pop(&mut lower), pop(&mut lower), pop(&mut lower));
-                lower.select(cond, yes, no)
-            }
-            Node::Call(f) => {
-                let mut args: Vec<Value> = (0..f.arity()).map(|_| pop(&mut lower)).collect();
-                args.reverse();
-                lower.call(f, &args)
-            }
-        };
-        stack.push(v);
-    }
-    let result = stack.pop().unwrap_or_else(|| lower.zero());
+    let mut lower = Lower::new(b, program.ty, target.default_call_conv);
+    let result = walk(program, |node, args| lower.scalar(node, &params, args));
     lower.b.ins().return_(&[result]);
-    lower.b.finalize(target);
-    lower.imports
+    lower.finish(target)
 }
 
-struct Lower<'a> {
-    b: FunctionBuilder<'a>,
+/// Runs `program` over a stack of IR values: `emit` gets each node and its operands, in order,
+/// and returns the node's value. Returns the program's result.
+pub(crate) fn walk(program: &Program, mut emit: impl FnMut(Node, &[Value]) -> Value) -> Value {
+    let mut stack: Vec<Value> = Vec::with_capacity(program.max_stack);
+    for &node in &program.nodes {
+        let n = node.pops();
+        // A parsed program never pops more than it pushed; a literal 0 keeps this total.
+        while stack.len() < n {
+            let zero = emit(Node::Lit(0), &[]);
+            stack.insert(0, zero);
+        }
+        let args = stack.split_off(stack.len() - n);
+        let v = emit(node, &args);
+        stack.push(v);
+    }
+    match stack.pop() {
+        Some(v) => v,
+        None => emit(Node::Lit(0), &[]),
+    }
+}
+
+/// Lowers the nodes of a program of one type to IR, scalar by scalar.
+pub(crate) struct Lower<'a> {
+    pub(crate) b: FunctionBuilder<'a>,
     t: Type,
     imports: Vec<Import>,
     refs: Vec<FuncRef>,
     call_conv: cranelift_codegen::isa::CallConv,
+}
+
+impl<'a> Lower<'a> {
+    pub(crate) fn new(
+        b: FunctionBuilder<'a>,
+        ty: Ty,
+        call_conv: cranelift_codegen::isa::CallConv,
+    ) -> Self {
+        Lower {
+            b,
+            t: clif_type(ty),
+            imports: Vec::new(),
+            refs: Vec::new(),
+            call_conv,
+        }
+    }
+
+    /// Finalizes the function; returns the Rust functions it calls.
+    pub(crate) fn finish(self, target: TargetFrontendConfig) -> Vec<Import> {
+        self.b.finalize(target);
+        self.imports
+    }
+
+    /// The scalar value of `node` with operands `args`; `vars` are the variables' values.
+    pub(crate) fn scalar(&mut self, node: Node, vars: &[Value], args: &[Value]) -> Value {
+        match node {
+            Node::Var(i) => match vars.get(usize::from(i)) {
+                Some(&v) => v,
+                None => self.zero(),
+            },
+            Node::Lit(bits) => self.literal(bits),
+            Node::Un(op) => self.unary(op, args[0]),
+            Node::Bin(op) => self.binary(op, args[0], args[1]),
+            Node::Select => self.select(args[0], args[1], args[2]),
+            Node::Call(f) => self.call(f, args),
+        }
+    }
 }
 
 impl Lower<'_> {

@@ -18,6 +18,7 @@ mod eval;
 mod lower;
 pub(crate) mod math;
 mod parse;
+mod vector;
 
 use crate::error::{Error, SyntaxError};
 use crate::func::Scalar;
@@ -25,6 +26,7 @@ use cranelift_codegen::ir::{AbiParam, Signature, types};
 use cranelift_codegen::isa::CallConv;
 pub(crate) use lower::{Import, build_formula};
 use std::marker::PhantomData;
+pub(crate) use vector::{build_kernel, lanes};
 
 /// Inputs longer than this are refused.
 pub const MAX_INPUT: usize = 1 << 20;

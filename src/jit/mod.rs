@@ -13,9 +13,11 @@
 mod provider;
 mod validate;
 
-use crate::expr::{Expr, Formula, Import, Number, build_formula};
+use crate::expr::{Expr, Formula, Import, Number, build_formula, build_kernel};
 use crate::func::{self, Function, Params, Scalar};
 use crate::isa::{Opt, host_isa};
+use crate::kernel::Kernel;
+use crate::memory::ExecutableCode;
 use crate::memory::Placement;
 use crate::{Error, ir, perf_map};
 use cranelift_codegen::Context;
@@ -336,6 +338,21 @@ impl Jit {
         name: &str,
         imports: &[Import],
     ) -> Result<Function<P, R>, Error> {
+        let (code, ir) = self.compile_code(opt, name, imports)?;
+        // SAFETY: Cranelift compiled `ir` for the host into `code`, whose first byte is the
+        // function's entry; the caller guarantees the rest of `Function::new`'s contract.
+        Ok(unsafe { Function::new(code, Some(&ir)) })
+    }
+
+    /// Compiles `self.ctx.func` with the ISA for `opt` into executable memory, not yet callable;
+    /// `name` is for profilers. The IR's user function `u0:k` is `imports[k]`. Returns the code
+    /// and the IR it came from.
+    pub(crate) fn compile_code(
+        &mut self,
+        opt: Opt,
+        name: &str,
+        imports: &[Import],
+    ) -> Result<(ExecutableCode, cranelift_codegen::ir::Function), Error> {
         let isa = self.isa(opt)?;
         let ir = self.ctx.func.clone();
         let slot = CodeSlot::default();
@@ -358,15 +375,40 @@ impl Jit {
                 .into());
             }
         };
-        // SAFETY: Cranelift compiled `ir` for the host into `code`, whose first byte is the
-        // function's entry; the caller guarantees the rest of `Function::new`'s contract.
-        let func = unsafe { Function::new(code, Some(&ir)) };
         if self.perf_map {
-            perf_map::record(func.code(), name);
+            perf_map::record(code.bytes(), name);
         }
-        Ok(func)
+        Ok((code, ir))
+    }
+
+    /// Compiles a parsed formula into a kernel over columns (see [`crate::compile_kernel`]).
+    ///
+    /// # Errors
+    /// As [`compile_inc`].
+    pub fn compile_kernel<T: Number>(&mut self, formula: &Formula<T>) -> Result<Kernel<T>, Error> {
+        let target = self.frontend_config();
+        let program = formula.program();
+        // Vectors first; should Cranelift lack a vector lowering on this CPU, the scalar loop.
+        let attempt = |jit: &mut Jit, unroll| {
+            let imports = build_kernel(&mut jit.ctx.func, &mut jit.fctx, target, program, unroll);
+            jit.compile_code(Opt::Speed, "fnjit_kernel", &imports)
+        };
+        let (result, lanes) = match attempt(self, KERNEL_UNROLL) {
+            Err(Error::Cranelift(_)) => (attempt(self, 0), 1),
+            other => (other, crate::expr::lanes(program.ty)),
+        };
+        let (code, ir) = result?;
+        // SAFETY: `build_kernel` built the loop of `expr/vector.rs` for this formula: it loads
+        // one column pointer per variable from its first argument, reads rows [0, len) of each
+        // column, writes rows [0, len) of its second argument, and otherwise computes as
+        // formulas do (guarded division; calls only to fnjit's math functions, which touch no
+        // memory and never unwind). It returns after `len` rows.
+        Ok(unsafe { Kernel::new(code, &ir, formula.vars().len(), lanes) })
     }
 }
+
+/// How many vectors a kernel's loop computes per iteration.
+const KERNEL_UNROLL: u32 = 2;
 
 /// Compiles `ctx.func` into `module` as `name` and makes it executable. (cranelift-jit writes
 /// its own perf-map line under that name when running under `perf record`, which sets

@@ -1,4 +1,7 @@
-//! Helpers shared by the integration tests.
+//! Helpers shared by the integration tests. Each test file uses some of them.
+#![allow(dead_code)]
+
+pub mod formulas;
 
 use std::process::{Command, Output};
 

@@ -1,0 +1,180 @@
+//! Kernels: a formula compiled into a loop over columns, `out[i] = formula(columns[0][i], …)`,
+//! on vectors where Cranelift has them (see `expr/vector.rs`), on every core with `eval_par`.
+
+use crate::error::Error;
+use crate::expr::{Formula, Number};
+use crate::func::{Ir, Params};
+use crate::jit::Jit;
+use crate::memory::ExecutableCode;
+use std::fmt;
+use std::marker::PhantomData;
+
+/// Below this many rows `eval_par` runs on the calling thread: starting threads costs more.
+const PAR_MIN_ROWS: usize = 1 << 15;
+
+/// A formula compiled into a loop over columns of `T`. Like a [`crate::Function`], it is
+/// `Send + Sync`, lives in W^X memory and frees it on drop.
+///
+/// ```
+/// let k = fnjit::compile_kernel::<f64>("x*y + 1", &["x", "y"])?;
+/// let (x, y) = ([1.0, 2.0, 3.0], [10.0, 20.0, 30.0]);
+/// let mut out = [0.0; 3];
+/// k.eval(&[&x, &y], &mut out)?;
+/// assert_eq!(out, [11.0, 41.0, 91.0]);
+/// # Ok::<(), fnjit::Error>(())
+/// ```
+pub struct Kernel<T> {
+    code: ExecutableCode,
+    ir: Box<Ir>,
+    vars: usize,
+    lanes: u32,
+    ty: PhantomData<fn() -> T>,
+}
+
+/// Compiles the formula `src` over the variables `vars` (see [`crate::compile_formula`]; any
+/// number of variables) into a [`Kernel`].
+///
+/// # Errors
+/// As [`crate::compile_formula`].
+pub fn compile_kernel<T: Number>(src: &str, vars: &[&str]) -> Result<Kernel<T>, Error> {
+    Jit::new()?.compile_kernel(&Formula::<T>::parse(src, vars)?)
+}
+
+impl<T: Number> Kernel<T> {
+    /// Wraps `code`, the loop compiled from `ir`.
+    ///
+    /// # Safety
+    /// The first byte of `code` must be the entry of `extern "C" fn(columns: i64, out: i64,
+    /// len: i64) -> i64` under the host's C ABI that reads `vars` pointers from `columns`, reads
+    /// rows `[0, len)` of `T` from each, writes rows `[0, len)` of `T` to `out`, touches no
+    /// other memory but its frame, returns, and does not unwind.
+    pub(crate) unsafe fn new(
+        code: ExecutableCode,
+        ir: &cranelift_codegen::ir::Function,
+        vars: usize,
+        lanes: u32,
+    ) -> Kernel<T> {
+        Kernel {
+            code,
+            ir: Ir::new(ir),
+            vars,
+            lanes,
+            ty: PhantomData,
+        }
+    }
+
+    /// Computes `out[i] = formula(columns[0][i], …, columns[n-1][i])` for every row `i`.
+    ///
+    /// # Errors
+    /// [`Error::Shape`] unless there is one column per variable, each as long as `out`.
+    pub fn eval(&self, columns: &[&[T]], out: &mut [T]) -> Result<(), Error> {
+        self.check(columns, out.len())?;
+        // SAFETY: checked just above.
+        unsafe { self.run(columns, out) };
+        Ok(())
+    }
+
+    /// As [`Kernel::eval`], with the rows split over every core: the same result.
+    ///
+    /// # Errors
+    /// As [`Kernel::eval`].
+    pub fn eval_par(&self, columns: &[&[T]], out: &mut [T]) -> Result<(), Error> {
+        self.check(columns, out.len())?;
+        let threads = std::thread::available_parallelism().map_or(1, usize::from);
+        let rows = out.len();
+        if threads < 2 || rows < PAR_MIN_ROWS {
+            // SAFETY: checked above.
+            unsafe { self.run(columns, out) };
+            return Ok(());
+        }
+        let chunk = rows.div_ceil(threads).next_multiple_of(64);
+        std::thread::scope(|s| {
+            for (c, out) in out.chunks_mut(chunk).enumerate() {
+                let start = c * chunk;
+                let columns: Vec<&[T]> = columns
+                    .iter()
+                    .map(|col| &col[start..start + out.len()])
+                    .collect();
+                // SAFETY: every column had `rows` rows (checked above), so each sub-slice has
+                // exactly `out.len()` rows, and there is one per variable.
+                s.spawn(move || unsafe { self.run(&columns, out) });
+            }
+        });
+        Ok(())
+    }
+
+    /// The loop's Cranelift IR (CLIF text).
+    pub fn ir(&self) -> &str {
+        self.ir.text()
+    }
+
+    /// The machine code as it lies in executable memory.
+    pub fn code(&self) -> &[u8] {
+        self.code.bytes()
+    }
+
+    /// How many rows one vector holds (1: the loop is scalar on this CPU).
+    pub fn lanes(&self) -> u32 {
+        self.lanes
+    }
+
+    fn check(&self, columns: &[&[T]], rows: usize) -> Result<(), Error> {
+        if columns.len() != self.vars {
+            return Err(Error::Shape(format!(
+                "the kernel has {} variable{}, but {} column{} were given: pass one per variable, \
+                 in order",
+                self.vars,
+                if self.vars == 1 { "" } else { "s" },
+                columns.len(),
+                if columns.len() == 1 { "" } else { "s" },
+            )));
+        }
+        match columns.iter().position(|c| c.len() != rows) {
+            None => Ok(()),
+            Some(k) => Err(Error::Shape(format!(
+                "column {k} has {} rows, but out has {rows}: every column must be as long as out",
+                columns[k].len()
+            ))),
+        }
+    }
+
+    /// Runs the loop.
+    ///
+    /// # Safety
+    /// There is one column per variable, and each has `out.len()` rows.
+    unsafe fn run(&self, columns: &[&[T]], out: &mut [T]) {
+        const ON_STACK: usize = 8;
+        let mut stack = [std::ptr::null::<T>(); ON_STACK];
+        let heap: Vec<*const T>;
+        let pointers: &[*const T] = if columns.len() <= ON_STACK {
+            for (p, c) in stack.iter_mut().zip(columns) {
+                *p = c.as_ptr();
+            }
+            &stack[..columns.len()]
+        } else {
+            heap = columns.iter().map(|c| c.as_ptr()).collect();
+            &heap
+        };
+        let args = (
+            pointers.as_ptr() as i64,
+            out.as_mut_ptr() as i64,
+            out.len() as i64,
+        );
+        // SAFETY: the code is the kernel `new` vouched for: it reads one pointer per variable
+        // from `pointers` (there is one per column, and one column per variable), `out.len()`
+        // rows from each column (each has that many, the caller guarantees) and writes
+        // `out.len()` rows to `out`, which `&mut` gives it alone. `self` keeps the code mapped.
+        unsafe { <(i64, i64, i64)>::invoke::<i64>(self.code.entry(), args) };
+    }
+}
+
+impl<T> fmt::Debug for Kernel<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Kernel")
+            .field("type", &std::any::type_name::<T>())
+            .field("vars", &self.vars)
+            .field("lanes", &self.lanes)
+            .field("code_len", &self.code.bytes().len())
+            .finish_non_exhaustive()
+    }
+}
