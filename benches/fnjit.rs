@@ -176,8 +176,42 @@ fn formulas(c: &mut Criterion) {
     }
 }
 
+/// The same kernels as `fnjit bench`: the native loop, `eval`, `eval_par` and the scalar
+/// function per row, over 100,000 rows per iteration.
+fn kernels(c: &mut Criterion) {
+    const ROWS: usize = 100_000;
+    let cols = fnjit::bench::columns(ROWS);
+    let cols: [&[f64]; 3] = [&cols[0], &cols[1], &cols[2]];
+    let mut out = vec![0.0; ROWS];
+    for (k, formula) in fnjit::bench::KERNELS.iter().enumerate() {
+        let kernel = fnjit::compile_kernel::<f64>(formula.src, &["x", "y", "z"]).expect("kernel");
+        let scalar = fnjit::compile_formula::<(f64, f64, f64), f64>(formula.src, &["x", "y", "z"])
+            .expect("scalar");
+        let mut g = c.benchmark_group(format!("kernel_{k}"));
+        g.throughput(Throughput::Elements(ROWS as u64));
+        g.bench_function("native loop", |b| {
+            b.iter(|| fnjit::bench::native(k, cols, &mut out))
+        });
+        g.bench_function("Kernel::eval", |b| {
+            b.iter(|| kernel.eval(&cols, &mut out).expect("eval"))
+        });
+        g.bench_function("Kernel::eval_par", |b| {
+            b.iter(|| kernel.eval_par(&cols, &mut out).expect("eval_par"))
+        });
+        g.bench_function("Function per row", |b| {
+            b.iter(|| {
+                for (i, o) in out.iter_mut().enumerate() {
+                    *o = scalar.call((cols[0][i], cols[1][i], cols[2][i]));
+                }
+            })
+        });
+        g.finish();
+    }
+}
+
 criterion_group!(
     benches,
+    kernels,
     formulas,
     calls,
     time_to_callable,

@@ -100,6 +100,12 @@ struct ExprArgs {
     /// Run the JIT side by side with the interpreter: on all 2^32 inputs for i32 formulas of one variable, or on --samples.
     #[arg(long)]
     check: bool,
+    /// Compile a kernel (a loop over columns) instead, run it over --rows generated rows and print ns per row.
+    #[arg(long, conflicts_with_all = ["check", "at"])]
+    kernel: bool,
+    /// With --kernel: how many rows (1 to 100000000).
+    #[arg(long, requires = "kernel", default_value_t = 1_000_000, value_parser = clap::value_parser!(u32).range(1..=100_000_000))]
+    rows: u32,
     /// With --check: the edge values and this many pseudo-random inputs instead of all (0 to 2^40).
     #[arg(long, requires = "check", allow_negative_numbers = true, value_parser = samples)]
     samples: Option<u64>,
@@ -488,6 +494,10 @@ trait CliNumber: Number + std::str::FromStr + std::fmt::Display {
     const FORTY_ONE: Self;
     /// A pseudo-random value from 64 random bits.
     fn from_random(bits: u64) -> Self;
+    /// A column value from 64 random bits: for f64 in [-4, 4), not any bit pattern.
+    fn from_column(bits: u64) -> Self {
+        Self::from_random(bits)
+    }
     /// Equal for the check: bit for bit, and any NaN equals any NaN.
     fn same(a: Self, b: Self) -> bool;
 }
@@ -533,6 +543,9 @@ impl CliNumber for f64 {
     fn from_random(bits: u64) -> f64 {
         f64::from_bits(bits)
     }
+    fn from_column(bits: u64) -> f64 {
+        (bits >> 11) as f64 / (1u64 << 53) as f64 * 8.0 - 4.0
+    }
     fn same(a: f64, b: f64) -> bool {
         a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan())
     }
@@ -550,6 +563,9 @@ fn typed_expr<T: CliNumber>(
     vars: &[&str],
     args: &ExprArgs,
 ) -> Result<(), Failure> {
+    if args.kernel {
+        return kernel_cmd::<T>(out, &Formula::<T>::parse(source, vars)?, args.rows as usize);
+    }
     if T::TYPE == i32::TYPE && vars == ["x"] {
         return expr_i32(out, source, args);
     }
@@ -654,6 +670,66 @@ fn show_formula<T: CliNumber>(
             )))
         }
     }
+}
+
+/// `fnjit expr --kernel`: the loop's CLIF, then ns per row for `eval` and `eval_par` over
+/// generated columns, and every row checked against the interpreter.
+fn kernel_cmd<T: CliNumber>(
+    out: &mut Out,
+    formula: &Formula<T>,
+    rows: usize,
+) -> Result<(), Failure> {
+    let kernel = Jit::new()?.compile_kernel(formula)?;
+    writeln!(out, "{}", kernel.ir())?;
+    writeln!(
+        out,
+        "{} bytes of machine code; {} rows a vector",
+        kernel.code().len(),
+        kernel.lanes()
+    )?;
+    let columns: Vec<Vec<T>> = (0..formula.vars().len())
+        .map(|c| {
+            (0..rows)
+                .map(|r| T::from_column(splitmix64((c as u64) << 40 ^ r as u64)))
+                .collect()
+        })
+        .collect();
+    let slices: Vec<&[T]> = columns.iter().map(Vec::as_slice).collect();
+    let mut result = vec![T::FORTY_ONE; rows];
+    let mut time = |par: bool| -> Result<f64, Failure> {
+        let mut samples = Vec::new();
+        for _ in 0..7 {
+            let start = std::time::Instant::now();
+            if par {
+                kernel.eval_par(&slices, &mut result)?;
+            } else {
+                kernel.eval(&slices, &mut result)?;
+            }
+            samples.push(start.elapsed().as_secs_f64() * 1e9 / rows as f64);
+        }
+        samples.sort_by(f64::total_cmp);
+        Ok(samples[samples.len() / 2])
+    };
+    let (one, all) = (time(false)?, time(true)?);
+    let threads = std::thread::available_parallelism().map_or(1, usize::from);
+    writeln!(
+        out,
+        "\n{rows} rows: {one:.2} ns/row with eval, {all:.2} ns/row with eval_par on {threads} threads (medians of 7)"
+    )?;
+    let mut args = vec![T::FORTY_ONE; slices.len()];
+    for r in 0..rows {
+        for (a, c) in args.iter_mut().zip(&slices) {
+            *a = c[r];
+        }
+        let want = formula.eval(&args)?;
+        if !T::same(result[r], want) {
+            return Err(Failure::Reason(format!(
+                "mismatch at row {r}: the kernel gives {}, the interpreter {want}",
+                result[r]
+            )));
+        }
+    }
+    Ok(writeln!(out, "every row agrees with the interpreter")?)
 }
 
 /// A well-mixed 64-bit function of `i` (SplitMix64's finalizer).

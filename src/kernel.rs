@@ -88,17 +88,24 @@ impl<T: Number> Kernel<T> {
             return Ok(());
         }
         let chunk = rows.div_ceil(threads).next_multiple_of(64);
+        let slice = |start: usize, len: usize| -> Vec<&[T]> {
+            columns.iter().map(|col| &col[start..start + len]).collect()
+        };
         std::thread::scope(|s| {
-            for (c, out) in out.chunks_mut(chunk).enumerate() {
-                let start = c * chunk;
-                let columns: Vec<&[T]> = columns
-                    .iter()
-                    .map(|col| &col[start..start + out.len()])
-                    .collect();
+            let mut rest = &mut *out;
+            let mut start = 0;
+            // Every chunk but the last on a new thread; the last on this one.
+            while rest.len() > chunk {
+                let (mine, tail) = rest.split_at_mut(chunk);
+                let columns = slice(start, chunk);
                 // SAFETY: every column had `rows` rows (checked above), so each sub-slice has
-                // exactly `out.len()` rows, and there is one per variable.
-                s.spawn(move || unsafe { self.run(&columns, out) });
+                // exactly `mine.len()` rows, and there is one per variable.
+                s.spawn(move || unsafe { self.run(&columns, mine) });
+                (rest, start) = (tail, start + chunk);
             }
+            let columns = slice(start, rest.len());
+            // SAFETY: as above, for the last chunk.
+            unsafe { self.run(&columns, rest) };
         });
         Ok(())
     }

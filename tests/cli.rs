@@ -406,3 +406,30 @@ fn expr_takes_a_type_variables_and_values() {
         assert_eq!(text(&out).1, message, "{args:?}");
     }
 }
+
+#[test]
+fn expr_kernel_runs_a_loop_over_generated_columns() {
+    let out = fnjit(&[
+        "expr", "--type", "f64", "--vars", "x,y", "--kernel", "--rows", "1000", "x*y + 1",
+    ])
+    .output()
+    .expect("run fnjit");
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stdout.contains("f64x2"), "{stdout}");
+    assert!(stdout.contains("2 rows a vector"), "{stdout}");
+    assert!(stdout.contains("1000 rows: "), "{stdout}");
+    assert!(
+        stdout.contains("every row agrees with the interpreter"),
+        "{stdout}"
+    );
+    let refused = fnjit(&["expr", "--kernel", "--rows", "0", "x"])
+        .output()
+        .expect("run fnjit");
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(
+        text(&refused).1.contains("0 is not in 1..=100000000"),
+        "{}",
+        text(&refused).1
+    );
+}

@@ -5,8 +5,12 @@
 //! every contender once, in a rotated order) and every figure is a median over rounds, with the
 //! interquartile range as its spread. Compare ratios taken in the same run, not absolute times.
 
+mod kernels;
 mod peers;
 
+pub use kernels::{
+    KERNEL_ROWS, KERNELS, KernelContender, KernelFormula, PAR_ROWS, columns, native,
+};
 pub use peers::{
     ENGINES, Engine, Eval, FORMULAS, PeerFormula, f64_engines, i64_engines, inputs, int_inputs,
 };
@@ -47,11 +51,15 @@ pub enum Group {
     PeerEval,
     /// Parsing (and compiling) those formulas (ns); against fnjit.
     PeerCompile,
+    /// Kernels over 1,000,000 rows (ns/row); against a native Rust loop.
+    KernelRows,
+    /// `eval_par` against `eval` on 10,000,000 rows (ns/row); speed-up over `eval`.
+    KernelCores,
 }
 
 impl Group {
     /// Every group, in the order `fnjit bench` measures them.
-    pub const ALL: [Group; 7] = [
+    pub const ALL: [Group; 9] = [
         Group::CallIndependent,
         Group::CallChain,
         Group::ToCallable,
@@ -59,6 +67,8 @@ impl Group {
         Group::Expression,
         Group::PeerEval,
         Group::PeerCompile,
+        Group::KernelRows,
+        Group::KernelCores,
     ];
 
     /// The group's heading, with its unit.
@@ -71,6 +81,8 @@ impl Group {
             Group::Expression => "20-operator expression, independent (ns/call)",
             Group::PeerEval => "formulas, per evaluation (ns/eval)",
             Group::PeerCompile => "formulas, parse (and compile) (ns)",
+            Group::KernelRows => "kernels, 1,000,000 rows (ns/row)",
+            Group::KernelCores => "kernel on every core, 10,000,000 rows (ns/row)",
         }
     }
 
@@ -83,6 +95,8 @@ impl Group {
             Group::Expression => "/ JIT",
             Group::PeerEval => "/ native",
             Group::PeerCompile => "/ fnjit",
+            Group::KernelRows => "/ native",
+            Group::KernelCores => "speed-up",
         }
     }
 }
@@ -131,6 +145,13 @@ pub enum Contender {
     Interpreter,
     /// The JIT'd expression, `compile_expr`.
     JitExpr,
+    /// A way to compute kernel formula `formula` of [`KERNELS`] over columns.
+    KernelRow {
+        /// Who computes the rows.
+        contender: KernelContender,
+        /// Index into [`KERNELS`].
+        formula: u8,
+    },
     /// An engine on formula `formula` of [`peers::FORMULAS`].
     Engine {
         /// Which engine.
@@ -178,6 +199,10 @@ impl Contender {
                     engine: Engine::Native,
                     ..
                 }
+                | Contender::KernelRow {
+                    contender: KernelContender::NativeLoop,
+                    ..
+                }
         )
     }
 
@@ -187,6 +212,9 @@ impl Contender {
             self,
             Contender::Engine {
                 engine: Engine::Fasteval | Engine::Exmex | Engine::Meval | Engine::Evalexpr,
+                ..
+            } | Contender::KernelRow {
+                contender: KernelContender::Peer(_),
                 ..
             }
         )
@@ -221,6 +249,19 @@ impl fmt::Display for Contender {
             Contender::Rest => "cranelift-jit module and glue (the rest)",
             Contender::Interpreter => "interpreter, Expr::eval",
             Contender::JitExpr => "JIT, compile_expr",
+            Contender::KernelRow { contender, formula } => {
+                let src = KERNELS.get(usize::from(formula)).map_or("?", |f| f.src);
+                let short: String = src.chars().take(20).collect();
+                let more = if short.len() < src.len() { "…" } else { "" };
+                let who = match contender {
+                    KernelContender::NativeLoop => "native loop".to_owned(),
+                    KernelContender::Eval => "Kernel::eval".to_owned(),
+                    KernelContender::EvalPar => "Kernel::eval_par".to_owned(),
+                    KernelContender::ScalarPerRow => "Function per row".to_owned(),
+                    KernelContender::Peer(engine) => format!("{engine:?} per row"),
+                };
+                return write!(f, "{who}: {short}{more}");
+            }
             Contender::Engine { engine, formula } => {
                 let src = peers::FORMULAS
                     .get(usize::from(formula))
@@ -560,6 +601,7 @@ pub fn run(rounds: usize) -> Result<Results, Failure> {
     rows.extend(expr_rows);
 
     rows.extend(peers::run(rounds)?);
+    rows.extend(kernels::run(rounds)?);
 
     // The side-by-side check on a 2^24-input slice.
     let inputs = Inputs::Slice {
