@@ -7,11 +7,12 @@ const WIDTH: f64 = 900.0;
 const LABEL: f64 = 330.0;
 const BAR: f64 = 18.0;
 /// The groups drawn, a panel each.
-const GROUPS: [Group; 4] = [
+const GROUPS: [Group; 5] = [
     Group::CallIndependent,
     Group::CallChain,
     Group::ToCallable,
     Group::PeerEval,
+    Group::KernelRows,
 ];
 
 /// The chart, as SVG text.
@@ -49,8 +50,8 @@ pub fn svg(r: &Results) -> Result<String, String> {
             .map(|row| row.p75_ns * scale)
             .fold(0.0, f64::max)
             .max(f64::MIN_POSITIVE);
-        // The formula evaluators span three orders of magnitude: a log scale from 1 ns.
-        let log = group == Group::PeerEval;
+        // Formulas and kernels span two to three orders of magnitude: a log scale from 1 ns.
+        let log = matches!(group, Group::PeerEval | Group::KernelRows);
         let span = WIDTH - LABEL - 90.0;
         let px = |v: f64| {
             if log {
