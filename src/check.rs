@@ -28,6 +28,35 @@ pub enum Inputs {
 /// The inputs where integer code most often goes wrong.
 pub const EDGES: [i32; 6] = [i32::MIN, -1, 0, 1, 41, i32::MAX];
 
+/// The i64 inputs where integer code most often goes wrong.
+pub const I64_EDGES: [i64; 8] = [i64::MIN, i64::MIN + 1, -2, -1, 0, 1, 2, i64::MAX];
+
+/// The f64 inputs where floating-point code most often goes wrong: ±0, ±1, ±inf, NaN, the
+/// smallest normal and subnormal, ±MAX, and the integers around 2^53.
+pub const F64_EDGES: [f64; 16] = [
+    0.0,
+    -0.0,
+    1.0,
+    -1.0,
+    0.5,
+    f64::INFINITY,
+    f64::NEG_INFINITY,
+    f64::NAN,
+    f64::MIN_POSITIVE,
+    5e-324,
+    f64::MAX,
+    f64::MIN,
+    9007199254740992.0,
+    9007199254740993.0,
+    9007199254740991.0,
+    -2.5,
+];
+
+/// Whether two f64 results agree: bit for bit, except that any NaN equals any NaN.
+pub fn same_f64(a: f64, b: f64) -> bool {
+    a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan())
+}
+
 /// How many mismatches a report lists (it counts them all).
 pub const SHOWN_MISMATCHES: usize = 8;
 

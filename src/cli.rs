@@ -503,7 +503,7 @@ trait CliNumber: Number + std::str::FromStr + std::fmt::Display {
 }
 
 impl CliNumber for i32 {
-    const EDGES: &'static [i32] = &[i32::MIN, -1, 0, 1, 41, i32::MAX];
+    const EDGES: &'static [i32] = &fnjit::check::EDGES;
     const FORTY_ONE: i32 = 41;
     fn from_random(bits: u64) -> i32 {
         bits as i32
@@ -514,7 +514,7 @@ impl CliNumber for i32 {
 }
 
 impl CliNumber for i64 {
-    const EDGES: &'static [i64] = &[i64::MIN, -1, 0, 1, 41, i64::MAX];
+    const EDGES: &'static [i64] = &fnjit::check::I64_EDGES;
     const FORTY_ONE: i64 = 41;
     fn from_random(bits: u64) -> i64 {
         bits as i64
@@ -525,20 +525,7 @@ impl CliNumber for i64 {
 }
 
 impl CliNumber for f64 {
-    const EDGES: &'static [f64] = &[
-        0.0,
-        -0.0,
-        1.0,
-        -1.0,
-        f64::INFINITY,
-        f64::NEG_INFINITY,
-        f64::NAN,
-        f64::MIN_POSITIVE,
-        5e-324,
-        f64::MAX,
-        f64::MIN,
-        9007199254740993.0,
-    ];
+    const EDGES: &'static [f64] = &fnjit::check::F64_EDGES;
     const FORTY_ONE: f64 = 41.0;
     fn from_random(bits: u64) -> f64 {
         f64::from_bits(bits)
@@ -547,7 +534,7 @@ impl CliNumber for f64 {
         (bits >> 11) as f64 / (1u64 << 53) as f64 * 8.0 - 4.0
     }
     fn same(a: f64, b: f64) -> bool {
-        a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan())
+        fnjit::check::same_f64(a, b)
     }
 }
 

@@ -7,8 +7,9 @@
 
 mod common;
 
-use common::formulas::{F64_EDGES, VARS, f64_formula, int_formula, same_f64};
-use fnjit::{Error, Formula, Jit, compile_formula, eval_formula};
+use common::formulas::{VARS, f64_formula, int_formula};
+use fnjit::check::{F64_EDGES, same_f64};
+use fnjit::{Error, Formula, Jit, Number, compile_formula, eval_formula};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 
@@ -73,49 +74,58 @@ fn random_f64_formulas_agree_with_the_interpreter_bit_for_bit() {
     });
 }
 
+/// One integer formula against the interpreter: on each edge (with two values derived from it)
+/// and on the random triples.
+fn integer_case<T: Number + PartialEq + std::fmt::Debug>(
+    jit: &mut Jit,
+    src: &str,
+    edges: &[T],
+    derive: fn(T) -> [T; 3],
+    random: impl Iterator<Item = [T; 3]>,
+) -> Result<(), TestCaseError> {
+    let formula = Formula::<T>::parse(src, &VARS).expect("generated formulas parse");
+    let f = jit
+        .compile_formula::<(T, T, T), T>(&formula)
+        .expect("compile");
+    for args in edges.iter().map(|&x| derive(x)).chain(random) {
+        prop_assert_eq!(
+            f.call((args[0], args[1], args[2])),
+            formula.eval(&args).expect("eval"),
+            "{} at {:?}",
+            src,
+            args
+        );
+    }
+    Ok(())
+}
+
 #[test]
 fn random_i64_formulas_agree_with_the_interpreter() {
     differential(int_formula(u64::MAX), |jit, src, random| {
-        let formula = Formula::<i64>::parse(src, &VARS).expect("generated formulas parse");
-        let f = jit
-            .compile_formula::<(i64, i64, i64), i64>(&formula)
-            .expect("compile");
         let edges = [i64::MIN, -1, 0, 1, i64::MAX, 63, 64, i64::MIN + 1];
-        let edge_args = edges
-            .iter()
-            .map(|&x| [x, x.wrapping_add(1).wrapping_neg(), x ^ 0x55]);
-        for args in edge_args.chain(random.iter().map(|r| r.map(|v| v as i64))) {
-            prop_assert_eq!(
-                f.call((args[0], args[1], args[2])),
-                formula.eval(&args).expect("eval"),
-                "{} at {:?}",
-                src,
-                args
-            );
-        }
-        Ok(())
+        let derive = |x: i64| [x, x.wrapping_add(1).wrapping_neg(), x ^ 0x55];
+        integer_case(
+            jit,
+            src,
+            &edges,
+            derive,
+            random.iter().map(|r| r.map(|v| v as i64)),
+        )
     });
 }
 
 #[test]
 fn random_i32_formulas_of_three_variables_agree_with_the_interpreter() {
     differential(int_formula(u64::from(u32::MAX)), |jit, src, random| {
-        let formula = Formula::<i32>::parse(src, &VARS).expect("generated formulas parse");
-        let f = jit
-            .compile_formula::<(i32, i32, i32), i32>(&formula)
-            .expect("compile");
         let edges = [i32::MIN, -1, 0, 1, i32::MAX, 31, 32, i32::MIN + 1];
-        let edge_args = edges.iter().map(|&x| [x, x.wrapping_neg(), x ^ 0x55]);
-        for args in edge_args.chain(random.iter().map(|r| r.map(|v| v as i32))) {
-            prop_assert_eq!(
-                f.call((args[0], args[1], args[2])),
-                formula.eval(&args).expect("eval"),
-                "{} at {:?}",
-                src,
-                args
-            );
-        }
-        Ok(())
+        let derive = |x: i32| [x, x.wrapping_neg(), x ^ 0x55];
+        integer_case(
+            jit,
+            src,
+            &edges,
+            derive,
+            random.iter().map(|r| r.map(|v| v as i32)),
+        )
     });
 }
 

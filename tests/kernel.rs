@@ -4,7 +4,8 @@
 
 mod common;
 
-use common::formulas::{F64_EDGES, VARS, f64_formula, int_formula, same_f64};
+use common::formulas::{VARS, f64_formula, int_formula};
+use fnjit::check::{F64_EDGES, same_f64};
 use fnjit::{Error, Formula, Jit, Kernel, Number, compile_kernel};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};

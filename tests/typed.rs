@@ -6,6 +6,7 @@
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{Function, InstBuilder, TrapCode, UserFuncName, Value, types};
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
+use fnjit::check::{F64_EDGES, I64_EDGES, same_f64};
 use fnjit::{Error, Jit, Params, Scalar};
 use proptest::prelude::*;
 
@@ -33,29 +34,6 @@ fn build<P: Params, R: Scalar>(
     b.seal_all_blocks();
     b.finalize(jit.frontend_config());
     func
-}
-
-const I64_EDGES: [i64; 8] = [i64::MIN, i64::MIN + 1, -2, -1, 0, 1, 2, i64::MAX];
-const F64_EDGES: [f64; 14] = [
-    0.0,
-    -0.0,
-    1.0,
-    -1.5,
-    f64::INFINITY,
-    f64::NEG_INFINITY,
-    f64::NAN,
-    f64::MIN_POSITIVE,
-    5e-324,
-    f64::MAX,
-    f64::MIN,
-    9007199254740993.0,
-    9007199254740991.0,
-    0.1,
-];
-
-/// Bit for bit, except that any NaN equals any NaN.
-fn same_f64(a: f64, b: f64) -> bool {
-    a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan())
 }
 
 fn i64_mix(x: i64, y: i64) -> i64 {

@@ -126,6 +126,25 @@ pub fn int_inputs() -> Vec<[i64; 3]> {
 /// A boxed evaluator of one formula at `[x, y, z]`.
 pub type Eval<'a, T> = Box<dyn Fn([T; 3]) -> Result<T, String> + 'a>;
 
+/// The floor and fnjit: the native closure through a black-boxed `fn` pointer, and the compiled
+/// function.
+fn native_and_fnjit<'a, T: crate::Number>(
+    jit: &'a Function<(T, T, T), T>,
+    native: fn(T, T, T) -> T,
+) -> Vec<(Engine, Eval<'a, T>)> {
+    let native: fn(T, T, T) -> T = black_box(native);
+    vec![
+        (
+            Engine::Native,
+            Box::new(move |[x, y, z]| Ok(native(x, y, z))),
+        ),
+        (
+            Engine::Fnjit,
+            Box::new(move |a| Ok(jit.call((a[0], a[1], a[2])))),
+        ),
+    ]
+}
+
 /// Each engine's evaluator of the f64 formula `src` (`jit` is fnjit's compiled one, `native`
 /// the closure), or why an engine could not parse it.
 ///
@@ -153,16 +172,8 @@ pub fn f64_engines<'a>(
         .map_err(|e| format!("meval: {e}"))?;
     let evalexpr = evalexpr::build_operator_tree(&peer_syntax(src, true))
         .map_err(|e| format!("evalexpr: {e}"))?;
-    let native: fn(f64, f64, f64) -> f64 = black_box(native);
-    Ok(vec![
-        (
-            Engine::Native,
-            Box::new(move |[x, y, z]| Ok(native(x, y, z))),
-        ),
-        (
-            Engine::Fnjit,
-            Box::new(move |a| Ok(jit.call((a[0], a[1], a[2])))),
-        ),
+    let mut engines = native_and_fnjit(jit, native);
+    engines.extend::<[(Engine, Eval<'a, f64>); 4]>([
         (
             Engine::Fasteval,
             Box::new(move |[x, y, z]| {
@@ -200,7 +211,8 @@ pub fn f64_engines<'a>(
                     .map_err(|e| e.to_string())
             }),
         ),
-    ])
+    ]);
+    Ok(engines)
 }
 
 /// Each engine's evaluator of the i64 formula `src`: native, fnjit and evalexpr (the other
@@ -214,28 +226,19 @@ pub fn i64_engines<'a>(
     native: fn(i64, i64, i64) -> i64,
 ) -> Result<Vec<(Engine, Eval<'a, i64>)>, String> {
     let tree = evalexpr::build_operator_tree(src).map_err(|e| format!("evalexpr: {e}"))?;
-    let native: fn(i64, i64, i64) -> i64 = black_box(native);
-    Ok(vec![
-        (
-            Engine::Native,
-            Box::new(move |[x, y, z]| Ok(native(x, y, z))),
-        ),
-        (
-            Engine::Fnjit,
-            Box::new(move |a| Ok(jit.call((a[0], a[1], a[2])))),
-        ),
-        (
-            Engine::Evalexpr,
-            Box::new(move |[x, y, z]| {
-                let mut ctx = HashMapContext::new();
-                for (name, v) in [("x", x), ("y", y), ("z", z)] {
-                    ctx.set_value(name.into(), Value::Int(v))
-                        .map_err(|e| e.to_string())?;
-                }
-                tree.eval_int_with_context(&ctx).map_err(|e| e.to_string())
-            }),
-        ),
-    ])
+    let mut engines = native_and_fnjit(jit, native);
+    engines.push((
+        Engine::Evalexpr,
+        Box::new(move |[x, y, z]| {
+            let mut ctx = HashMapContext::new();
+            for (name, v) in [("x", x), ("y", y), ("z", z)] {
+                ctx.set_value(name.into(), Value::Int(v))
+                    .map_err(|e| e.to_string())?;
+            }
+            tree.eval_int_with_context(&ctx).map_err(|e| e.to_string())
+        }),
+    ));
+    Ok(engines)
 }
 
 /// Per evaluation and per parse-and-compile, each formula with each engine.

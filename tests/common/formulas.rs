@@ -38,11 +38,6 @@ pub const F64_OPS: [&str; 12] = [
 ];
 pub const INT_OPS: [&str; 11] = ["*", "/", "%", "+", "-", "<<", ">>", ">>>", "&", "^", "|"];
 
-/// Bit for bit, except that any NaN equals any NaN.
-pub fn same_f64(a: f64, b: f64) -> bool {
-    a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan())
-}
-
 pub fn f64_literal() -> impl Strategy<Value = String> {
     prop_oneof![
         prop::sample::select(vec![
@@ -133,22 +128,3 @@ pub fn int_formula(max: u64) -> impl Strategy<Value = String> {
         ]
     })
 }
-
-pub const F64_EDGES: [f64; 16] = [
-    0.0,
-    -0.0,
-    1.0,
-    -1.0,
-    0.5,
-    f64::INFINITY,
-    f64::NEG_INFINITY,
-    f64::NAN,
-    f64::MIN_POSITIVE,
-    5e-324,
-    f64::MAX,
-    f64::MIN,
-    9007199254740992.0,
-    9007199254740993.0,
-    9007199254740991.0,
-    -2.5,
-];
