@@ -259,7 +259,7 @@ impl Callee {
     }
 }
 
-/// `%` in f64, and `**`: calls too.
+/// What `%` in f64 calls (`**` calls `Func::Pow`'s callee).
 pub(crate) const REM_CALLEE: (&str, Callee) = ("fnjit_rem", Callee::Binary(math::rem));
 
 /// One step of a postfix program.
