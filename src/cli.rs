@@ -737,7 +737,7 @@ fn expr_i32(out: &mut Out, source: &str, args: &ExprArgs) -> Result<(), Failure>
             .map_err(|_| Failure::Reason(format!("--at: '{text}' is not an i32")))?,
     };
     let parsed = fnjit::Expr::parse(source).map_err(Error::from)?;
-    let f = fnjit::compile_expr(source)?;
+    let f = Jit::new()?.compile_formula::<i32, i32>(parsed.formula())?;
     writeln!(out, "{}", f.ir())?;
     writeln!(
         out,

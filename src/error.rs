@@ -211,4 +211,36 @@ mod tests {
         assert_eq!(text.matches("Permission denied").count(), 1, "{text}");
         assert!(e.source().is_none(), "the cause is in the message already");
     }
+
+    #[test]
+    fn every_error_with_a_cause_says_it_once_and_ends_the_chain() {
+        let io = || io::Error::from_raw_os_error(libc::ENOMEM);
+        let errors = [
+            Error::MapFailed {
+                len: 4096,
+                source: io(),
+            },
+            Error::ExecRefused { source: io() },
+            Error::Cranelift(Box::new(cranelift_module::ModuleError::Undeclared(
+                "f".into(),
+            ))),
+            Error::Syntax(SyntaxError::new(3, "expected an operand after '+'".into())),
+            Error::Isa {
+                triple: "x86_64-unknown-linux-gnu".into(),
+                cause: "no such setting".into(),
+            },
+        ];
+        for e in errors {
+            // Walked as anyhow's `{:#}` walks it: the message, then each source.
+            let mut chain = vec![e.to_string()];
+            let mut source = e.source();
+            while let Some(s) = source {
+                chain.push(s.to_string());
+                source = s.source();
+            }
+            assert_eq!(chain.len(), 1, "{chain:?}");
+            let os = chain[0].matches("Cannot allocate memory").count();
+            assert!(os <= 1, "{chain:?}");
+        }
+    }
 }

@@ -577,7 +577,7 @@ pub fn run(rounds: usize) -> Result<Results, Failure> {
 
     // An expression: the interpreter against the JIT, per call.
     let expr = crate::Expr::parse(EXPR_20).map_err(Error::from)?;
-    let f = crate::compile_expr(EXPR_20)?;
+    let f = Jit::new()?.compile_formula::<i32, i32>(expr.formula())?;
     if expr.eval(12345) != f.call(12345) {
         return Err(Failure::Mismatch(
             "the JIT'd expression disagrees with the interpreter".into(),

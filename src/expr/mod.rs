@@ -461,7 +461,9 @@ impl Expr {
         self.0.operators()
     }
 
-    pub(crate) fn formula(&self) -> &Formula<i32> {
+    /// The same program as a formula of the variable `x`, to compile without parsing again
+    /// (see [`crate::Jit::compile_formula`]).
+    pub fn formula(&self) -> &Formula<i32> {
         &self.0
     }
 }

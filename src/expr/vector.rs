@@ -241,3 +241,43 @@ impl Vector<'_, '_> {
         result
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::expr::Formula;
+    use crate::isa::{Opt, isa_for};
+    use cranelift_codegen::Context;
+    use cranelift_codegen::control::ControlPlane;
+
+    /// The loop uses only operations Cranelift can lower on both 64-bit hosts fnjit targets:
+    /// x86-64 (SSE2 baseline) and AArch64 (NEON). Compiled, not run: the portability issue runs
+    /// it on AArch64.
+    #[test]
+    fn kernels_compile_for_x86_64_and_aarch64() {
+        let f64_src = "x > y ? sqrt(x) * sin(y) : -x ** 2 + min(x, y) + floor(x) - abs(y) % 3";
+        let int_src = "x * 3 + y / (x - 5) - (x << y) ^ ~y % 7 & x | y >>> 2";
+        let programs = [
+            Formula::<f64>::parse(f64_src, &["x", "y"]).map(|f| f.program().clone()),
+            Formula::<i64>::parse(int_src, &["x", "y"]).map(|f| f.program().clone()),
+            Formula::<i32>::parse(int_src, &["x", "y"]).map(|f| f.program().clone()),
+        ];
+        for triple in ["x86_64-unknown-linux-gnu", "aarch64-unknown-linux-gnu"] {
+            let isa = isa_for(triple.parse().expect("triple"), Opt::Speed).expect("isa");
+            for program in &programs {
+                let program = program.as_ref().expect("parse");
+                let mut ctx = Context::new();
+                let mut fctx = FunctionBuilderContext::new();
+                build_kernel(&mut ctx.func, &mut fctx, isa.frontend_config(), program, 2);
+                let text = ctx.func.display().to_string();
+                assert!(
+                    text.contains("x2") || text.contains("x4"),
+                    "{triple}: {text}"
+                );
+                if let Err(e) = ctx.compile(&*isa, &mut ControlPlane::default()) {
+                    panic!("{triple}, {:?}: {:?}", program.ty, e.inner);
+                }
+            }
+        }
+    }
+}
