@@ -8,8 +8,9 @@
 )]
 #![warn(clippy::missing_errors_doc)]
 
-// The pipeline, downhill: source (expr) → IR (ir) → validate and compile (jit) → code memory
-// (memory) → a typed call (func). Side tools: the stub, the check, disassembly, targets, perf.
+// The pipeline, downhill: source (expr) → IR (ir, expr) → validate and compile (jit) → code
+// memory (memory) → a typed call (func) or a loop over columns (kernel). Side tools: the stub,
+// the check, disassembly, targets, perf.
 mod error;
 mod expr;
 mod func;
