@@ -259,3 +259,27 @@ fn the_largest_division_heavy_formula_compiles_in_bounded_time() {
         eval_formula::<i64>(&src, &["x"], &[0]).expect("eval")
     );
 }
+
+#[test]
+fn calls_into_rust_reach_their_callees_from_code_placed_anywhere() {
+    // Absolute calls: the callee is reached whether the code lies near the program or not.
+    for placement in [fnjit::Placement::Near, fnjit::Placement::Anywhere] {
+        let mut jit = Jit::with_placement(placement).expect("jit");
+        let formula =
+            Formula::<f64>::parse("sin(x) + x % 0.7 + atan2(x, 2)", &["x"]).expect("parse");
+        let f = jit
+            .compile_formula::<(f64,), f64>(&formula)
+            .expect("compile");
+        assert_eq!(
+            f.is_near(),
+            placement == fnjit::Placement::Near,
+            "{placement:?}"
+        );
+        for x in [0.0, 1.5, -3.25, 1e10] {
+            assert!(
+                same_f64(f.call((x,)), formula.eval(&[x]).expect("eval")),
+                "{placement:?} {x}"
+            );
+        }
+    }
+}
