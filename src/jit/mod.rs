@@ -1,7 +1,10 @@
-//! Compiling with Cranelift into executable memory: [`Jit`], [`compile_inc`], [`compile_expr`].
+//! Compiling with Cranelift into executable memory: [`Jit`], [`compile_inc`], [`compile_expr`],
+//! [`compile_formula`].
 //!
-//! Every path ends in [`Jit::install`], which hands Cranelift's output to the code memory and
-//! then to [`Function::new`], the one place that vouches for a signature. What it is given:
+//! Every path goes through [`Jit::compile_code`], which hands Cranelift's output to the code
+//! memory, and ends in one of the two places that vouch for what the code does:
+//! [`Function::new`] for a signature, or `Kernel::new` for a loop over columns (from
+//! `compile_kernel`, IR that fnjit built). What `Function::new` is given:
 //! - from [`Jit::compile`]: user IR whose signature was checked and whose every instruction is
 //!   on the allow-list of `validate.rs` (nothing that touches memory, calls or traps);
 //! - from [`Jit::compile_unchecked`]: user IR whose signature was checked, and whose behaviour
@@ -17,8 +20,7 @@ use crate::expr::{Expr, Formula, Import, Number, build_formula, build_kernel};
 use crate::func::{self, Function, Params, Scalar};
 use crate::isa::{Opt, host_isa};
 use crate::kernel::Kernel;
-use crate::memory::ExecutableCode;
-use crate::memory::Placement;
+use crate::memory::{ExecutableCode, Placement};
 use crate::{Error, ir, perf_map};
 use cranelift_codegen::Context;
 use cranelift_codegen::ir::Signature;
