@@ -33,7 +33,7 @@ pub mod plot;
 
 pub use error::{Error, SyntaxError};
 pub use expr::{
-    Expr, Formula, MAX_INPUT, MAX_NESTING, MAX_OPERATORS, Number, eval_expr, eval_formula,
+    Expr, Formula, MAX_INPUT, MAX_NESTING, MAX_OPERATORS, MAX_VARS, Number, eval_expr, eval_formula,
 };
 pub use func::{FnRef, Function, Params, Scalar};
 pub use jit::{Jit, JitFunction, compile_expr, compile_formula, compile_inc};

@@ -393,8 +393,18 @@ impl<T: Number> Formula<T> {
     }
 }
 
+/// The most variables a formula (a kernel's, above all) may have.
+pub const MAX_VARS: usize = u16::MAX as usize;
+
 /// The variable names are identifiers, distinct, and not taken by a function or a constant.
 fn check_vars(vars: &[&str]) -> Result<(), Error> {
+    if vars.len() > MAX_VARS {
+        return Err(Error::Variables(format!(
+            "{} variables: a formula has at most {MAX_VARS}",
+            vars.len()
+        )));
+    }
+    let mut seen = std::collections::HashMap::with_capacity(vars.len());
     for (i, &name) in vars.iter().enumerate() {
         let bad = |why: String| Err(Error::Variables(format!("variable {i}, '{name}', {why}")));
         let mut chars = name.chars();
@@ -410,7 +420,7 @@ fn check_vars(vars: &[&str]) -> Result<(), Error> {
         if Func::by_name(name).is_some() || parse::CONSTANTS.iter().any(|(c, _)| *c == name) {
             return bad("is the name of a function or a constant".into());
         }
-        if let Some(j) = vars[..i].iter().position(|&v| v == name) {
+        if let Some(j) = seen.insert(name, i) {
             return bad(format!("is declared twice (also variable {j})"));
         }
     }
