@@ -730,6 +730,10 @@ mod tests {
             "unknown name 'q' (the variables are x, y) at 4"
         );
         assert_eq!(f_err("x ? 1", &["x"]), "'?' without its ':' at 2");
+        assert_eq!(
+            f_err("2 + x(1)", &["x"]),
+            "'x' is a variable, not a function: write x * (…) to multiply at 4"
+        );
         assert_eq!(f_err("x : 1", &["x"]), "':' without a '?' before it at 2");
         assert_eq!(
             f_err("0x10", &[]),

@@ -355,6 +355,12 @@ impl Parser<'_> {
     }
 
     fn call(&self, name: &str, at: usize) -> Result<Func, SyntaxError> {
+        if self.vars.contains(&name) {
+            return Err(SyntaxError::new(
+                at,
+                format!("'{name}' is a variable, not a function: write {name} * (…) to multiply"),
+            ));
+        }
         match Func::by_name(name) {
             Some(_) if self.ty.is_int() => Err(SyntaxError::new(
                 at,
