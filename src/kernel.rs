@@ -8,6 +8,7 @@ use crate::jit::Jit;
 use crate::memory::ExecutableCode;
 use std::fmt;
 use std::marker::PhantomData;
+use std::sync::Mutex;
 
 /// Below this many rows `eval_par` runs on the calling thread: starting threads costs more.
 const PAR_MIN_ROWS: usize = 1 << 15;
@@ -88,24 +89,39 @@ impl<T: Number> Kernel<T> {
             return Ok(());
         }
         let chunk = rows.div_ceil(threads).next_multiple_of(64);
-        let slice = |start: usize, len: usize| -> Vec<&[T]> {
-            columns.iter().map(|col| &col[start..start + len]).collect()
+        // One job a chunk: its first row and its rows of `out`, taken by whoever runs it.
+        type Job<'o, T> = Mutex<Option<(usize, &'o mut [T])>>;
+        let jobs: Vec<Job<'_, T>> = out
+            .chunks_mut(chunk)
+            .enumerate()
+            .map(|(c, out)| Mutex::new(Some((c * chunk, out))))
+            .collect();
+        let run = |job: &Job<'_, T>| {
+            let taken = job.lock().ok().and_then(|mut job| job.take());
+            if let Some((start, out)) = taken {
+                let columns: Vec<&[T]> = columns
+                    .iter()
+                    .map(|col| &col[start..start + out.len()])
+                    .collect();
+                // SAFETY: every column had `rows` rows (checked above), so each sub-slice has
+                // exactly `out.len()` rows, and there is one per variable.
+                unsafe { self.run(&columns, out) };
+            }
         };
         std::thread::scope(|s| {
-            let mut rest = &mut *out;
-            let mut start = 0;
-            // Every chunk but the last on a new thread; the last on this one.
-            while rest.len() > chunk {
-                let (mine, tail) = rest.split_at_mut(chunk);
-                let columns = slice(start, chunk);
-                // SAFETY: every column had `rows` rows (checked above), so each sub-slice has
-                // exactly `mine.len()` rows, and there is one per variable.
-                s.spawn(move || unsafe { self.run(&columns, mine) });
-                (rest, start) = (tail, start + chunk);
+            // Every chunk but the last on a new thread, the last on this one. Should the OS
+            // refuse a thread, this one runs that chunk too: slower, not wrong.
+            if let Some((last, others)) = jobs.split_last() {
+                for job in others {
+                    if std::thread::Builder::new()
+                        .spawn_scoped(s, || run(job))
+                        .is_err()
+                    {
+                        run(job);
+                    }
+                }
+                run(last);
             }
-            let columns = slice(start, rest.len());
-            // SAFETY: as above, for the last chunk.
-            unsafe { self.run(&columns, rest) };
         });
         Ok(())
     }
