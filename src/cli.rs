@@ -8,15 +8,16 @@
 use clap::{Args, Parser, Subcommand};
 use fnjit::bench::{self, Failure as BenchFailure};
 use fnjit::check::{Inputs, Report, check};
-use fnjit::disasm::{Line, Verdict, compare, disassemble_x86_64, instructions, listing};
+use fnjit::disasm::{Line, Verdict, compare, disassemble, instructions, listing};
 use fnjit::{
-    Error, Formula, HandStub, Jit, JitFunction, Number, Scalar, compile_inc, inc_reference,
+    Error, Formula, GIST_BYTES, HAND_ENCODINGS, HandStub, Jit, JitFunction, Number, Scalar,
+    compile_inc, disasm, inc_reference,
 };
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::{self, Read as _, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use target_lexicon::Architecture;
+use target_lexicon::{Architecture, Triple};
 
 /// x + 1, JIT-compiled by Cranelift and proven equal to the gist's hand-written bytes. With no subcommand: the whole demo (IR, both disassemblies, f(41), the check on all 2^32 inputs).
 #[derive(Parser)]
@@ -35,7 +36,7 @@ const MAX_SAMPLES: i64 = 1 << 40;
 enum Command {
     /// Print the Cranelift IR (CLIF) of x + 1.
     Ir,
-    /// Disassemble Cranelift's code and the gist's stub side by side.
+    /// Disassemble Cranelift's code and the hand stub side by side.
     Asm,
     /// Run Cranelift's code, the stub and Rust's x.wrapping_add(1) side by side.
     Check {
@@ -292,10 +293,23 @@ fn both() -> Result<(JitFunction, HandStub), Error> {
 
 fn demo(out: &mut Out) -> Result<(), Failure> {
     let (jit, stub) = both()?;
-    writeln!(
-        out,
-        "fnjit: x + 1, JIT-compiled by Cranelift, next to the gist's hand-written bytes\n"
-    )?;
+    let hand = HandStub::encoding()?;
+    if hand.bytes == GIST_BYTES {
+        writeln!(
+            out,
+            "fnjit: x + 1, JIT-compiled by Cranelift, next to the gist's hand-written bytes\n"
+        )?;
+    } else {
+        writeln!(
+            out,
+            "fnjit: x + 1, JIT-compiled by Cranelift, next to the gist's function hand-encoded \
+             for {} ({});\nthe gist's own bytes, {} ({}), are x86-64 code and cannot run here\n",
+            host_arch(),
+            hand.asm,
+            disasm::hex(&GIST_BYTES),
+            HAND_ENCODINGS[0].asm
+        )?;
+    }
     writeln!(out, "1. Cranelift IR (CLIF)\n\n{}", jit.ir())?;
     writeln!(
         out,
@@ -304,7 +318,7 @@ fn demo(out: &mut Out) -> Result<(), Failure> {
     )?;
     writeln!(
         out,
-        "3. Calls\n\n   f(41) = {} from Cranelift, {} from the gist's stub, {} from Rust\n",
+        "3. Calls\n\n   f(41) = {} from Cranelift, {} from the hand stub, {} from Rust\n",
         jit.call(41),
         stub.call(41),
         inc_reference(41)
@@ -314,21 +328,27 @@ fn demo(out: &mut Out) -> Result<(), Failure> {
     side_by_side(out, &jit, &stub, Inputs::All)
 }
 
+/// The architecture fnjit runs on.
+fn host_arch() -> Architecture {
+    Triple::host().architecture
+}
+
 /// Both listings and the verdict.
 fn asm(jit: &JitFunction, stub: &HandStub) -> String {
+    let arch = host_arch();
     let (j, s) = (
-        disassemble_x86_64(jit.code()),
-        disassemble_x86_64(stub.code()),
+        disassemble(arch, jit.code()),
+        disassemble(arch, stub.code()),
     );
-    let x86 = |code| instructions(Architecture::X86_64, code);
-    let verdict = compare(&x86(jit.code()), &x86(stub.code()));
+    let split = |code| instructions(arch, code);
+    let verdict = compare(&split(jit.code()), &split(stub.code()));
     let stub_mark = if matches!(verdict, Verdict::Different { .. }) {
         '+'
     } else {
         '='
     };
     format!(
-        "   Cranelift, {} bytes at {:p} ({}):\n{}\n   gist stub, {} bytes at {:p} ({}):\n{}\n   verdict: {verdict}; the shared body is {}\n",
+        "   Cranelift, {} bytes at {:p} ({}):\n{}\n   hand stub, {} bytes at {:p} ({}):\n{}\n   verdict: {verdict}; the shared body is {}\n",
         jit.code().len(),
         jit.code().as_ptr(),
         placement(jit.is_near()),
@@ -608,7 +628,7 @@ fn show_formula<T: CliNumber>(
         code.len(),
         code.as_ptr()
     )?;
-    write!(out, "{}", listing(&disassemble_x86_64(code), |_| ' '))?;
+    write!(out, "{}", listing(&disassemble(host_arch(), code), |_| ' '))?;
     let shown: Vec<String> = at.iter().map(T::to_string).collect();
     writeln!(
         out,
@@ -745,7 +765,11 @@ fn expr_i32(out: &mut Out, source: &str, args: &ExprArgs) -> Result<(), Failure>
         f.code().len(),
         f.code().as_ptr()
     )?;
-    write!(out, "{}", listing(&disassemble_x86_64(f.code()), |_| ' '))?;
+    write!(
+        out,
+        "{}",
+        listing(&disassemble(host_arch(), f.code()), |_| ' ')
+    )?;
     writeln!(
         out,
         "\nf({at}) = {} (the interpreter says {})",

@@ -1,8 +1,10 @@
-//! Disassembly (iced-x86, Intel syntax) and the byte-by-byte comparison of two functions.
+//! Disassembly (x86-64 by iced-x86 in Intel syntax, AArch64 by yaxpeax-arm) and the
+//! byte-by-byte comparison of two functions.
 
 use iced_x86::{Decoder, DecoderOptions, FlowControl, Formatter, IntelFormatter};
 use std::fmt::{self, Write as _};
 use target_lexicon::Architecture;
+use yaxpeax_arch::{Decoder as _, U8Reader};
 
 /// One decoded instruction.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -168,6 +170,39 @@ pub fn compare(compiled: &[&[u8]], hand: &[&[u8]]) -> Verdict {
     }
 }
 
+/// Disassembles `code` for `arch`: x86-64 by [`disassemble_x86_64`], AArch64 word by word with
+/// yaxpeax-arm (a word it cannot decode, such as an inline constant, reads `.inst 0x…`), and any
+/// other architecture as [`instructions`] with no text.
+pub fn disassemble(arch: Architecture, code: &[u8]) -> Vec<Line> {
+    if arch == Architecture::X86_64 {
+        return disassemble_x86_64(code);
+    }
+    let decoder = yaxpeax_arm::armv8::a64::InstDecoder::default();
+    let mut offset = 0;
+    instructions(arch, code)
+        .into_iter()
+        .map(|bytes| {
+            let text = match arch {
+                Architecture::Aarch64(_) => match decoder.decode(&mut U8Reader::new(bytes)) {
+                    Ok(insn) => insn.to_string(),
+                    Err(_) => format!(
+                        ".inst 0x{}",
+                        hex(&bytes.iter().rev().copied().collect::<Vec<_>>()).replace(' ', "")
+                    ),
+                },
+                _ => String::new(),
+            };
+            let line = Line {
+                offset,
+                bytes: bytes.to_vec(),
+                text,
+            };
+            offset += bytes.len();
+            line
+        })
+        .collect()
+}
+
 /// Splits machine code for `arch` into its instructions, by each ISA's length rules: x86-64 by
 /// decoding along the control flow ([`disassemble_x86_64`], so data is one piece), AArch64 in
 /// 4-byte words, RISC-V by the low two bits of each parcel (`11`: 4 bytes, else a 2-byte
@@ -228,6 +263,18 @@ pub fn listing(lines: &[Line], mark: impl Fn(usize) -> char) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn aarch64_words_decode_and_a_constant_stays_a_word() {
+        let arch = Architecture::Aarch64(target_lexicon::Aarch64Architecture::Aarch64);
+        let hand = crate::hand_encoding("aarch64-unknown-linux-gnu").expect("row");
+        let mut code = hand.bytes.to_vec();
+        code.extend([0xFF; 4]); // no instruction: as an inline constant would be
+        let lines = disassemble(arch, &code);
+        let texts: Vec<_> = lines.iter().map(|l| l.text.as_str()).collect();
+        assert_eq!(texts, ["add w0, w0, #0x1", "ret", ".inst 0xFFFFFFFF"]);
+        assert_eq!(lines[2].offset, 8);
+    }
 
     #[test]
     fn frame_around_the_body_is_found() {

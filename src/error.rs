@@ -12,7 +12,7 @@ use std::io;
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum Error {
-    /// fnjit executes code on x86-64 hosts with the System V ABI only.
+    /// fnjit executes code on x86-64 and AArch64, under Linux and macOS, only.
     UnsupportedHost {
         /// The host's target triple.
         triple: String,
@@ -41,6 +41,12 @@ pub enum Error {
     /// The kernel refused to make memory executable.
     ExecRefused {
         /// The `mprotect` error.
+        source: io::Error,
+    },
+    /// The kernel refused the barrier that lets other threads run new code (AArch64 Linux:
+    /// `membarrier`).
+    Coherence {
+        /// The `membarrier` error.
         source: io::Error,
     },
     /// The IR's signature is not the one the caller asked for.
@@ -116,8 +122,9 @@ impl fmt::Display for Error {
         match self {
             Error::UnsupportedHost { triple } => write!(
                 f,
-                "this host is {triple}, but fnjit runs code for x86-64 with the System V ABI only \
-                 (Linux, macOS, BSD); run it on such a host"
+                "this host is {triple}, but fnjit runs code on x86-64 and AArch64 under Linux and \
+                 macOS only (it still compiles for other targets: `fnjit targets`); run it on \
+                 such a host"
             ),
             Error::UnsupportedTarget { triple, supported } => write!(
                 f,
@@ -139,6 +146,12 @@ impl fmt::Display for Error {
                  read+execute failed: {source}); a security policy forbids run-time code here \
                  (SELinux execmem, prctl PR_SET_MDWE, PaX MPROTECT): allow executable memory for \
                  this process"
+            ),
+            Error::Coherence { source } => write!(
+                f,
+                "the kernel refused the barrier that makes new code visible to every thread \
+                 (membarrier failed: {source}); allow membarrier(2) in this process's seccomp \
+                 filter, or use Linux 4.3 or later"
             ),
             Error::Signature { expected, found } => write!(
                 f,
@@ -221,6 +234,7 @@ mod tests {
                 source: io(),
             },
             Error::ExecRefused { source: io() },
+            Error::Coherence { source: io() },
             Error::Cranelift(Box::new(cranelift_module::ModuleError::Undeclared(
                 "f".into(),
             ))),

@@ -5,12 +5,25 @@ use crate::Error;
 use crate::targets::SUPPORTED_TARGETS;
 use cranelift_codegen::isa::{self, CallConv, OwnedTargetIsa};
 use cranelift_codegen::settings::{self, Configurable};
-use target_lexicon::{Architecture, Triple};
+use target_lexicon::{Architecture, OperatingSystem, Triple};
 
-/// The host, if fnjit can run code on it: x86-64 whose C calling convention is System V.
+/// The host, if fnjit can run code on it: x86-64 (System V) or AArch64 (AAPCS64, or Apple's
+/// variant of it), under Linux or macOS. Windows, the BSDs and every other host are refused:
+/// fnjit maps code memory with Unix calls, and has been run on Linux only (README, "Hosts").
 pub(crate) fn check_host(triple: &Triple) -> Result<(), Error> {
-    let sysv = CallConv::triple_default(triple) == CallConv::SystemV;
-    if triple.architecture == Architecture::X86_64 && sysv {
+    let arch = matches!(
+        triple.architecture,
+        Architecture::X86_64 | Architecture::Aarch64(_)
+    );
+    let os = matches!(
+        triple.operating_system,
+        OperatingSystem::Linux | OperatingSystem::Darwin(_) | OperatingSystem::MacOSX(_)
+    );
+    let abi = matches!(
+        CallConv::triple_default(triple),
+        CallConv::SystemV | CallConv::AppleAarch64
+    );
+    if arch && os && abi {
         Ok(())
     } else {
         Err(Error::UnsupportedHost {
@@ -95,18 +108,21 @@ mod tests {
     use super::*;
 
     #[test]
-    fn host_check_accepts_sysv_x86_64_only() {
+    fn host_check_accepts_x86_64_and_aarch64_on_linux_and_macos_only() {
         for ok in [
             "x86_64-unknown-linux-gnu",
             "x86_64-apple-darwin",
-            "x86_64-unknown-freebsd",
+            "aarch64-unknown-linux-gnu",
+            "aarch64-apple-darwin",
         ] {
             assert!(check_host(&ok.parse().unwrap()).is_ok(), "{ok}");
         }
         for bad in [
-            "aarch64-unknown-linux-gnu",
             "x86_64-pc-windows-msvc",
+            "aarch64-pc-windows-msvc",
+            "x86_64-unknown-freebsd",
             "riscv64gc-unknown-linux-gnu",
+            "s390x-unknown-linux-gnu",
         ] {
             let err = check_host(&bad.parse().unwrap()).unwrap_err();
             assert!(err.to_string().contains(bad), "{err}");

@@ -3,45 +3,72 @@
 
 use crate::func::Function;
 use crate::isa::check_host;
-use crate::memory::{Placement, WritableCode};
-use crate::targets::GIST_BYTES;
+use crate::memory::{Placement, WritableCode, WriteAccess};
+use crate::targets::{HAND_ENCODINGS, HandEncoding};
 use crate::{Error, perf_map};
+use cranelift_codegen::isa::CallConv;
 use std::ops::Deref;
 use target_lexicon::Triple;
 
-/// The gist's stub ([`GIST_BYTES`], `lea eax,[rdi+1]; ret`) mapped read-write, filled, then
-/// made read-execute. It is a `Function<i32, i32>`: `call`, `code`, `as_fn` and `is_near` come
-/// from there, and it is freed on drop like any other.
+/// The gist's function, `x + 1`, hand-encoded for the host, mapped read-write, filled, then made
+/// read-execute: on x86-64 the gist's own bytes ([`crate::targets::GIST_BYTES`],
+/// `lea eax,[rdi+1]; ret`), on AArch64 `add w0, w0, #1; ret` (the gist's x86 bytes cannot run
+/// there). It is a `Function<i32, i32>`: `call`, `code`, `as_fn` and `is_near` come from there,
+/// and it is freed on drop like any other.
 #[derive(Debug)]
 pub struct HandStub(Function<i32, i32>);
 
 impl HandStub {
-    /// The gist's bytes placed near the program's code.
+    /// The host's hand encoding placed near the program's code.
     ///
     /// # Errors
-    /// [`Error::UnsupportedHost`] unless the host is x86-64 System V; [`Error::ExecRefused`] when
-    /// the OS forbids executable memory; [`Error::MapFailed`] when it has none to give.
+    /// [`Error::UnsupportedHost`] unless the host is one fnjit runs code on;
+    /// [`Error::ExecRefused`] when the OS forbids executable memory; [`Error::MapFailed`] when it
+    /// has none to give.
     pub fn gist() -> Result<HandStub, Error> {
         Self::gist_placed(Placement::Near)
     }
 
-    /// The gist's bytes placed as `placement` says.
+    /// The host's hand encoding placed as `placement` says.
     ///
     /// # Errors
     /// As [`HandStub::gist`].
     pub fn gist_placed(placement: Placement) -> Result<HandStub, Error> {
-        check_host(&Triple::host())?;
-        let mut memory = WritableCode::new(GIST_BYTES.len(), placement)?;
-        memory.as_mut_slice()[..GIST_BYTES.len()].copy_from_slice(&GIST_BYTES);
-        let code = memory.make_executable(GIST_BYTES.len())?;
-        // SAFETY: the code is GIST_BYTES, `lea eax,[rdi+1]; ret`: under System V on x86-64
-        // (checked above) it reads its i32 argument from edi, returns in eax, touches no memory
-        // and no callee-saved register, and returns for every input: `extern "C" fn(i32) -> i32`.
+        let bytes = Self::encoding()?.bytes;
+        let mut memory = WritableCode::new(bytes.len(), placement)?;
+        memory.as_mut_slice(&WriteAccess::begin())[..bytes.len()].copy_from_slice(bytes);
+        let code = memory.make_executable(bytes.len())?;
+        // SAFETY: the code is the hand encoding of `x + 1` for the host's architecture and C
+        // calling convention (`HandStub::encoding`, checked against the host): it reads its i32
+        // argument from the first argument register (edi; w0), returns it plus one in the return
+        // register (eax; w0), touches no memory, no stack and no callee-saved register, and
+        // returns for every input: `extern "C" fn(i32) -> i32`.
         let func = unsafe { Function::new(code, None) };
         if perf_map::enabled_by_env() {
             perf_map::record(func.code(), "fnjit_gist_stub");
         }
         Ok(HandStub(func))
+    }
+
+    /// The hand encoding for the host: the first row of the table with the host's architecture and
+    /// C calling convention.
+    ///
+    /// # Errors
+    /// [`Error::UnsupportedHost`] when fnjit does not run code on the host, or has no row for it.
+    pub fn encoding() -> Result<&'static HandEncoding, Error> {
+        let host = Triple::host();
+        check_host(&host)?;
+        let conv = CallConv::triple_default(&host);
+        HAND_ENCODINGS
+            .iter()
+            .find(|h| {
+                h.triple.parse::<Triple>().is_ok_and(|t| {
+                    t.architecture == host.architecture && CallConv::triple_default(&t) == conv
+                })
+            })
+            .ok_or(Error::UnsupportedHost {
+                triple: host.to_string(),
+            })
     }
 }
 

@@ -1,5 +1,7 @@
 //! Compiling and dropping 100,000 functions leaves memory flat: nothing leaks, code or metadata.
 
+mod common;
+
 use fnjit::{HandStub, Jit, compile_inc};
 
 fn rss_bytes() -> u64 {
@@ -13,6 +15,15 @@ fn rss_bytes() -> u64 {
 }
 
 fn assert_flat(what: &str, rounds: u32, mut round: impl FnMut()) {
+    // Under emulation the process's resident memory includes the emulator's translation cache,
+    // which grows with every newly written code page it translates: it measures qemu, not fnjit.
+    // There the rounds still run (every call is checked), fewer of them, and RSS is not judged.
+    let emulator = common::runner();
+    let rounds = if emulator.is_some() {
+        rounds / 20
+    } else {
+        rounds
+    };
     for _ in 0..1_000 {
         round(); // warm up allocator caches and lazily built state
     }
@@ -21,6 +32,10 @@ fn assert_flat(what: &str, rounds: u32, mut round: impl FnMut()) {
         round();
     }
     let grown = rss_bytes().saturating_sub(before);
+    if let Some(runner) = emulator {
+        println!("{what}: {rounds} rounds; RSS not judged under emulation ({runner})");
+        return;
+    }
     assert!(
         grown < 2 << 20,
         "{what}: RSS grew by {grown} bytes over {rounds} rounds"

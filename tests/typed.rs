@@ -147,26 +147,21 @@ fn i64_pair_agrees_with_rust_and_its_bytes_are_pinned() {
             assert_eq!(f.call((x, y)), i64_mix(x, y), "({x}, {y})");
         }
     }
-    let golden = [
-        0x55, // push rbp
-        0x48, 0x89, 0xE5, // mov rbp,rsp
-        0x49, 0x89, 0xF8, // mov r8,rdi
-        0x4C, 0x0F, 0xAF, 0xC6, // imul r8,rsi
-        0x48, 0xC1, 0xFF, 0x03, // sar rdi,3
-        0x48, 0x33, 0xFE, // xor rdi,rsi
-        0x49, 0x8D, 0x04, 0x38, // lea rax,[r8+rdi]
-        0x48, 0x89, 0xEC, // mov rsp,rbp
-        0x5D, // pop rbp
-        0xC3, // ret
-    ];
-    assert_eq!(f.code(), golden, "{:02X?}", f.code());
-    let text: Vec<_> = fnjit::disasm::disassemble_x86_64(f.code())
-        .into_iter()
-        .map(|l| l.text)
-        .collect();
-    assert_eq!(
-        text,
-        [
+    #[cfg(target_arch = "x86_64")]
+    let (golden, text): (&[u8], &[&str]) = (
+        &[
+            0x55, // push rbp
+            0x48, 0x89, 0xE5, // mov rbp,rsp
+            0x49, 0x89, 0xF8, // mov r8,rdi
+            0x4C, 0x0F, 0xAF, 0xC6, // imul r8,rsi
+            0x48, 0xC1, 0xFF, 0x03, // sar rdi,3
+            0x48, 0x33, 0xFE, // xor rdi,rsi
+            0x49, 0x8D, 0x04, 0x38, // lea rax,[r8+rdi]
+            0x48, 0x89, 0xEC, // mov rsp,rbp
+            0x5D, // pop rbp
+            0xC3, // ret
+        ],
+        &[
             "push rbp",
             "mov rbp,rsp",
             "mov r8,rdi",
@@ -176,9 +171,28 @@ fn i64_pair_agrees_with_rust_and_its_bytes_are_pinned() {
             "lea rax,[r8+rdi]",
             "mov rsp,rbp",
             "pop rbp",
-            "ret"
-        ]
+            "ret",
+        ],
     );
+    #[cfg(target_arch = "aarch64")]
+    let (golden, text): (&[u8], &[&str]) = (
+        &[
+            0x05, 0xFC, 0x43, 0x93, // asr x5, x0, #0x3
+            0xA5, 0x00, 0x01, 0xCA, // eor x5, x5, x1
+            0x00, 0x14, 0x01, 0x9B, // madd x0, x0, x1, x5
+            0xC0, 0x03, 0x5F, 0xD6, // ret
+        ],
+        &[
+            "asr x5, x0, #0x3",
+            "eor x5, x5, x1",
+            "madd x0, x0, x1, x5",
+            "ret",
+        ],
+    );
+    let listing = fnjit::disasm::disassemble(target_lexicon::Triple::host().architecture, f.code());
+    let texts: Vec<_> = listing.iter().map(|l| l.text.as_str()).collect();
+    assert_eq!(f.code(), golden, "{:02X?} {texts:?}", f.code());
+    assert_eq!(texts, text);
 }
 
 #[test]
@@ -216,13 +230,18 @@ fn six_arguments_fill_every_system_v_integer_register_in_order() {
         let n = e.wrapping_neg();
         assert_eq!(f.call((e, n, e, 7, e, -3)), six(e, n, e, 7, e, -3));
     }
-    // The six registers, in order: edi, esi, edx, ecx, r8d, r9d all reach the code.
-    let text: Vec<_> = fnjit::disasm::disassemble_x86_64(f.code())
+    // The six argument registers all reach the code: System V's edi, esi, edx, ecx, r8d and r9d,
+    // or AAPCS64's w0 to w5.
+    let all = fnjit::disasm::disassemble(target_lexicon::Triple::host().architecture, f.code())
         .into_iter()
         .map(|l| l.text)
-        .collect::<Vec<_>>();
-    let all = text.join("; ");
-    for reg in ["edi", "esi", "edx", "ecx", "r8d", "r9d"] {
+        .collect::<Vec<_>>()
+        .join("; ");
+    #[cfg(target_arch = "x86_64")]
+    let regs = ["edi", "esi", "edx", "ecx", "r8d", "r9d"];
+    #[cfg(target_arch = "aarch64")]
+    let regs = ["w0", "w1", "w2", "w3", "w4", "w5"];
+    for reg in regs {
         assert!(all.contains(reg), "{reg} unused: {all}");
     }
 }

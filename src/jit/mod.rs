@@ -20,7 +20,7 @@ use crate::expr::{Expr, Formula, Import, Number, build_formula, build_kernel};
 use crate::func::{self, Function, Params, Scalar};
 use crate::isa::{Opt, host_isa};
 use crate::kernel::Kernel;
-use crate::memory::{ExecutableCode, Placement};
+use crate::memory::{ExecutableCode, Placement, WriteAccess};
 use crate::{Error, ir, perf_map};
 use cranelift_codegen::Context;
 use cranelift_codegen::ir::Signature;
@@ -364,7 +364,11 @@ impl Jit {
             builder.symbol(*symbol, callee.address());
         }
         let mut module = JITModule::new(builder);
+        // This thread writes code memory (macOS AArch64: MAP_JIT writable for this thread) until
+        // the module is finalized; no JIT code runs meanwhile.
+        let access = WriteAccess::begin();
         let compiled = define_and_finalize(&mut module, &mut self.ctx, name, imports);
+        drop(access);
         module.clear_context(&mut self.ctx);
         // Whatever the module did, the slot holds the code or the error that says why not.
         let code = match (slot.take(), compiled) {

@@ -7,7 +7,7 @@
 //! failures come back as [`Error`]s that say what the kernel refused.
 
 use crate::Error;
-use crate::memory::{ExecutableCode, Placement, WritableCode};
+use crate::memory::{ExecutableCode, Placement, WritableCode, WriteAccess};
 use cranelift_jit::{BranchProtection, JITMemoryKind, JITMemoryProvider};
 use cranelift_module::{ModuleError, ModuleResult};
 use std::io;
@@ -84,7 +84,9 @@ impl JITMemoryProvider for CodeProvider {
         }
         match WritableCode::new(size, self.placement) {
             Ok(mut memory) => {
-                let ptr = memory.as_mut_slice().as_mut_ptr();
+                // cranelift-jit writes through this pointer until `finalize`, all inside the
+                // `WriteAccess` that `Jit::compile_code` holds around the module's work.
+                let ptr = memory.as_mut_slice(&WriteAccess::begin()).as_mut_ptr();
                 *state = State::Writing {
                     memory,
                     code_len: size,

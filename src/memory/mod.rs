@@ -3,15 +3,18 @@
 //! - [`WritableCode::make_executable`] consumes it and returns [`ExecutableCode`], read-execute
 //!   and never writable again. No value of any type here is writable and executable at once.
 //!
-//! The system calls live in `sys.rs`, the pool of free pages in `pool.rs`, and near placement in
-//! `near.rs`. When its owner drops, a one-page mapping is made read-write again (never
-//! executable), zeroed and pooled for the next function; everything else is unmapped.
+//! The system calls live in `sys.rs`, the pool of free pages in `pool.rs`, near placement in
+//! `near.rs`, and what each architecture needs before new code may run in `coherence.rs`. When
+//! its owner drops, a one-page mapping is made read-write again (never executable), zeroed and
+//! pooled for the next function; everything else is unmapped.
 
+mod coherence;
 mod near;
 mod pool;
 mod sys;
 
 use crate::Error;
+pub(crate) use coherence::WriteAccess;
 pub use pool::POOL_PAGES;
 use std::io;
 use std::mem::ManuallyDrop;
@@ -91,7 +94,7 @@ impl WritableCode {
         };
         let ptr = match near {
             Some(ptr) => ptr,
-            None => sys::map(ptr::null_mut(), map_len, 0).map_err(|source| Error::MapFailed {
+            None => sys::map(ptr::null_mut(), map_len).map_err(|source| Error::MapFailed {
                 len: map_len,
                 source,
             })?,
@@ -103,8 +106,9 @@ impl WritableCode {
         })
     }
 
-    /// The whole mapping, for writing code into.
-    pub(crate) fn as_mut_slice(&mut self) -> &mut [u8] {
+    /// The whole mapping, for writing code into while this thread has write `access`.
+    pub(crate) fn as_mut_slice<'a>(&'a mut self, access: &'a WriteAccess) -> &'a mut [u8] {
+        let _ = access;
         // SAFETY: `ptr` is a live read-write mapping of `map_len` bytes that this value owns
         // exclusively, and `&mut self` guarantees no other reference into it exists.
         unsafe { std::slice::from_raw_parts_mut(self.ptr.as_ptr(), self.map_len) }
@@ -113,16 +117,14 @@ impl WritableCode {
     /// Makes the memory read-execute and returns it as code whose first `code_len` bytes are the
     /// machine code. Consumes `self`: nothing writable remains.
     ///
+    /// Before it returns, instruction fetch sees the new code on every thread (`coherence.rs`).
+    ///
     /// # Errors
     /// [`Error::ExecRefused`] when the kernel refuses `PROT_EXEC` (SELinux `execmem`,
-    /// `PR_SET_MDWE`, PaX). The memory is released (pooled or unmapped) in that case.
+    /// `PR_SET_MDWE`, PaX); [`Error::Coherence`] when it refuses the barrier that other threads
+    /// need on AArch64. The memory is released (pooled or unmapped) in either case.
     pub(crate) fn make_executable(self, code_len: usize) -> Result<ExecutableCode, Error> {
         let code_len = code_len.min(self.map_len);
-        // x86-64 keeps instruction fetch coherent with stores to the same addresses, and the
-        // mprotect system call below serializes this thread; other threads only reach the code
-        // through a synchronizing hand-over of the owner. So no icache flush is needed here
-        // (fnjit executes code on x86-64 hosts only: see `isa::check_host`).
-        //
         // SAFETY: `ptr`/`map_len` are exactly the mapping this value owns, and `self` is consumed:
         // no reference from `as_mut_slice` can outlive this call.
         let protected = unsafe { sys::protect(self.ptr, self.map_len, Protection::ReadExecute) };
@@ -130,13 +132,18 @@ impl WritableCode {
             // `self` drops here and releases the still read-write memory.
             return Err(Error::ExecRefused { source });
         }
+        // SAFETY: the code lies inside the mapping this value owns.
+        unsafe { coherence::flush_icache(self.ptr, code_len) };
         let this = ManuallyDrop::new(self);
-        Ok(ExecutableCode {
+        let code = ExecutableCode {
             ptr: this.ptr,
             map_len: this.map_len,
             code_len,
             pooled: this.pooled,
-        })
+        };
+        // On failure `code` drops here and is released like any freed code.
+        coherence::sync_other_threads().map_err(|source| Error::Coherence { source })?;
+        Ok(code)
     }
 }
 
@@ -217,11 +224,15 @@ mod tests {
         let far = WritableCode::new(1, Placement::Anywhere)
             .and_then(|w| w.make_executable(1))
             .expect("map anywhere");
+        // Linux x86-64 puts mmap(NULL) tens of TiB from a PIE's code. (qemu-user, which runs the
+        // AArch64 suite, packs everything into a few GiB, so there the layout proves nothing.)
+        #[cfg(target_arch = "x86_64")]
         assert!(
             !far.is_near(),
             "mmap(NULL) mapping at {:p}",
             far.bytes().as_ptr()
         );
+        assert_eq!(far.is_near(), near::is_near(far.bytes().as_ptr() as usize));
     }
 
     #[test]
@@ -242,18 +253,26 @@ mod tests {
     #[test]
     fn pooled_pages_come_back_zeroed_and_writable() {
         let mut w = WritableCode::new(4, Placement::Anywhere).expect("map");
-        w.as_mut_slice()[..4].copy_from_slice(&[0x8D, 0x47, 0x01, 0xC3]);
+        let access = WriteAccess::begin();
+        w.as_mut_slice(&access)[..4].copy_from_slice(&[0x8D, 0x47, 0x01, 0xC3]);
+        drop(access);
         let x = w.make_executable(4).expect("exec");
         drop(x);
         // Whichever page comes next (this one, from the pool, or another), it is clean.
         let mut again = WritableCode::new(4, Placement::Anywhere).expect("map");
-        assert!(again.as_mut_slice().iter().all(|&b| b == 0));
+        assert!(
+            again
+                .as_mut_slice(&WriteAccess::begin())
+                .iter()
+                .all(|&b| b == 0)
+        );
     }
 
     #[test]
     fn writable_memory_is_zeroed_and_sized_in_pages() {
         let mut w = WritableCode::new(5, Placement::Near).expect("map");
-        let bytes = w.as_mut_slice();
+        let access = WriteAccess::begin();
+        let bytes = w.as_mut_slice(&access);
         assert_eq!(bytes.len() % sys::page_size(), 0);
         assert!(bytes.iter().all(|&b| b == 0));
     }

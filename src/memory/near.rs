@@ -1,17 +1,28 @@
-//! Near placement: code mapped within reach of the program's own code, because indirect calls to
-//! far targets predict worse on some x86-64 cores, and direct calls reach only so far.
+//! Near placement: code mapped within direct-branch reach of the program's own code, because
+//! indirect calls to far targets predict worse on some cores, and direct calls reach only so far.
 
 use super::sys;
+use std::io;
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-/// Mappings nearer than this to the program's code count as near: within the ±2 GiB that a
-/// 32-bit relative branch reaches, and well inside the 4 GiB that branch predictors favour.
+/// Mappings nearer than this to the program's code count as near: the ±2 GiB that an x86-64
+/// 32-bit relative branch reaches (well inside the 4 GiB that branch predictors favour), or the
+/// ±128 MiB of an AArch64 `bl`.
+#[cfg(not(target_arch = "aarch64"))]
 const NEAR_LIMIT: usize = 2 << 30;
+#[cfg(target_arch = "aarch64")]
+const NEAR_LIMIT: usize = 128 << 20;
 /// How far below the program's code the near search goes before it wraps around.
+#[cfg(not(target_arch = "aarch64"))]
 const NEAR_WINDOW: usize = 1 << 30;
+#[cfg(target_arch = "aarch64")]
+const NEAR_WINDOW: usize = 32 << 20;
 /// Leave this much room below the program's code for its own mappings.
+#[cfg(not(target_arch = "aarch64"))]
 const NEAR_GAP: usize = 64 << 20;
+#[cfg(target_arch = "aarch64")]
+const NEAR_GAP: usize = 16 << 20;
 /// How many occupied addresses to step over before giving up on near placement.
 const NEAR_PROBES: usize = 16;
 
@@ -38,18 +49,20 @@ pub(super) fn map_near(len: usize) -> Option<NonNull<u8>> {
         if !(bottom..=top).contains(&hint) {
             hint = top;
         }
-        match sys::map(hint as *mut u8, len, libc::MAP_FIXED_NOREPLACE) {
+        match sys::map(hint as *mut u8, len) {
             Ok(ptr) if ptr.as_ptr() as usize == hint => {
                 NEXT_NEAR.store(hint.saturating_sub(len), Ordering::Relaxed);
                 return Some(ptr);
             }
+            // Taken: the kernel put it elsewhere (a hint, not a demand: macOS, or Linux before
+            // 4.17). Near enough is kept; otherwise try lower.
+            Ok(ptr) if is_near(ptr.as_ptr() as usize) => return Some(ptr),
             Ok(ptr) => {
-                // A kernel older than 4.17 takes the flag as a mere hint and maps elsewhere.
                 // SAFETY: the mapping was just made here and nothing references it.
                 unsafe { sys::unmap(ptr, len) };
-                return None;
+                hint = hint.saturating_sub(len);
             }
-            Err(e) if e.raw_os_error() == Some(libc::EEXIST) => hint = hint.saturating_sub(len),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => hint = hint.saturating_sub(len),
             Err(_) => return None,
         }
     }

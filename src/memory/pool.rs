@@ -1,7 +1,7 @@
 //! Free code pages, kept read-write and zeroed for the next function: a fresh mapping costs
 //! `mmap`, a page fault and `munmap`; a pooled page one `mprotect` each way.
 
-use super::{near, sys};
+use super::{WriteAccess, near, sys};
 use std::ptr::{self, NonNull};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
@@ -34,6 +34,7 @@ pub(super) unsafe fn give_back(ptr: NonNull<u8>, len: usize) {
     if len == sys::page_size() {
         let mut pool = pool_for(near::is_near(addr));
         if pool.len() < POOL_PAGES {
+            let _access = WriteAccess::begin();
             // SAFETY: the caller owns this read-write page and holds no reference into it.
             unsafe { ptr::write_bytes(ptr.as_ptr(), 0, len) };
             pool.push(addr);

@@ -1,25 +1,44 @@
-//! Every system call fnjit makes, one small function each: map, protect, unmap, page size.
+//! Every system call fnjit makes for code memory, one small function each: map, protect, unmap,
+//! page size. Unix only: on any other OS they return errors (and `isa::check_host` refuses the
+//! host before they are reached).
+//!
+//! On macOS AArch64 code memory is `MAP_JIT`, mapped read-write-execute once: whether a thread
+//! sees it writable or executable is switched per thread (`coherence::WriteAccess`), so
+//! [`protect`] has nothing to change there.
 
 use std::io;
 use std::ptr::NonNull;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
-/// `mmap` of `len` bytes of private, anonymous, read-write memory at `addr` (null: anywhere),
-/// with `extra_flags` (for example `MAP_FIXED_NOREPLACE`) added.
-pub(super) fn map(addr: *mut u8, len: usize, extra_flags: libc::c_int) -> io::Result<NonNull<u8>> {
+/// Whether code memory is `MAP_JIT`, switched per thread instead of by `mprotect`.
+#[cfg(unix)]
+const PER_THREAD_JIT: bool = cfg!(all(target_arch = "aarch64", target_vendor = "apple"));
+
+/// The `mmap` flag for [`PER_THREAD_JIT`] memory.
+#[cfg(target_vendor = "apple")]
+const JIT_FLAG: libc::c_int = if PER_THREAD_JIT { libc::MAP_JIT } else { 0 };
+#[cfg(all(unix, not(target_vendor = "apple")))]
+const JIT_FLAG: libc::c_int = 0;
+
+/// Linux's "map exactly at the hint, or fail with EEXIST"; elsewhere an address is a mere hint.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+const NOREPLACE: libc::c_int = libc::MAP_FIXED_NOREPLACE;
+#[cfg(all(unix, not(any(target_os = "linux", target_os = "android"))))]
+const NOREPLACE: libc::c_int = 0;
+
+/// `mmap` of `len` bytes of private, anonymous, read-write memory. A non-null `hint` asks for that
+/// address: on Linux it is a demand that fails with `AlreadyExists` when anything is mapped there
+/// (`MAP_FIXED_NOREPLACE`), elsewhere a mere hint that the kernel may ignore. Callers check where
+/// the mapping landed.
+#[cfg(unix)]
+pub(super) fn map(hint: *mut u8, len: usize) -> io::Result<NonNull<u8>> {
+    let placed = if hint.is_null() { 0 } else { NOREPLACE };
+    let flags = libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | JIT_FLAG | placed;
+    let exec = if PER_THREAD_JIT { libc::PROT_EXEC } else { 0 };
+    let prot = libc::PROT_READ | libc::PROT_WRITE | exec;
     // SAFETY: an anonymous private mapping creates new memory and, without MAP_FIXED, never
     // replaces an existing mapping (MAP_FIXED_NOREPLACE fails with EEXIST instead), so no memory
     // that Rust code references can change under it.
-    let p = unsafe {
-        libc::mmap(
-            addr.cast(),
-            len,
-            libc::PROT_READ | libc::PROT_WRITE,
-            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | extra_flags,
-            -1,
-            0,
-        )
-    };
+    let p = unsafe { libc::mmap(hint.cast(), len, prot, flags, -1, 0) };
     if p == libc::MAP_FAILED {
         return Err(io::Error::last_os_error());
     }
@@ -33,13 +52,17 @@ pub(super) enum Protection {
     ReadExecute,
 }
 
-/// `mprotect` of a whole mapping.
+/// `mprotect` of a whole mapping (nothing on macOS AArch64: see the module's comment).
 ///
 /// # Safety
 /// `ptr`/`len` must be exactly one mapping made by [`map`] that the caller owns, and no
 /// reference into it may be used across the change: Rust must never write through a reference
 /// into memory that became read-execute, nor run code in memory that became read-write.
+#[cfg(unix)]
 pub(super) unsafe fn protect(ptr: NonNull<u8>, len: usize, to: Protection) -> io::Result<()> {
+    if PER_THREAD_JIT {
+        return Ok(());
+    }
     let prot = match to {
         Protection::ReadWrite => libc::PROT_READ | libc::PROT_WRITE,
         Protection::ReadExecute => libc::PROT_READ | libc::PROT_EXEC,
@@ -60,6 +83,7 @@ pub(super) unsafe fn protect(ptr: NonNull<u8>, len: usize, to: Protection) -> io
 /// # Safety
 /// `ptr`/`len` must be exactly one mapping made by [`map`] that the caller owns and no longer
 /// references.
+#[cfg(unix)]
 pub(super) unsafe fn unmap(ptr: NonNull<u8>, len: usize) {
     // SAFETY: the caller passes one mapping it owns and references no more.
     unsafe {
@@ -68,7 +92,9 @@ pub(super) unsafe fn unmap(ptr: NonNull<u8>, len: usize) {
 }
 
 /// The system's page size (at least 4096).
+#[cfg(unix)]
 pub(super) fn page_size() -> usize {
+    use std::sync::atomic::{AtomicUsize, Ordering};
     static PAGE: AtomicUsize = AtomicUsize::new(0);
     match PAGE.load(Ordering::Relaxed) {
         0 => {
@@ -80,4 +106,41 @@ pub(super) fn page_size() -> usize {
         }
         size => size,
     }
+}
+
+/// Not Unix (Windows): fnjit maps no code memory here.
+#[cfg(not(unix))]
+fn unsupported() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::Unsupported,
+        "fnjit maps code memory on Linux and macOS only",
+    )
+}
+
+/// Not Unix: refuses.
+#[cfg(not(unix))]
+pub(super) fn map(_hint: *mut u8, _len: usize) -> io::Result<NonNull<u8>> {
+    Err(unsupported())
+}
+
+/// Not Unix: refuses (no mapping can exist).
+///
+/// # Safety
+/// None needed; unsafe to match the Unix signature.
+#[cfg(not(unix))]
+pub(super) unsafe fn protect(_ptr: NonNull<u8>, _len: usize, _to: Protection) -> io::Result<()> {
+    Err(unsupported())
+}
+
+/// Not Unix: nothing to unmap (no mapping can exist).
+///
+/// # Safety
+/// None needed; unsafe to match the Unix signature.
+#[cfg(not(unix))]
+pub(super) unsafe fn unmap(_ptr: NonNull<u8>, _len: usize) {}
+
+/// Not Unix: the common page size.
+#[cfg(not(unix))]
+pub(super) fn page_size() -> usize {
+    4096
 }
