@@ -49,6 +49,13 @@ pub enum Error {
         /// The `membarrier` error.
         source: io::Error,
     },
+    /// One item of a batch could not be compiled; nothing of the batch was kept.
+    Batch {
+        /// The item's index in the batch.
+        index: usize,
+        /// What was wrong with it.
+        error: Box<Error>,
+    },
     /// The IR's signature is not the one the caller asked for.
     Signature {
         /// The signature of `Function<P, R>` in the host's calling convention.
@@ -152,6 +159,11 @@ impl fmt::Display for Error {
                 "the kernel refused the barrier that makes new code visible to every thread \
                  (membarrier failed: {source}); allow membarrier(2) in this process's seccomp \
                  filter, or use Linux 4.3 or later"
+            ),
+            Error::Batch { index, error } => write!(
+                f,
+                "item {index} of the batch (counting from 0): {error}; nothing of the batch was \
+                 compiled"
             ),
             Error::Signature { expected, found } => write!(
                 f,

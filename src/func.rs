@@ -6,13 +6,13 @@
 //! line. The signature is checked against the IR once, when the function is compiled (see
 //! [`crate::Jit::compile`]); after that a call is a plain indirect call.
 
-use crate::memory::ExecutableCode;
+use crate::memory::{CodeRef, ExecutableCode};
 use cranelift_codegen::ir::{self, AbiParam, Signature, Type, types};
 use cranelift_codegen::isa::CallConv;
 use std::fmt;
 use std::marker::PhantomData;
 use std::ptr::NonNull;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 mod sealed {
     pub trait Sealed {}
@@ -171,11 +171,22 @@ pub(crate) fn signature<P: Params, R: Scalar>(call_conv: CallConv) -> Signature 
 /// # Ok::<(), fnjit::Error>(())
 /// ```
 pub struct Function<P, R> {
-    code: ExecutableCode,
-    /// Boxed: a Cranelift `Function` is about a kilobyte, and a call should find the entry
-    /// pointer near the start of a small value.
-    ir: Option<Box<Ir>>,
+    code: CodeRef,
+    /// Behind a pointer: a Cranelift `Function` is about a kilobyte, and a call should find the
+    /// entry pointer near the start of a small value. Shared by clones.
+    ir: Option<Arc<Ir>>,
     signature: PhantomData<fn(P) -> R>,
+}
+
+/// A clone shares the code (and its IR): the memory is freed when the last clone drops.
+impl<P, R> Clone for Function<P, R> {
+    fn clone(&self) -> Self {
+        Function {
+            code: self.code.clone(),
+            ir: self.ir.clone(),
+            signature: PhantomData,
+        }
+    }
 }
 
 /// The IR a function was compiled from, printed as CLIF text only when someone asks: printing
@@ -186,8 +197,8 @@ pub(crate) struct Ir {
 }
 
 impl Ir {
-    pub(crate) fn new(func: &ir::Function) -> Box<Ir> {
-        Box::new(Ir {
+    pub(crate) fn new(func: &ir::Function) -> Arc<Ir> {
+        Arc::new(Ir {
             func: func.clone(),
             text: OnceLock::new(),
         })
@@ -199,19 +210,24 @@ impl Ir {
 }
 
 impl<P: Params, R: Scalar> Function<P, R> {
-    /// Wraps `code`, compiled from `ir` (or written by hand: `None`).
+    /// Wraps `code`, compiled from `ir` (`None`: written by hand, or one of a batch).
     ///
     /// # Safety
     /// The first byte of `code` must be the entry of a function that implements
     /// `extern "C" fn(P…) -> R` under the host's C ABI, returns for every argument (or loops,
     /// as Rust code may), touches no memory but its own stack frame, and does not unwind. Only
     /// then is [`Self::call`] sound for every input.
-    pub(crate) unsafe fn new(code: ExecutableCode, ir: Option<&ir::Function>) -> Self {
+    pub(crate) unsafe fn new(code: CodeRef, ir: Option<Arc<Ir>>) -> Self {
         Function {
             code,
-            ir: ir.map(Ir::new),
+            ir,
             signature: PhantomData,
         }
+    }
+
+    /// The code and IR, to share with another `Function` of the same signature.
+    pub(crate) fn parts(&self) -> (CodeRef, Option<Arc<Ir>>) {
+        (self.code.clone(), self.ir.clone())
     }
 
     /// Calls the function.
@@ -239,14 +255,22 @@ impl<P, R> Function<P, R> {
     }
 
     /// The Cranelift IR (CLIF text) the function was compiled from; empty for code written by
-    /// hand ([`crate::HandStub`]).
+    /// hand ([`crate::HandStub`]) and for the functions of a batch, which keep no IR so that
+    /// each costs only its code (see [`crate::Jit::compile_many`]).
     pub fn ir(&self) -> &str {
         self.ir.as_ref().map_or("", |ir| ir.text())
     }
 
-    /// Whether the code lies within 2 GiB of the program's own code.
+    /// Whether the code lies within direct-branch reach of the program's own code (2 GiB on
+    /// x86-64, 128 MiB on AArch64).
     pub fn is_near(&self) -> bool {
         self.code.is_near()
+    }
+
+    /// How many functions share this one's code mapping, itself included: the functions of one
+    /// batch still alive, and clones. The mapping is freed when the last of them drops.
+    pub fn sharers(&self) -> usize {
+        self.code.sharers()
     }
 }
 

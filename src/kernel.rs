@@ -26,7 +26,7 @@ const PAR_MIN_ROWS: usize = 1 << 15;
 /// ```
 pub struct Kernel<T> {
     code: ExecutableCode,
-    ir: Box<Ir>,
+    ir: std::sync::Arc<Ir>,
     vars: usize,
     lanes: u32,
     ty: PhantomData<fn() -> T>,

@@ -12,6 +12,7 @@
 // memory (memory) → a typed call (func) or a loop over columns (kernel). Side tools: the stub,
 // the check, disassembly, targets, perf.
 mod error;
+mod evaluator;
 mod expr;
 mod func;
 pub mod ir;
@@ -32,11 +33,14 @@ pub mod bench;
 pub mod plot;
 
 pub use error::{Error, SyntaxError};
+pub use evaluator::{EVALUATOR_THRESHOLD, Evaluator, Tier};
 pub use expr::{
     Expr, Formula, MAX_INPUT, MAX_NESTING, MAX_OPERATORS, MAX_VARS, Number, eval_expr, eval_formula,
 };
 pub use func::{FnRef, Function, Params, Scalar};
-pub use jit::{Jit, JitFunction, compile_expr, compile_formula, compile_inc};
+pub use jit::{
+    CACHE_ENTRIES, CacheStats, Jit, JitFunction, compile_expr, compile_formula, compile_inc,
+};
 pub use kernel::{Kernel, compile_kernel};
 pub use memory::{POOL_PAGES, Placement};
 pub use stub::HandStub;
@@ -63,4 +67,5 @@ const _: () = {
     send_sync::<Function<(f64, i64, f32, i32, f64, f64), f32>>();
     send_sync::<FnRef<'static, (), i64>>();
     send_sync::<Kernel<f64>>();
+    send_sync::<Evaluator<f64>>();
 };

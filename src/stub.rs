@@ -3,7 +3,7 @@
 
 use crate::func::Function;
 use crate::isa::check_host;
-use crate::memory::{Placement, WritableCode, WriteAccess};
+use crate::memory::{CodeRef, Placement, WritableCode, WriteAccess};
 use crate::targets::{HAND_ENCODINGS, HandEncoding};
 use crate::{Error, perf_map};
 use cranelift_codegen::isa::CallConv;
@@ -43,7 +43,7 @@ impl HandStub {
         // argument from the first argument register (edi; w0), returns it plus one in the return
         // register (eax; w0), touches no memory, no stack and no callee-saved register, and
         // returns for every input: `extern "C" fn(i32) -> i32`.
-        let func = unsafe { Function::new(code, None) };
+        let func = unsafe { Function::new(CodeRef::whole(code), None) };
         if perf_map::enabled_by_env() {
             perf_map::record(func.code(), "fnjit_gist_stub");
         }

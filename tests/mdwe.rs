@@ -37,6 +37,20 @@ fn refused_exec_memory_is_an_error_not_a_crash() {
         stdout.contains("Jit::compile: the operating system refused to make JIT code executable"),
         "{stdout}"
     );
+    // Evaluators keep interpreting, right, and say why once for the whole process.
+    assert!(
+        stdout.contains("Evaluator: the operating system refused to make JIT code executable"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("Evaluator: still 41"), "{stdout}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        stderr
+            .matches("fnjit: an Evaluator keeps interpreting: the operating system refused")
+            .count(),
+        1,
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -70,4 +84,22 @@ fn child() {
         Ok(_) => panic!("HandStub::gist succeeded under MDWE"),
         Err(e) => println!("HandStub::gist: {e}"),
     }
+    let evaluators = [("x * 2 + 1", 10), ("x - 1", 0)]
+        .map(|(src, at)| fnjit::Evaluator::<f64>::with_threshold(src, &["x"], at).expect(src));
+    for i in 0..1000 {
+        let x = f64::from(i);
+        assert_eq!(evaluators[0].eval(&[x]), x * 2.0 + 1.0);
+        assert_eq!(evaluators[1].eval(&[x]), x - 1.0);
+    }
+    for e in &evaluators {
+        let start = std::time::Instant::now();
+        while e.tier() == fnjit::Tier::Interpreting && start.elapsed().as_secs() < 60 {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        match e.tier() {
+            fnjit::Tier::Refused(why) => println!("Evaluator: {why}"),
+            other => panic!("an Evaluator under MDWE is {other:?}"),
+        }
+    }
+    println!("Evaluator: still {}", evaluators[0].eval(&[20.0]));
 }

@@ -88,4 +88,90 @@ fn code_is_never_writable_and_executable_and_is_unmapped_on_drop() {
         None,
         "a fresh mapping outlived its drop"
     );
+    shared_mappings_too();
+}
+
+fn perms(line: &str) -> &str {
+    line.split_whitespace().nth(1).unwrap_or("")
+}
+
+fn executable_lines() -> usize {
+    maps().lines().filter(|l| perms(l).contains('x')).count()
+}
+
+/// A batch's functions share one read-execute mapping, never writable, unmapped when the last
+/// of them drops; a failed batch leaves nothing; a cached function's code goes when the cache
+/// and the function both let go of it.
+fn shared_mappings_too() {
+    let mut jit = fnjit::Jit::new().expect("jit");
+    let before = executable_lines();
+    let srcs: Vec<String> = (0..2000).map(|k| format!("x * {k} - y")).collect();
+    let srcs: Vec<&str> = srcs.iter().map(String::as_str).collect();
+    let mut fs = jit
+        .compile_formulas::<(f64, f64), f64>(&srcs, &["x", "y"])
+        .expect("batch");
+    let live = maps();
+    assert_eq!(
+        rwx_lines(&live),
+        Vec::<&str>::new(),
+        "rwx mapping in a batch"
+    );
+    let at = |f: &fnjit::Function<(f64, f64), f64>| f.code().as_ptr() as usize;
+    let line = line_holding(&live, at(&fs[0])).expect("batch code is mapped");
+    assert!(perms(&line).starts_with("r-x"), "{line}");
+    for f in &fs {
+        assert_eq!(
+            line_holding(&live, at(f)),
+            Some(line.clone()),
+            "one mapping"
+        );
+    }
+    assert_eq!(
+        executable_lines(),
+        before + 1,
+        "one executable mapping per batch"
+    );
+    let last = fs.pop().expect("functions");
+    let last_at = at(&last);
+    drop(fs);
+    assert_eq!(
+        line_holding(&maps(), last_at),
+        Some(line),
+        "the last one keeps it"
+    );
+    assert_eq!(last.call((2.0, 1.0)), 3997.0);
+    drop(last);
+    assert!(
+        line_holding(&maps(), last_at).is_none_or(|l| !perms(&l).contains('x')),
+        "a batch's code outlived its functions"
+    );
+
+    let mut broken = srcs.clone();
+    broken[1000] = "x +";
+    for _ in 0..10 {
+        assert!(
+            jit.compile_formulas::<(f64, f64), f64>(&broken, &["x", "y"])
+                .is_err()
+        );
+    }
+    assert_eq!(
+        executable_lines(),
+        before,
+        "a failed batch left code memory behind"
+    );
+
+    let formula = fnjit::Formula::parse("x * y + 0.5", &["x", "y"]).expect("formula");
+    let cached = jit
+        .compile_formula_cached::<(f64, f64), f64>(&formula)
+        .expect("cached");
+    let cached_at = cached.code().as_ptr() as usize;
+    assert_eq!(cached.sharers(), 2, "the function and the cache");
+    drop(cached);
+    let line = line_holding(&maps(), cached_at).expect("the cache keeps it");
+    assert!(perms(&line).starts_with("r-x"), "{line}");
+    jit.set_cache_capacity(0);
+    assert!(
+        line_holding(&maps(), cached_at).is_none_or(|l| !perms(&l).contains('x')),
+        "cached code outlived the cache and its functions"
+    );
 }

@@ -7,8 +7,8 @@
 use super::{BinOp, Callee, Func, Node, Program, REM_CALLEE, Ty, UnOp};
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
 use cranelift_codegen::ir::{
-    AbiParam, ExtFuncData, ExternalName, FuncRef, Function, InstBuilder, Signature, Type,
-    UserExternalName, UserFuncName, Value, types,
+    AbiParam, ExtFuncData, ExternalName, FuncRef, Function, InstBuilder, MemFlagsData, Signature,
+    Type, UserExternalName, UserFuncName, Value, types,
 };
 use cranelift_codegen::isa::TargetFrontendConfig;
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
@@ -28,18 +28,34 @@ pub(crate) fn clif_type(ty: Ty) -> Type {
 
 /// Builds `program` into `func` as `fn(T, …) -> T` (one parameter per variable) in the target's
 /// default calling convention, and returns the Rust functions it calls.
+/// Where a compiled formula finds its arguments.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Args {
+    /// One parameter per variable: `fn(T, …) -> T`.
+    Registers,
+    /// One pointer parameter to the variables in order, as a `[T]` lies in memory:
+    /// `fn(*const T) -> T` (for [`crate::Evaluator`], whose arguments come as a slice).
+    Memory,
+}
+
+/// Builds `program` as a function of its variables, taking them as `args` says.
 pub(crate) fn build_formula(
     func: &mut Function,
     fctx: &mut FunctionBuilderContext,
     target: TargetFrontendConfig,
     program: &Program,
+    args: Args,
 ) -> Vec<Import> {
     let t = clif_type(program.ty);
     func.clear();
     func.name = UserFuncName::testcase("formula");
     let mut sig = Signature::new(target.default_call_conv);
-    sig.params
-        .extend((0..program.vars).map(|_| AbiParam::new(t)));
+    match args {
+        Args::Registers => sig
+            .params
+            .extend((0..program.vars).map(|_| AbiParam::new(t))),
+        Args::Memory => sig.params.push(AbiParam::new(target.pointer_type())),
+    }
     sig.returns.push(AbiParam::new(t));
     func.signature = sig;
     let mut b = FunctionBuilder::new(func, fctx);
@@ -47,7 +63,21 @@ pub(crate) fn build_formula(
     b.append_block_params_for_function_params(block);
     b.switch_to_block(block);
     b.seal_block(block);
-    let params = b.block_params(block).to_vec();
+    let params = match args {
+        Args::Registers => b.block_params(block).to_vec(),
+        Args::Memory => {
+            let base = b.block_params(block)[0];
+            // Aligned (a `[T]` is), and valid for every variable: the caller checked the length.
+            let flags = MemFlagsData::trusted();
+            (0..program.vars)
+                // At most MAX_VARS (65,535) variables of 8 bytes: the offset fits an i32.
+                .map(|i| {
+                    b.ins()
+                        .load(t, flags, base, (i * t.bytes() as usize) as i32)
+                })
+                .collect()
+        }
+    };
     let mut lower = Lower::new(b, program.ty, target.default_call_conv);
     let result = walk(program, |node, args| lower.scalar(node, &params, args));
     lower.b.ins().return_(&[result]);

@@ -24,7 +24,7 @@ use crate::error::{Error, SyntaxError};
 use crate::func::Scalar;
 use cranelift_codegen::ir::{AbiParam, Signature, types};
 use cranelift_codegen::isa::CallConv;
-pub(crate) use lower::{Import, build_formula};
+pub(crate) use lower::{Args, Import, build_formula};
 use std::marker::PhantomData;
 pub(crate) use vector::{build_kernel, lanes};
 

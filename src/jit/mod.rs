@@ -13,18 +13,24 @@
 //!   (divisions guarded; the only calls go to fnjit's own math functions, which touch no memory
 //!   and never unwind).
 
+mod batch;
+mod cache;
 mod provider;
 mod validate;
 
-use crate::expr::{Expr, Formula, Import, Number, build_formula, build_kernel};
+pub use cache::{CACHE_ENTRIES, CacheStats};
+
+use crate::expr::{Args, Expr, Formula, Import, Number, build_formula, build_kernel};
+use crate::func::Ir;
 use crate::func::{self, Function, Params, Scalar};
 use crate::isa::{Opt, host_isa};
 use crate::kernel::Kernel;
-use crate::memory::{ExecutableCode, Placement, WriteAccess};
+use crate::memory::{CodeRef, ExecutableCode, Placement, WriteAccess};
 use crate::{Error, ir, perf_map};
+use cache::Cache;
 use cranelift_codegen::Context;
 use cranelift_codegen::ir::Signature;
-use cranelift_codegen::isa::{CallConv, OwnedTargetIsa, TargetFrontendConfig};
+use cranelift_codegen::isa::{CallConv, OwnedTargetIsa, TargetFrontendConfig, TargetIsa};
 use cranelift_frontend::FunctionBuilderContext;
 use cranelift_jit::{JITBuilder, JITModule};
 use cranelift_module::{Linkage, Module, ModuleError, default_libcall_names};
@@ -45,6 +51,7 @@ pub struct Jit {
     fctx: FunctionBuilderContext,
     placement: Placement,
     perf_map: bool,
+    cache: Cache,
 }
 
 impl fmt::Debug for Jit {
@@ -117,6 +124,7 @@ impl Jit {
             fctx: FunctionBuilderContext::new(),
             placement,
             perf_map: perf_map::enabled_by_env(),
+            cache: Cache::new(CACHE_ENTRIES),
         })
     }
 
@@ -231,6 +239,116 @@ impl Jit {
         unsafe { self.install(Opt::Speed, "fnjit_user", &[]) }
     }
 
+    /// Compiles many functions from your IR at once, each checked as [`Jit::compile`] checks
+    /// it: on every core (one Cranelift context per thread), linked into one code mapping made
+    /// executable with one `mprotect`, their code packed into shared pages as Cranelift aligns
+    /// it. Each [`Function`] keeps the mapping alive; it is freed when the last of them drops,
+    /// and is never writable again once executable. The functions keep no IR (`ir()` is empty).
+    ///
+    /// ```
+    /// use cranelift_codegen::ir::{Function, InstBuilder, UserFuncName};
+    /// use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
+    ///
+    /// let mut jit = fnjit::Jit::new()?;
+    /// let times = |k: i64| {
+    ///     let mut func = Function::with_name_signature(UserFuncName::default(), jit.signature::<i64, i64>());
+    ///     let mut fctx = FunctionBuilderContext::new();
+    ///     let mut b = FunctionBuilder::new(&mut func, &mut fctx);
+    ///     let block = b.create_block();
+    ///     b.append_block_params_for_function_params(block);
+    ///     b.switch_to_block(block);
+    ///     let x = b.block_params(block)[0];
+    ///     let y = b.ins().imul_imm_s(x, k);
+    ///     b.ins().return_(&[y]);
+    ///     b.seal_all_blocks();
+    ///     b.finalize(jit.frontend_config());
+    ///     func
+    /// };
+    /// let funcs: Vec<Function> = (0..100).map(times).collect();
+    /// let fs = jit.compile_many::<i64, i64>(&funcs)?;
+    /// assert_eq!(fs[7].call(6), 42);
+    /// assert_eq!(fs[7].sharers(), 100); // one mapping for all of them
+    /// # Ok::<(), fnjit::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::Batch`], naming the first item that [`Jit::compile`] would refuse and why;
+    /// nothing of the batch is kept then. Otherwise as [`compile_inc`].
+    pub fn compile_many<P: Params, R: Scalar>(
+        &mut self,
+        funcs: &[cranelift_codegen::ir::Function],
+    ) -> Result<Vec<Function<P, R>>, Error> {
+        let isa = self.isa(Opt::Speed)?;
+        let expected = self.signature::<P, R>();
+        let compiled = batch::compile_all(&*isa, funcs.len(), &|i, func, _| {
+            let src = &funcs[i];
+            if src.signature != expected {
+                return Err(Error::Signature {
+                    expected: expected.to_string(),
+                    found: src.signature.to_string(),
+                });
+            }
+            validate::check_safe(src)?;
+            verify(src, &*isa)?;
+            func.clone_from(src);
+            Ok(Vec::new())
+        })?;
+        let codes = batch::link(&compiled, isa, self.placement, self.perf_map, "fnjit_user")?;
+        Ok(codes
+            .into_iter()
+            // SAFETY: as in `compile`: each signature is `P -> R` in the host's C ABI and each
+            // instruction is on the allow-list (both checked above, per function).
+            .map(|code| unsafe { Function::new(code, None) })
+            .collect())
+    }
+
+    /// Compiles many formulas over the same variables at once, as [`Jit::compile_many`] compiles
+    /// IR: parsed and compiled on every core, linked into one shared mapping. Each is what
+    /// [`compile_formula`] would give for it.
+    ///
+    /// ```
+    /// let mut jit = fnjit::Jit::new()?;
+    /// let srcs: Vec<String> = (1..=1000).map(|k| format!("x * {k} + y")).collect();
+    /// let srcs: Vec<&str> = srcs.iter().map(String::as_str).collect();
+    /// let fs = jit.compile_formulas::<(f64, f64), f64>(&srcs, &["x", "y"])?;
+    /// assert_eq!(fs[999].call((2.0, 1.0)), 2001.0);
+    ///
+    /// let err = jit.compile_formulas::<(f64,), f64>(&["x + 1", "x +", "x"], &["x"]).unwrap_err();
+    /// assert!(err.to_string().starts_with("item 1 of the batch"), "{err}");
+    /// # Ok::<(), fnjit::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::FormulaType`] when `P` is not one `R` per variable; [`Error::Batch`] naming the
+    /// first formula that does not parse; otherwise as [`compile_inc`].
+    pub fn compile_formulas<P: Params, R: Number>(
+        &mut self,
+        srcs: &[&str],
+        vars: &[&str],
+    ) -> Result<Vec<Function<P, R>>, Error> {
+        self.check_formula_type::<P, R>(vars.len())?;
+        let isa = self.isa(Opt::Speed)?;
+        let target = isa.frontend_config();
+        let compiled = batch::compile_all(&*isa, srcs.len(), &|i, func, fctx| {
+            let formula = Formula::<R>::parse(srcs[i], vars)?;
+            Ok(build_formula(
+                func,
+                fctx,
+                target,
+                formula.program(),
+                Args::Registers,
+            ))
+        })?;
+        let codes = batch::link(&compiled, isa, self.placement, self.perf_map, "fnjit_expr")?;
+        Ok(codes
+            .into_iter()
+            // SAFETY: as in `compile_formula`: `build_formula` built `fn(T, …) -> T` with one
+            // parameter per variable, which is `P -> R` (checked above), from arithmetic,
+            // guarded divisions and calls to fnjit's math functions only.
+            .map(|code| unsafe { Function::new(code, None) })
+            .collect())
+    }
+
     /// Compiles `x + 1` (see [`compile_inc`]).
     ///
     /// # Errors
@@ -262,26 +380,14 @@ impl Jit {
         &mut self,
         formula: &Formula<R>,
     ) -> Result<Function<P, R>, Error> {
-        if P::TYPES.len() != formula.vars().len() || P::TYPES.iter().any(|&t| t != R::TYPE) {
-            let vars = vec![R::TYPE; formula.vars().len()];
-            let mut expected = Signature::new(self.call_conv());
-            expected
-                .params
-                .extend(vars.into_iter().map(cranelift_codegen::ir::AbiParam::new));
-            expected
-                .returns
-                .push(cranelift_codegen::ir::AbiParam::new(R::TYPE));
-            return Err(Error::FormulaType {
-                expected: expected.to_string(),
-                asked: self.signature::<P, R>().to_string(),
-            });
-        }
+        self.check_formula_type::<P, R>(formula.vars().len())?;
         let target = self.frontend_config();
         let imports = build_formula(
             &mut self.ctx.func,
             &mut self.fctx,
             target,
             formula.program(),
+            Args::Registers,
         );
         // SAFETY: `build_formula` built `fn(T, …) -> T` with one parameter per variable, which is
         // `P -> R` (checked above), in the host's calling convention, from arithmetic, bit
@@ -290,6 +396,93 @@ impl Jit {
         // (`expr/math.rs`), which take and return f64 in registers, touch no memory and cannot
         // panic or unwind. No memory, no trap.
         unsafe { self.install(Opt::Speed, "fnjit_expr", &imports) }
+    }
+
+    /// Compiles a parsed formula as [`Jit::compile_formula`] does, or returns the code already
+    /// compiled for the same formula: same type, same number of variables, same structure.
+    /// Spelling does not count (whitespace, redundant parentheses, the variables' names), since
+    /// the key is the parsed program. The cache keeps up to [`CACHE_ENTRIES`] formulas (see
+    /// [`Jit::set_cache_capacity`]), dropping the one used longest ago; a returned `Function`
+    /// shares the code, which is freed when the cache and the last function have let go of it.
+    ///
+    /// ```
+    /// use fnjit::Formula;
+    /// let mut jit = fnjit::Jit::new()?;
+    /// let a = jit.compile_formula_cached::<(f64, f64), f64>(&Formula::parse("x*(y+1)", &["x", "y"])?)?;
+    /// let b = jit.compile_formula_cached::<(f64, f64), f64>(&Formula::parse(" a * ( (b) + 1 ) ", &["a", "b"])?)?;
+    /// assert_eq!(a.code().as_ptr(), b.code().as_ptr()); // the same code
+    /// assert_eq!((jit.cache_stats().hits, jit.cache_stats().misses), (1, 1));
+    /// # Ok::<(), fnjit::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`Jit::compile_formula`].
+    pub fn compile_formula_cached<P: Params, R: Number>(
+        &mut self,
+        formula: &Formula<R>,
+    ) -> Result<Function<P, R>, Error> {
+        self.check_formula_type::<P, R>(formula.vars().len())?;
+        if let Some((code, ir)) = self.cache.get(formula.program()) {
+            // SAFETY: the cache holds code compiled by `compile_formula` for a program of this
+            // type and number of variables (both part of the key), which is `P -> R` (checked
+            // above): the contract `compile_formula` met for that code holds for this one.
+            return Ok(unsafe { Function::new(code, ir) });
+        }
+        let f = self.compile_formula::<P, R>(formula)?;
+        let (code, ir) = f.parts();
+        self.cache.insert(formula.program().clone(), code, ir);
+        Ok(f)
+    }
+
+    /// How the compile cache has done: hits, misses, entries held and capacity.
+    pub fn cache_stats(&self) -> CacheStats {
+        self.cache.stats()
+    }
+
+    /// Bounds the compile cache to `entries` formulas (0 turns it off), dropping those used
+    /// longest ago that no longer fit.
+    pub fn set_cache_capacity(&mut self, entries: usize) -> &mut Self {
+        self.cache.set_capacity(entries);
+        self
+    }
+
+    /// Compiles `formula` to read its arguments from memory ([`Args::Memory`]): the code of an
+    /// [`crate::Evaluator`]. Not callable by itself; the caller vouches for its calls.
+    ///
+    /// # Errors
+    /// As [`compile_inc`].
+    pub(crate) fn compile_row<T: Number>(
+        &mut self,
+        formula: &Formula<T>,
+    ) -> Result<CodeRef, Error> {
+        let target = self.frontend_config();
+        let imports = build_formula(
+            &mut self.ctx.func,
+            &mut self.fctx,
+            target,
+            formula.program(),
+            Args::Memory,
+        );
+        let (code, _) = self.compile_code(Opt::Speed, "fnjit_evaluator", &imports)?;
+        Ok(CodeRef::whole(code))
+    }
+
+    /// [`Error::FormulaType`] unless `P` is one `R` per variable.
+    fn check_formula_type<P: Params, R: Number>(&self, vars: usize) -> Result<(), Error> {
+        if P::TYPES.len() == vars && P::TYPES.iter().all(|&t| t == R::TYPE) {
+            return Ok(());
+        }
+        let mut expected = Signature::new(self.call_conv());
+        expected
+            .params
+            .extend((0..vars).map(|_| cranelift_codegen::ir::AbiParam::new(R::TYPE)));
+        expected
+            .returns
+            .push(cranelift_codegen::ir::AbiParam::new(R::TYPE));
+        Err(Error::FormulaType {
+            expected: expected.to_string(),
+            asked: self.signature::<P, R>().to_string(),
+        })
     }
 
     fn check_signature<P: Params, R: Scalar>(
@@ -307,14 +500,8 @@ impl Jit {
         }
     }
 
-    /// Runs Cranelift's verifier, which the release build's settings leave off, so that invalid
-    /// IR is an error and never a panic deep in the compiler.
-    fn verify(&mut self, func: &cranelift_codegen::ir::Function) -> Result<(), Error> {
-        cranelift_codegen::verify_function(func, &*self.fast_isa).map_err(|errors| {
-            Error::Verifier {
-                errors: errors.to_string(),
-            }
-        })
+    fn verify(&self, func: &cranelift_codegen::ir::Function) -> Result<(), Error> {
+        verify(func, &*self.fast_isa)
     }
 
     fn isa(&mut self, opt: Opt) -> Result<OwnedTargetIsa, Error> {
@@ -343,7 +530,7 @@ impl Jit {
         let (code, ir) = self.compile_code(opt, name, imports)?;
         // SAFETY: Cranelift compiled `ir` for the host into `code`, whose first byte is the
         // function's entry; the caller guarantees the rest of `Function::new`'s contract.
-        Ok(unsafe { Function::new(code, Some(&ir)) })
+        Ok(unsafe { Function::new(CodeRef::whole(code), Some(Ir::new(&ir))) })
     }
 
     /// Compiles `self.ctx.func` with the ISA for `opt` into executable memory, not yet callable;
@@ -359,7 +546,7 @@ impl Jit {
         let ir = self.ctx.func.clone();
         let slot = CodeSlot::default();
         let mut builder = JITBuilder::with_isa(isa, default_libcall_names());
-        builder.memory_provider(slot.provider(self.placement));
+        builder.memory_provider(slot.provider(self.placement, 0));
         for (symbol, callee) in imports {
             builder.symbol(*symbol, callee.address());
         }
@@ -411,6 +598,14 @@ impl Jit {
         // memory and never unwind). It returns after `len` rows.
         Ok(unsafe { Kernel::new(code, &ir, formula.vars().len(), lanes) })
     }
+}
+
+/// Runs Cranelift's verifier, which the release build's settings leave off, so that invalid IR is
+/// an error and never a panic deep in the compiler.
+fn verify(func: &cranelift_codegen::ir::Function, isa: &dyn TargetIsa) -> Result<(), Error> {
+    cranelift_codegen::verify_function(func, isa).map_err(|errors| Error::Verifier {
+        errors: errors.to_string(),
+    })
 }
 
 /// How many vectors a kernel's loop computes per iteration.

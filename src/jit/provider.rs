@@ -2,7 +2,9 @@
 //!
 //! cranelift-jit asks a [`JITMemoryProvider`] for memory, copies the compiled bytes in, applies
 //! relocations and then calls `finalize`. This provider hands out one [`WritableCode`] mapping
-//! per module and, on `finalize`, turns it into [`ExecutableCode`] that the caller takes out
+//! per module, sized up front (a batch's functions are compiled before they are linked, so their
+//! sizes are known), places each function in it as Cranelift aligns it, and on `finalize` turns
+//! the whole mapping into [`ExecutableCode`] with one `mprotect`, which the caller takes out
 //! through a [`CodeSlot`]. Unlike cranelift-jit's own providers it never leaks and never panics:
 //! failures come back as [`Error`]s that say what the kernel refused.
 
@@ -20,7 +22,8 @@ enum State {
     Empty,
     Writing {
         memory: WritableCode,
-        code_len: usize,
+        /// Bytes handed out so far, from the start of the mapping.
+        used: usize,
     },
     Done(Result<ExecutableCode, Error>),
 }
@@ -30,11 +33,17 @@ enum State {
 pub(super) struct CodeSlot(Arc<Mutex<State>>);
 
 impl CodeSlot {
-    /// A provider that fills this slot, mapping code as `placement` asks.
-    pub(super) fn provider(&self, placement: Placement) -> Box<dyn JITMemoryProvider + Send> {
+    /// A provider that fills this slot with one mapping of at least `capacity` bytes (at least
+    /// the first function's size), placed as `placement` asks.
+    pub(super) fn provider(
+        &self,
+        placement: Placement,
+        capacity: usize,
+    ) -> Box<dyn JITMemoryProvider + Send> {
         Box::new(CodeProvider {
             slot: self.clone(),
             placement,
+            capacity,
         })
     }
 
@@ -60,6 +69,7 @@ impl CodeSlot {
 struct CodeProvider {
     slot: CodeSlot,
     placement: Placement,
+    capacity: usize,
 }
 
 fn unsupported(what: &str) -> io::Error {
@@ -79,25 +89,35 @@ impl JITMemoryProvider for CodeProvider {
             return Err(unsupported("aligns code to at most 4096 bytes"));
         }
         let mut state = self.slot.lock();
-        if !matches!(*state, State::Empty) {
-            return Err(unsupported("holds one function per module"));
-        }
-        match WritableCode::new(size, self.placement) {
-            Ok(mut memory) => {
-                // cranelift-jit writes through this pointer until `finalize`, all inside the
-                // `WriteAccess` that `Jit::compile_code` holds around the module's work.
-                let ptr = memory.as_mut_slice(&WriteAccess::begin()).as_mut_ptr();
-                *state = State::Writing {
-                    memory,
-                    code_len: size,
+        let access = WriteAccess::begin();
+        // cranelift-jit writes through the pointers returned here until `finalize`, all inside
+        // the `WriteAccess` that `Jit` holds around the module's work.
+        match &mut *state {
+            State::Writing { memory, used } => {
+                let start = used.next_multiple_of(align.max(1) as usize);
+                let end = start.checked_add(size);
+                let room = end.and_then(|end| memory.as_mut_slice(&access).get_mut(start..end));
+                let Some(room) = room else {
+                    return Err(unsupported(
+                        "has no room left: a batch is sized before linking",
+                    ));
                 };
-                Ok(ptr)
+                *used = start + size;
+                Ok(room.as_mut_ptr())
             }
-            Err(e) => {
-                let io = io::Error::other(e.to_string());
-                *state = State::Done(Err(e));
-                Err(io)
-            }
+            State::Empty => match WritableCode::new(size.max(self.capacity), self.placement) {
+                Ok(mut memory) => {
+                    let ptr = memory.as_mut_slice(&access).as_mut_ptr();
+                    *state = State::Writing { memory, used: size };
+                    Ok(ptr)
+                }
+                Err(e) => {
+                    let io = io::Error::other(e.to_string());
+                    *state = State::Done(Err(e));
+                    Err(io)
+                }
+            },
+            State::Done(_) => Err(unsupported("holds one module's code")),
         }
     }
 
@@ -107,10 +127,10 @@ impl JITMemoryProvider for CodeProvider {
 
     fn finalize(&mut self, _: BranchProtection) -> ModuleResult<()> {
         let mut state = self.slot.lock();
-        let State::Writing { memory, code_len } = std::mem::take(&mut *state) else {
+        let State::Writing { memory, used } = std::mem::take(&mut *state) else {
             return Ok(());
         };
-        let result = memory.make_executable(code_len);
+        let result = memory.make_executable(used);
         let outcome = match &result {
             Ok(_) => Ok(()),
             Err(e) => Err(ModuleError::Allocation {
@@ -127,9 +147,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn one_function_of_code_per_module_and_no_data() {
+    fn one_mapping_per_module_sized_up_front_and_no_data() {
         let slot = CodeSlot::default();
-        let mut provider = slot.provider(Placement::Near);
+        let mut provider = slot.provider(Placement::Near, 0);
         assert!(provider.allocate(16, 8, JITMemoryKind::ReadOnly).is_err());
         assert!(
             provider
@@ -139,7 +159,13 @@ mod tests {
         let ptr = provider
             .allocate(4, 16, JITMemoryKind::Executable)
             .expect("code memory");
-        assert!(provider.allocate(4, 16, JITMemoryKind::Executable).is_err());
+        // A module without capacity has room for what its first function asked (in one page).
+        let page = 4096;
+        assert!(
+            provider
+                .allocate(page, 16, JITMemoryKind::Executable)
+                .is_err()
+        );
         assert!(slot.take().is_none(), "nothing is finished before finalize");
         provider.finalize(BranchProtection::None).expect("finalize");
         let code = slot.take().expect("finalized").expect("executable");
@@ -147,5 +173,28 @@ mod tests {
         assert_eq!(code.bytes().as_ptr(), ptr.cast_const());
         // Taken: the provider can serve the next function.
         assert!(provider.allocate(4, 16, JITMemoryKind::Executable).is_ok());
+    }
+
+    #[test]
+    fn a_batch_packs_its_functions_aligned_into_one_mapping() {
+        let slot = CodeSlot::default();
+        let mut provider = slot.provider(Placement::Anywhere, 3 * 4096);
+        let mut alloc = |size, align| {
+            provider
+                .allocate(size, align, JITMemoryKind::Executable)
+                .expect("room") as usize
+        };
+        let first = alloc(10, 16);
+        assert_eq!(alloc(10, 16) - first, 16);
+        assert_eq!(alloc(1, 1) - first, 26);
+        assert_eq!(alloc(4096, 32) - first, 32);
+        assert_eq!(alloc(4096, 4) - first, 32 + 4096);
+        provider.finalize(BranchProtection::None).expect("finalize");
+        let code = slot.take().expect("finalized").expect("executable");
+        assert_eq!(
+            code.bytes().len(),
+            32 + 2 * 4096,
+            "one mapping, code up to the last byte"
+        );
     }
 }

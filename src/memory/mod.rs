@@ -19,6 +19,7 @@ pub use pool::POOL_PAGES;
 use std::io;
 use std::mem::ManuallyDrop;
 use std::ptr::{self, NonNull};
+use std::sync::Arc;
 use sys::Protection;
 
 /// Where to map code memory.
@@ -167,11 +168,6 @@ impl ExecutableCode {
     pub(crate) fn entry(&self) -> NonNull<u8> {
         self.ptr
     }
-
-    /// Whether the code lies within 2 GiB of the program's own code (see [`Placement`]).
-    pub(crate) fn is_near(&self) -> bool {
-        near::is_near(self.ptr.as_ptr() as usize)
-    }
 }
 
 impl Drop for ExecutableCode {
@@ -190,6 +186,75 @@ impl Drop for ExecutableCode {
             // SAFETY: as above.
             Err(_) => unsafe { sys::unmap(self.ptr, self.map_len) },
         }
+    }
+}
+
+/// One function's code in a mapping that several functions may share (a batch): the mapping
+/// stays mapped and executable until the last `CodeRef` into it drops, and is never writable
+/// again.
+#[derive(Clone, Debug)]
+pub(crate) struct CodeRef {
+    /// The function's first byte, kept here so that a call reads one field.
+    entry: NonNull<u8>,
+    offset: usize,
+    len: usize,
+    mapping: Arc<ExecutableCode>,
+}
+
+// SAFETY: `entry` points into the read-execute mapping that `mapping` keeps alive; the code is
+// only ever read, and `Arc<ExecutableCode>` is itself Send and Sync.
+unsafe impl Send for CodeRef {}
+// SAFETY: as above.
+unsafe impl Sync for CodeRef {}
+
+impl CodeRef {
+    /// All of `code`, as one function.
+    pub(crate) fn whole(code: ExecutableCode) -> CodeRef {
+        CodeRef {
+            entry: code.ptr,
+            offset: 0,
+            len: code.code_len,
+            mapping: Arc::new(code),
+        }
+    }
+
+    /// Several functions in one mapping: `(offset, len)` each, from the start of `code`.
+    /// `None` if a range lies outside the code (nothing is split then; `code` is released).
+    pub(crate) fn split(code: ExecutableCode, parts: &[(usize, usize)]) -> Option<Vec<CodeRef>> {
+        let mapping = Arc::new(code);
+        let bytes = mapping.bytes();
+        parts
+            .iter()
+            .map(|&(offset, len)| {
+                let code = bytes.get(offset..offset.checked_add(len)?)?;
+                Some(CodeRef {
+                    entry: NonNull::from(code).cast(),
+                    offset,
+                    len,
+                    mapping: Arc::clone(&mapping),
+                })
+            })
+            .collect()
+    }
+
+    /// The function's machine code: `bytes().as_ptr()` is its entry.
+    pub(crate) fn bytes(&self) -> &[u8] {
+        &self.mapping.bytes()[self.offset..self.offset + self.len]
+    }
+
+    /// The first byte of the function: where a call enters it.
+    pub(crate) fn entry(&self) -> NonNull<u8> {
+        self.entry
+    }
+
+    /// Whether the function lies within direct-branch reach of the program's code.
+    pub(crate) fn is_near(&self) -> bool {
+        near::is_near(self.entry.as_ptr() as usize)
+    }
+
+    /// How many functions share this one's mapping (itself included).
+    pub(crate) fn sharers(&self) -> usize {
+        Arc::strong_count(&self.mapping)
     }
 }
 
@@ -215,6 +280,7 @@ mod tests {
     fn near_placement_is_near_and_anywhere_is_far() {
         let near = WritableCode::new(1, Placement::Near)
             .and_then(|w| w.make_executable(1))
+            .map(CodeRef::whole)
             .expect("map near");
         assert!(
             near.is_near(),
@@ -223,6 +289,7 @@ mod tests {
         );
         let far = WritableCode::new(1, Placement::Anywhere)
             .and_then(|w| w.make_executable(1))
+            .map(CodeRef::whole)
             .expect("map anywhere");
         // Linux x86-64 puts mmap(NULL) tens of TiB from a PIE's code. (qemu-user, which runs the
         // AArch64 suite, packs everything into a few GiB, so there the layout proves nothing.)

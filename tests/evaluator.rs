@@ -1,0 +1,119 @@
+//! `Evaluator<T>`: interprets until the threshold, compiles in the background, switches, and
+//! gives the interpreter's results bit for bit in both tiers, also while threads call it across
+//! the switch. (Where the OS refuses executable memory: `tests/mdwe.rs`.)
+
+mod common;
+
+use common::formulas::{VARS, f64_formula, int_formula};
+use fnjit::check::{F64_EDGES, I64_EDGES, same_f64};
+use fnjit::{EVALUATOR_THRESHOLD, Error, Evaluator, Tier};
+use proptest::prelude::*;
+use std::time::{Duration, Instant};
+
+/// Waits (up to a minute) for the background compile.
+fn compiled<T: fnjit::Number>(e: &Evaluator<T>) -> Tier {
+    let start = Instant::now();
+    while e.tier() == Tier::Interpreting && start.elapsed() < Duration::from_secs(60) {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    e.tier()
+}
+
+#[test]
+fn it_interprets_until_the_threshold_then_runs_compiled_code() {
+    let e = Evaluator::<f64>::with_threshold("x * sin(y) + 1", &["x", "y"], 100).expect("parse");
+    for i in 0..100 {
+        e.eval(&[f64::from(i), 0.5]);
+    }
+    // 100 evaluations: not yet asked for code, so nothing can have been compiled.
+    std::thread::sleep(Duration::from_millis(50));
+    assert_eq!(e.tier(), Tier::Interpreting);
+    e.eval(&[1.0, 2.0]); // the 101st asks for it
+    assert_eq!(compiled(&e), Tier::Compiled);
+    assert_eq!(e.eval(&[2.0, 0.5]), 2.0 * 0.5f64.sin() + 1.0);
+    assert_eq!(EVALUATOR_THRESHOLD, 1000);
+    assert_eq!(
+        Evaluator::<f64>::new("x", &["x"]).expect("parse").tier(),
+        Tier::Interpreting
+    );
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+    /// Both tiers give the interpreter's results bit for bit.
+    #[test]
+    fn both_tiers_agree_with_the_interpreter(src in f64_formula()) {
+        let e = Evaluator::<f64>::with_threshold(&src, &VARS, 0).expect("parse");
+        let formula = e.formula().clone();
+        let inputs: Vec<[f64; 3]> = F64_EDGES.iter().map(|&x| [x, 0.75, -3.0]).collect();
+        let interpreted: Vec<f64> = inputs.iter().map(|a| e.eval(a)).collect();
+        prop_assert_eq!(compiled(&e), Tier::Compiled);
+        for (args, before) in inputs.iter().zip(interpreted) {
+            let (after, want) = (e.eval(args), formula.eval(args).expect("eval"));
+            prop_assert!(same_f64(before, want) && same_f64(after, want),
+                "{} at {:?}: {} then {}, interpreter {}", src, args, before, after, want);
+        }
+    }
+
+    #[test]
+    fn integer_tiers_agree_too(src in int_formula(u64::MAX)) {
+        let e = Evaluator::<i64>::with_threshold(&src, &VARS, 0).expect("parse");
+        e.eval(&[0, 0, 0]);
+        prop_assert_eq!(compiled(&e), Tier::Compiled);
+        for x in I64_EDGES {
+            let args = [x, -1, i64::MIN];
+            prop_assert_eq!(e.eval(&args), e.formula().eval(&args).expect("eval"), "{}", src);
+        }
+    }
+}
+
+#[test]
+fn threads_evaluating_across_the_switch_all_get_the_right_results() {
+    let e = Evaluator::<f64>::with_threshold("x * x - y / (x + 0.5) + sqrt(y)", &["x", "y"], 2000)
+        .expect("parse");
+    let formula = e.formula().clone();
+    let tiers = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..4)
+            .map(|t| {
+                let (e, formula) = (&e, &formula);
+                s.spawn(move || {
+                    let mut seen = Vec::new();
+                    for i in 0..50_000 {
+                        let args = [f64::from(i) * 0.001 + f64::from(t), 2.5];
+                        let want = formula.eval(&args).expect("eval");
+                        assert!(same_f64(e.eval(&args), want), "thread {t} at {args:?}");
+                        if seen.last() != Some(&e.tier()) {
+                            seen.push(e.tier());
+                        }
+                    }
+                    seen
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| w.join().expect("worker"))
+            .collect::<Vec<_>>()
+    });
+    assert_eq!(compiled(&e), Tier::Compiled);
+    assert!(
+        tiers.iter().any(|seen| seen.contains(&Tier::Compiled)),
+        "no thread ever ran compiled code: {tiers:?}"
+    );
+}
+
+#[test]
+fn a_wrong_number_of_arguments_is_an_error_or_a_panic_that_says_so() {
+    let e = Evaluator::<i32>::with_threshold("x + y", &["x", "y"], 0).expect("parse");
+    e.eval(&[1, 2]);
+    assert_eq!(compiled(&e), Tier::Compiled);
+    assert!(matches!(e.try_eval(&[1]), Err(Error::Arguments { .. })));
+    assert!(matches!(
+        e.try_eval(&[1, 2, 3]),
+        Err(Error::Arguments { .. })
+    ));
+    let panic = std::panic::catch_unwind(|| e.eval(&[1])).expect_err("one argument for two");
+    let text = panic.downcast_ref::<String>().cloned().unwrap_or_default();
+    assert!(text.contains("argument"), "{text}");
+    assert_eq!(e.eval(&[i32::MAX, 1]), i32::MIN, "wrapping, as formulas do");
+}
