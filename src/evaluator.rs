@@ -10,10 +10,13 @@ use std::sync::mpsc::{self, Sender};
 use std::sync::{Arc, OnceLock};
 
 /// How many evaluations an [`Evaluator`] interprets before it asks for machine code, unless
-/// told otherwise ([`Evaluator::with_threshold`]). From the break-even of compiling a formula
-/// against interpreting it (README, "Evaluator"): a compile costs about as much as this many
-/// interpreted evaluations of a small formula, and it happens off the calling thread.
-pub const EVALUATOR_THRESHOLD: u64 = 1000;
+/// told otherwise ([`Evaluator::with_threshold`]). A compile costs as much as 80 to 1,800
+/// interpreted evaluations (the break-evens of README, "Formulas"), but it runs off the calling
+/// thread, which goes on interpreting meanwhile: waiting for the break-even before asking would
+/// only add interpretation. Asking costs the calling thread about 4 µs, as much as 40
+/// evaluations of a 20-operator formula, so it is not worth it for fewer than about 100. The
+/// curve in README, "Evaluator", is measured with this value.
+pub const EVALUATOR_THRESHOLD: u64 = 100;
 
 /// Which tier an [`Evaluator`] runs in.
 #[derive(Clone, Debug, PartialEq, Eq)]

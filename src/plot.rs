@@ -1,6 +1,6 @@
 //! An SVG chart of `fnjit bench` results: one horizontal bar per contender, a panel per group.
 
-use crate::bench::{Group, Results};
+use crate::bench::{Contender, Group, Results, TIER_POWERS, Tiering};
 use std::fmt::Write as _;
 
 const WIDTH: f64 = 900.0;
@@ -113,6 +113,7 @@ pub fn svg(r: &Results) -> Result<String, String> {
         }
         y += 24.0;
     }
+    y = tier_curve(r, &mut body, y);
     Ok(format!(
         concat!(
             r#"<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" font-family="sans-serif" font-size="12">"#,
@@ -130,6 +131,83 @@ pub fn svg(r: &Results) -> Result<String, String> {
         n = r.rounds,
         body = body
     ))
+}
+
+/// The tiering curve, if the results have it: for 10^p calls, each way's whole time divided by
+/// the better of always interpreting and compiling first (1 is the best one could pick in
+/// advance), on a log axis of calls. Returns the height used below `y`.
+fn tier_curve(r: &Results, body: &mut String, y: f64) -> f64 {
+    let ratio = |who, p| {
+        r.row(
+            Group::Tiers,
+            Contender::Tier {
+                who,
+                calls_log10: p,
+            },
+        )
+        .map(|row| row.ratio)
+        .filter(|v| v.is_finite() && *v > 0.0)
+    };
+    let ways = [
+        (Tiering::Interpret, "#777", "always interpret"),
+        (Tiering::CompileFirst, "#d9822b", "compile first"),
+        (Tiering::Evaluator, "#2b7bd9", "Evaluator"),
+    ];
+    let (top, height) = (y + 20.0, 220.0);
+    let (left, right) = (LABEL, WIDTH - 40.0);
+    let last = f64::from(*TIER_POWERS.end());
+    let px = |p: f64| left + p / last * (right - left);
+    // Ratios from 1 up, on a log axis to 100 (higher is clipped to the top).
+    let py = |v: f64| top + height - (v.clamp(1.0, 100.0).log10() / 2.0) * height;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        r#"<text x="10" y="{y}" font-weight="bold">one formula evaluated 10^p times: time / the better of interpreting and compiling first (log scales)</text>"#
+    );
+    for (v, label) in [
+        (1.0, "1"),
+        (1.2, "1.2"),
+        (2.0, "2"),
+        (10.0, "10"),
+        (100.0, "100"),
+    ] {
+        let _ = writeln!(
+            out,
+            r##"<line x1="{left}" x2="{right}" y1="{y:.1}" y2="{y:.1}" stroke="#ddd"/><text x="{tx}" y="{ty:.1}" text-anchor="end">{label}</text>"##,
+            y = py(v),
+            tx = left - 6.0,
+            ty = py(v) + 4.0
+        );
+    }
+    for p in TIER_POWERS {
+        let _ = writeln!(
+            out,
+            r#"<text x="{x:.1}" y="{ty:.1}" text-anchor="middle">10^{p}</text>"#,
+            x = px(f64::from(p)),
+            ty = top + height + 16.0
+        );
+    }
+    let mut drawn = false;
+    for (k, (who, colour, name)) in ways.into_iter().enumerate() {
+        let points: Vec<String> = TIER_POWERS
+            .filter_map(|p| ratio(who, p).map(|v| format!("{:.1},{:.1}", px(f64::from(p)), py(v))))
+            .collect();
+        if points.is_empty() {
+            continue;
+        }
+        drawn = true;
+        let _ = writeln!(
+            out,
+            r#"<polyline points="{}" fill="none" stroke="{colour}" stroke-width="2"/><text x="20" y="{ly:.1}" fill="{colour}">{name}</text>"#,
+            points.join(" "),
+            ly = top + 20.0 + 16.0 * k as f64
+        );
+    }
+    if !drawn {
+        return y;
+    }
+    body.push_str(&out);
+    top + height + 40.0
 }
 
 fn escape(s: &str) -> String {

@@ -2,11 +2,18 @@
 //! carry them all. (No timing targets here: those live in the benchmarks.)
 #![cfg(feature = "cli")]
 
-use fnjit::bench::{CALLS, Contender, Group, Results, TO_CALLABLE, run};
+use fnjit::bench::{CALLS, Contender, Group, Results, TIER_POWERS, TO_CALLABLE, run};
+use std::sync::OnceLock;
+
+/// One run of the whole bench, shared by the tests (it takes seconds, minutes under qemu).
+fn results() -> &'static Results {
+    static RESULTS: OnceLock<Results> = OnceLock::new();
+    RESULTS.get_or_init(|| run(1).expect("bench"))
+}
 
 #[test]
 fn bench_measures_every_contender_and_round_trips_through_json_and_svg() {
-    let results = run(1).expect("bench");
+    let results = results();
     for group in Group::ALL {
         let rows: Vec<_> = results.rows.iter().filter(|r| r.group == group).collect();
         assert!(rows.len() >= 2, "{group:?}: {rows:?}");
@@ -43,6 +50,22 @@ fn bench_measures_every_contender_and_round_trips_through_json_and_svg() {
     );
     assert!(results.check_inputs_per_s > 0.0);
     assert!(results.check_vs_call_throughput.is_finite());
+    let tiers = results
+        .rows
+        .iter()
+        .filter(|r| r.group == Group::Tiers)
+        .count();
+    assert_eq!(
+        tiers,
+        3 * TIER_POWERS.count(),
+        "every way at every power of ten"
+    );
+    let [grown, trimmed, owned] = results.batch_memory_per_function;
+    assert!(
+        grown > 0.0 && trimmed > 0.0 && owned > 0.0,
+        "{:?}",
+        results.batch_memory_per_function
+    );
 
     let json = serde_json::to_string(&results).expect("to json");
     let back: Results = serde_json::from_str(&json).expect("from json");
@@ -50,11 +73,15 @@ fn bench_measures_every_contender_and_round_trips_through_json_and_svg() {
     let svg = fnjit::plot::svg(&back).expect("svg");
     assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
     assert!(svg.contains("JitFunction::call, near") && svg.contains("compile_inc()"));
+    assert!(
+        svg.contains("<polyline") && svg.contains("Evaluator"),
+        "the tiering curve"
+    );
 }
 
 #[test]
 fn the_chart_refuses_figures_it_cannot_draw() {
-    let results = run(1).expect("bench");
+    let results = results().clone();
     let mut nan = results.clone();
     nan.rows[3].median_ns = f64::NAN;
     let err = fnjit::plot::svg(&nan).expect_err("NaN drawn");

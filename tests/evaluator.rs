@@ -31,7 +31,7 @@ fn it_interprets_until_the_threshold_then_runs_compiled_code() {
     e.eval(&[1.0, 2.0]); // the 101st asks for it
     assert_eq!(compiled(&e), Tier::Compiled);
     assert_eq!(e.eval(&[2.0, 0.5]), 2.0 * 0.5f64.sin() + 1.0);
-    assert_eq!(EVALUATOR_THRESHOLD, 1000);
+    assert_eq!(EVALUATOR_THRESHOLD, 100);
     assert_eq!(
         Evaluator::<f64>::new("x", &["x"]).expect("parse").tier(),
         Tier::Interpreting

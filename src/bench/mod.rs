@@ -7,6 +7,7 @@
 
 mod kernels;
 mod peers;
+mod scale;
 
 pub use kernels::{
     KERNEL_ROWS, KERNELS, KernelContender, KernelFormula, PAR_ROWS, columns, native,
@@ -14,6 +15,7 @@ pub use kernels::{
 pub use peers::{
     ENGINES, Engine, Eval, FORMULAS, PeerFormula, f64_engines, i64_engines, inputs, int_inputs,
 };
+pub use scale::{BATCH, RSS_BATCH, Scale, TIER_FORMULA, TIER_POWERS, Tiering, formula_20};
 
 use crate::check::{Inputs, check};
 use crate::memory::WritableCode;
@@ -55,11 +57,22 @@ pub enum Group {
     KernelRows,
     /// `eval_par` against `eval` on 10,000,000 rows (ns/row); speed-up over `eval`.
     KernelCores,
+    /// `x + 1` compiled one at a time and in batches, hot and cold (ns/function); against the
+    /// gist's way.
+    BatchInc,
+    /// 20-operator formulas compiled one at a time and in batches, hot and cold (ns/function);
+    /// against one at a time.
+    BatchFormula,
+    /// The compile cache (ns); against compiling.
+    Cache,
+    /// Evaluating a formula 10^p times in all (ns); against the better of always interpreting
+    /// and compiling first.
+    Tiers,
 }
 
 impl Group {
     /// Every group, in the order `fnjit bench` measures them.
-    pub const ALL: [Group; 9] = [
+    pub const ALL: [Group; 13] = [
         Group::CallIndependent,
         Group::CallChain,
         Group::ToCallable,
@@ -69,6 +82,10 @@ impl Group {
         Group::PeerCompile,
         Group::KernelRows,
         Group::KernelCores,
+        Group::BatchInc,
+        Group::BatchFormula,
+        Group::Cache,
+        Group::Tiers,
     ];
 
     /// The group's heading, with its unit.
@@ -83,6 +100,10 @@ impl Group {
             Group::PeerCompile => "formulas, parse (and compile) (ns)",
             Group::KernelRows => "kernels, 1,000,000 rows (ns/row)",
             Group::KernelCores => "kernel on every core, 10,000,000 rows (ns/row)",
+            Group::BatchInc => "x + 1, time per function, hot then cold (ns)",
+            Group::BatchFormula => "20-operator formulas, per function, hot then cold (ns)",
+            Group::Cache => "compile cache, 20-operator formula (ns)",
+            Group::Tiers => "one formula evaluated 10^p times, in all (ns)",
         }
     }
 
@@ -97,6 +118,10 @@ impl Group {
             Group::PeerCompile => "/ fnjit",
             Group::KernelRows => "/ native",
             Group::KernelCores => "speed-up",
+            Group::BatchInc => "/ gist's way",
+            Group::BatchFormula => "/ one at a time",
+            Group::Cache => "/ compile",
+            Group::Tiers => "/ better",
         }
     }
 }
@@ -152,6 +177,20 @@ pub enum Contender {
         /// Index into [`KERNELS`].
         formula: u8,
     },
+    /// Compiling many functions, or the cache, with the caches evicted first or not.
+    Scale {
+        /// What is done.
+        what: Scale,
+        /// Other work evicted the caches before each compile.
+        cold: bool,
+    },
+    /// Evaluating a formula `10^calls_log10` times, one way.
+    Tier {
+        /// Which way.
+        who: Tiering,
+        /// The power of ten.
+        calls_log10: u8,
+    },
     /// An engine on formula `formula` of [`peers::FORMULAS`].
     Engine {
         /// Which engine.
@@ -195,6 +234,10 @@ impl Contender {
             self,
             Contender::Native
                 | Contender::GistWay
+                | Contender::Scale {
+                    what: Scale::GistWay | Scale::SingleFormula | Scale::CacheMiss,
+                    ..
+                }
                 | Contender::Engine {
                     engine: Engine::Native,
                     ..
@@ -261,6 +304,13 @@ impl fmt::Display for Contender {
                     KernelContender::Peer(engine) => format!("{engine:?} per row"),
                 };
                 return write!(f, "{who}: {short}{more}");
+            }
+            Contender::Scale { what, cold } => {
+                let when = if cold { "cold" } else { "hot" };
+                return write!(f, "{what}, {when}");
+            }
+            Contender::Tier { who, calls_log10 } => {
+                return write!(f, "10^{calls_log10} calls: {who:?}");
             }
             Contender::Engine { engine, formula } => {
                 let src = peers::FORMULAS
@@ -397,6 +447,11 @@ pub struct Results {
     pub check_vs_call_throughput: f64,
     /// Threads the check ran on.
     pub threads: usize,
+    /// Memory per live function of a batch of 100,000 small formulas, in bytes: resident as
+    /// the batch is compiled, resident after freed compiler memory is returned to the OS, and
+    /// owned (code and `Function` values).
+    #[serde(default)]
+    pub batch_memory_per_function: [f64; 3],
 }
 
 impl Results {
@@ -602,6 +657,8 @@ pub fn run(rounds: usize) -> Result<Results, Failure> {
 
     rows.extend(peers::run(rounds)?);
     rows.extend(kernels::run(rounds)?);
+    rows.extend(scale::run(rounds)?);
+    let batch_memory_per_function = scale::rss_per_function()?;
 
     // The side-by-side check on a 2^24-input slice.
     let inputs = Inputs::Slice {
@@ -632,6 +689,7 @@ pub fn run(rounds: usize) -> Result<Results, Failure> {
         check_inputs_per_s,
         check_vs_call_throughput: 0.0,
         threads,
+        batch_memory_per_function,
     };
     let call_ns = |code| {
         let c = Contender::Call {
@@ -788,6 +846,13 @@ pub fn table(r: &Results) -> String {
         r.threads,
         r.check_vs_call_throughput,
         r.threads
+    );
+    let [grown, trimmed, owned] = r.batch_memory_per_function;
+    let _ = writeln!(
+        out,
+        "memory per live function, batch of {RSS_BATCH} small formulas: {grown:.0} bytes of RSS \
+         after compiling, {trimmed:.0} once freed compiler memory is returned (malloc_trim), \
+         {owned:.0} owned (code and Function)"
     );
     out
 }

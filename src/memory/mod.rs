@@ -196,7 +196,6 @@ impl Drop for ExecutableCode {
 pub(crate) struct CodeRef {
     /// The function's first byte, kept here so that a call reads one field.
     entry: NonNull<u8>,
-    offset: usize,
     len: usize,
     mapping: Arc<ExecutableCode>,
 }
@@ -212,7 +211,6 @@ impl CodeRef {
     pub(crate) fn whole(code: ExecutableCode) -> CodeRef {
         CodeRef {
             entry: code.ptr,
-            offset: 0,
             len: code.code_len,
             mapping: Arc::new(code),
         }
@@ -229,7 +227,6 @@ impl CodeRef {
                 let code = bytes.get(offset..offset.checked_add(len)?)?;
                 Some(CodeRef {
                     entry: NonNull::from(code).cast(),
-                    offset,
                     len,
                     mapping: Arc::clone(&mapping),
                 })
@@ -239,7 +236,8 @@ impl CodeRef {
 
     /// The function's machine code: `bytes().as_ptr()` is its entry.
     pub(crate) fn bytes(&self) -> &[u8] {
-        &self.mapping.bytes()[self.offset..self.offset + self.len]
+        let offset = self.entry.as_ptr() as usize - self.mapping.ptr.as_ptr() as usize;
+        &self.mapping.bytes()[offset..offset + self.len]
     }
 
     /// The first byte of the function: where a call enters it.
