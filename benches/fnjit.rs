@@ -1,14 +1,15 @@
-//! Criterion benches: call cost, time to a callable function, and the side-by-side check.
+//! Criterion benches: call cost, time to a callable function, the side-by-side check, formulas,
+//! kernels, and thousands of functions.
 //! `fnjit bench` measures the same things interleaved in one process, in seconds; these give
 //! Criterion's statistics and history. Run with `cargo bench`.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use fnjit::bench::{
-    CALLS, Contender, EXPR_20, FORMULAS, Fixtures, TO_CALLABLE, f64_engines, i64_engines, inputs,
-    int_inputs, native_inc, to_callable_once,
+    BATCH, CALLS, Contender, EXPR_20, FORMULAS, Fixtures, TIER_FORMULA, TO_CALLABLE, f64_engines,
+    formula_20, i64_engines, inputs, int_inputs, native_inc, to_callable_once,
 };
 use fnjit::check::{Inputs, check};
-use fnjit::{HandStub, Jit, compile_inc, inc_reference};
+use fnjit::{Evaluator, Formula, HandStub, Jit, compile_inc, inc_reference};
 use std::hint::black_box;
 
 const CALLS_PER_ITER: u64 = 10_000;
@@ -209,8 +210,109 @@ fn kernels(c: &mut Criterion) {
     }
 }
 
+/// Thousands of functions: 1,000 functions one at a time against one batch (per function:
+/// divide by 1,000), a cache hit, and an `Evaluator` against interpreting and compiling first
+/// at 10^4 evaluations, the middle of the tiering curve.
+fn scale(c: &mut Criterion) {
+    let mut g = c.benchmark_group("scale");
+    g.sample_size(10);
+    let mut jit = Jit::new().expect("jit");
+    let inc: Vec<_> = (0..BATCH)
+        .map(|_| {
+            let mut func = cranelift_codegen::ir::Function::new();
+            fnjit::ir::build_inc(
+                &mut func,
+                &mut cranelift_frontend::FunctionBuilderContext::new(),
+                jit.frontend_config(),
+            );
+            func
+        })
+        .collect();
+    g.bench_function("x + 1 the gist's way, 1,000 times", |b| {
+        b.iter(|| {
+            for _ in 0..BATCH {
+                let stub = HandStub::gist_placed(fnjit::Placement::Fresh).expect("stub");
+                assert_eq!(stub.call(41), 42);
+            }
+        })
+    });
+    g.bench_function("x + 1, compile_many of 1,000", |b| {
+        b.iter(|| {
+            let fs = jit.compile_many::<i32, i32>(&inc).expect("batch");
+            assert_eq!(fs[BATCH - 1].call(41), 42);
+        })
+    });
+    let vars = ["x", "y", "z"];
+    let srcs: Vec<String> = (0..BATCH).map(formula_20).collect();
+    let srcs: Vec<&str> = srcs.iter().map(String::as_str).collect();
+    g.bench_function("20-operator formulas, compile_formula 1,000 times", |b| {
+        b.iter(|| {
+            for src in &srcs {
+                let formula = Formula::<f64>::parse(src, &vars).expect("parse");
+                let f = jit
+                    .compile_formula::<(f64, f64, f64), f64>(&formula)
+                    .expect("compile");
+                black_box(f.call((1.0, 2.0, 3.0)));
+            }
+        })
+    });
+    g.bench_function("20-operator formulas, compile_formulas of 1,000", |b| {
+        b.iter(|| {
+            let fs = jit
+                .compile_formulas::<(f64, f64, f64), f64>(&srcs, &vars)
+                .expect("batch");
+            black_box(fs[BATCH - 1].call((1.0, 2.0, 3.0)));
+        })
+    });
+    g.finish();
+
+    let mut g = c.benchmark_group("cache");
+    let formula = Formula::<f64>::parse(&formula_20(7), &vars).expect("parse");
+    g.bench_function("compile_formula_cached, a hit", |b| {
+        b.iter(|| {
+            jit.compile_formula_cached::<(f64, f64, f64), f64>(black_box(&formula))
+                .expect("hit")
+        })
+    });
+    g.finish();
+
+    let mut g = c.benchmark_group("tiers_10^4_calls");
+    g.sample_size(20);
+    let arg = |c: u64| [(c % 1024) as f64 * 0.001 + 0.1, 2.0, 3.0];
+    g.bench_function("interpret", |b| {
+        b.iter(|| {
+            let f = Formula::<f64>::parse(TIER_FORMULA, &vars).expect("parse");
+            (0..10_000)
+                .map(|c| f.eval(&arg(c)).expect("eval"))
+                .sum::<f64>()
+        })
+    });
+    g.bench_function("compile first", |b| {
+        b.iter(|| {
+            let f = Formula::<f64>::parse(TIER_FORMULA, &vars).expect("parse");
+            let f = jit
+                .compile_formula::<(f64, f64, f64), f64>(&f)
+                .expect("compile");
+            (0..10_000)
+                .map(|c| {
+                    let [x, y, z] = arg(c);
+                    f.call((x, y, z))
+                })
+                .sum::<f64>()
+        })
+    });
+    g.bench_function("Evaluator", |b| {
+        b.iter(|| {
+            let e = Evaluator::<f64>::new(TIER_FORMULA, &vars).expect("parse");
+            (0..10_000).map(|c| e.eval(&arg(c))).sum::<f64>()
+        })
+    });
+    g.finish();
+}
+
 criterion_group!(
     benches,
+    scale,
     kernels,
     formulas,
     calls,
