@@ -6,7 +6,7 @@
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use fnjit::bench::{
     BATCH, CALLS, Contender, EXPR_20, FORMULAS, Fixtures, TIER_FORMULA, TO_CALLABLE, f64_engines,
-    formula_20, i64_engines, inputs, int_inputs, native_inc, to_callable_once,
+    formula_20, i64_engines, inc_ir, inputs, int_inputs, native_inc, to_callable_once,
 };
 use fnjit::check::{Inputs, check};
 use fnjit::{Evaluator, Formula, HandStub, Jit, compile_inc, inc_reference};
@@ -217,17 +217,7 @@ fn scale(c: &mut Criterion) {
     let mut g = c.benchmark_group("scale");
     g.sample_size(10);
     let mut jit = Jit::new().expect("jit");
-    let inc: Vec<_> = (0..BATCH)
-        .map(|_| {
-            let mut func = cranelift_codegen::ir::Function::new();
-            fnjit::ir::build_inc(
-                &mut func,
-                &mut cranelift_frontend::FunctionBuilderContext::new(),
-                jit.frontend_config(),
-            );
-            func
-        })
-        .collect();
+    let inc: Vec<_> = (0..BATCH).map(|_| inc_ir(&jit)).collect();
     g.bench_function("x + 1 the gist's way, 1,000 times", |b| {
         b.iter(|| {
             for _ in 0..BATCH {

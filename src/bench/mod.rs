@@ -15,7 +15,7 @@ pub use kernels::{
 pub use peers::{
     ENGINES, Engine, Eval, FORMULAS, PeerFormula, f64_engines, i64_engines, inputs, int_inputs,
 };
-pub use scale::{BATCH, RSS_BATCH, Scale, TIER_FORMULA, TIER_POWERS, Tiering, formula_20};
+pub use scale::{BATCH, RSS_BATCH, Scale, TIER_FORMULA, TIER_POWERS, Tiering, formula_20, inc_ir};
 
 use crate::check::{Inputs, check};
 use crate::memory::WritableCode;

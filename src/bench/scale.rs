@@ -83,7 +83,7 @@ fn evict(buffer: &mut [u8]) {
 }
 
 /// A `fn(i32) -> i32 { x + 1 }` as IR, for `compile_many`.
-fn inc_ir(jit: &Jit) -> cranelift_codegen::ir::Function {
+pub fn inc_ir(jit: &Jit) -> cranelift_codegen::ir::Function {
     let mut func = cranelift_codegen::ir::Function::new();
     crate::ir::build_inc(
         &mut func,

@@ -64,7 +64,7 @@ impl fmt::Debug for Jit {
     }
 }
 
-/// Compiles `fn(i32) -> i32 { x + 1 }` for the host (x86-64 System V) with Cranelift.
+/// Compiles `fn(i32) -> i32 { x + 1 }` for the host (x86-64 or AArch64) with Cranelift.
 ///
 /// # Errors
 /// [`Error::UnsupportedHost`] on any other host; [`Error::ExecRefused`] when the OS forbids
@@ -107,7 +107,8 @@ impl Jit {
     /// A compiler for the host, placing code near the program's own code.
     ///
     /// # Errors
-    /// [`Error::UnsupportedHost`] unless the host is x86-64 with the System V ABI.
+    /// [`Error::UnsupportedHost`] unless fnjit runs code on the host (x86-64 or AArch64, under
+    /// Linux or macOS).
     pub fn new() -> Result<Jit, Error> {
         Self::with_placement(Placement::Near)
     }
@@ -293,13 +294,9 @@ impl Jit {
             func.clone_from(src);
             Ok(Vec::new())
         })?;
-        let codes = batch::link(&compiled, isa, self.placement, self.perf_map, "fnjit_user")?;
-        Ok(codes
-            .into_iter()
-            // SAFETY: as in `compile`: each signature is `P -> R` in the host's C ABI and each
-            // instruction is on the allow-list (both checked above, per function).
-            .map(|code| unsafe { Function::new(code, None) })
-            .collect())
+        // SAFETY: as in `compile`: each signature is `P -> R` in the host's C ABI and each
+        // instruction is on the allow-list (both checked above, per function).
+        unsafe { self.install_batch(&compiled, isa, "fnjit_user") }
     }
 
     /// Compiles many formulas over the same variables at once, as [`Jit::compile_many`] compiles
@@ -339,14 +336,10 @@ impl Jit {
                 Args::Registers,
             ))
         })?;
-        let codes = batch::link(&compiled, isa, self.placement, self.perf_map, "fnjit_expr")?;
-        Ok(codes
-            .into_iter()
-            // SAFETY: as in `compile_formula`: `build_formula` built `fn(T, …) -> T` with one
-            // parameter per variable, which is `P -> R` (checked above), from arithmetic,
-            // guarded divisions and calls to fnjit's math functions only.
-            .map(|code| unsafe { Function::new(code, None) })
-            .collect())
+        // SAFETY: as in `compile_formula`: `build_formula` built `fn(T, …) -> T` with one
+        // parameter per variable, which is `P -> R` (checked above), from arithmetic, guarded
+        // divisions and calls to fnjit's math functions only.
+        unsafe { self.install_batch(&compiled, isa, "fnjit_expr") }
     }
 
     /// Compiles `x + 1` (see [`compile_inc`]).
@@ -381,14 +374,7 @@ impl Jit {
         formula: &Formula<R>,
     ) -> Result<Function<P, R>, Error> {
         self.check_formula_type::<P, R>(formula.vars().len())?;
-        let target = self.frontend_config();
-        let imports = build_formula(
-            &mut self.ctx.func,
-            &mut self.fctx,
-            target,
-            formula.program(),
-            Args::Registers,
-        );
+        let imports = self.build(formula, Args::Registers);
         // SAFETY: `build_formula` built `fn(T, …) -> T` with one parameter per variable, which is
         // `P -> R` (checked above), in the host's calling convention, from arithmetic, bit
         // operations, comparisons and selects; its divisions are guarded so that no divisor is
@@ -455,16 +441,22 @@ impl Jit {
         &mut self,
         formula: &Formula<T>,
     ) -> Result<CodeRef, Error> {
+        let imports = self.build(formula, Args::Memory);
+        let (code, _) = self.compile_code(Opt::Speed, "fnjit_evaluator", &imports)?;
+        Ok(CodeRef::whole(code))
+    }
+
+    /// Builds `formula` into `self.ctx.func`, taking its arguments as `args` says; returns what
+    /// its user functions `u0:k` are.
+    fn build<T: Number>(&mut self, formula: &Formula<T>, args: Args) -> Vec<Import> {
         let target = self.frontend_config();
-        let imports = build_formula(
+        build_formula(
             &mut self.ctx.func,
             &mut self.fctx,
             target,
             formula.program(),
-            Args::Memory,
-        );
-        let (code, _) = self.compile_code(Opt::Speed, "fnjit_evaluator", &imports)?;
-        Ok(CodeRef::whole(code))
+            args,
+        )
     }
 
     /// [`Error::FormulaType`] unless `P` is one `R` per variable.
@@ -531,6 +523,25 @@ impl Jit {
         // SAFETY: Cranelift compiled `ir` for the host into `code`, whose first byte is the
         // function's entry; the caller guarantees the rest of `Function::new`'s contract.
         Ok(unsafe { Function::new(CodeRef::whole(code), Some(Ir::new(&ir))) })
+    }
+
+    /// Links a compiled batch into one mapping and wraps each function; `name` is for profilers.
+    ///
+    /// # Safety
+    /// Every function of `compiled` must meet the contract of [`Function::new`] for `P -> R`.
+    unsafe fn install_batch<P: Params, R: Scalar>(
+        &self,
+        compiled: &[batch::Compiled],
+        isa: OwnedTargetIsa,
+        name: &str,
+    ) -> Result<Vec<Function<P, R>>, Error> {
+        let codes = batch::link(compiled, isa, self.placement, self.perf_map, name)?;
+        Ok(codes
+            .into_iter()
+            // SAFETY: `link` placed each function's code at its entry; the caller vouches for
+            // the rest of `Function::new`'s contract.
+            .map(|code| unsafe { Function::new(code, None) })
+            .collect())
     }
 
     /// Compiles `self.ctx.func` with the ISA for `opt` into executable memory, not yet callable;
