@@ -113,8 +113,8 @@ pub(crate) fn signature<P: Params, R: Scalar>(call_conv: CallConv) -> Signature 
 /// ```
 /// let f = fnjit::compile_inc()?; // a Function<i32, i32>
 /// let inc = |x| f.call(x);
-/// let code = f.code();
-/// assert_eq!((inc(41), code.last()), (42, Some(&0xC3)));
+/// let code = f.code(); // the machine code, where it runs
+/// assert_eq!((inc(41), code.is_empty()), (42, false));
 /// # Ok::<(), fnjit::Error>(())
 /// ```
 ///
