@@ -300,15 +300,14 @@ fn tiers(rounds: usize) -> Result<Vec<Row>, Failure> {
     let mut rows = Vec::new();
     for p in TIER_POWERS {
         let calls = 10u64.pow(u32::from(p));
-        // Big counts take seconds a round: fewer rounds there, and no warm-up round (a run of
-        // a million calls warms itself up).
-        let (first, rounds) = if calls >= 1_000_000 {
-            (1, rounds.div_ceil(3))
+        // Big counts take seconds a round: fewer rounds there.
+        let rounds = if calls >= 1_000_000 {
+            rounds.div_ceil(3)
         } else {
-            (0, rounds)
+            rounds
         };
         let mut samples = vec![Vec::new(); who.len()];
-        for round in first..rounds + 1 {
+        for round in 0..rounds + 1 {
             for k in 0..who.len() {
                 let i = (k + round) % who.len();
                 let arg = |c: u64| [(c % 1024) as f64 * 0.001 + 0.1, 2.0, 3.0];
