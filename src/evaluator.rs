@@ -15,7 +15,7 @@ use std::sync::{Arc, OnceLock};
 /// thread, which goes on interpreting meanwhile: waiting for the break-even before asking would
 /// only add interpretation. Asking costs the calling thread about 4 µs, as much as 40
 /// evaluations of a 20-operator formula, so it is not worth it for fewer than about 100. The
-/// curve in README, "Evaluator", is measured with this value.
+/// tiering curve in README, "Thousands of functions", is measured with this value.
 pub const EVALUATOR_THRESHOLD: u64 = 100;
 
 /// Which tier an [`Evaluator`] runs in.

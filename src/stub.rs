@@ -8,6 +8,7 @@ use crate::targets::{HAND_ENCODINGS, HandEncoding};
 use crate::{Error, perf_map};
 use cranelift_codegen::isa::CallConv;
 use std::ops::Deref;
+use std::sync::OnceLock;
 use target_lexicon::Triple;
 
 /// The gist's function, `x + 1`, hand-encoded for the host, mapped read-write, filled, then made
@@ -56,19 +57,22 @@ impl HandStub {
     /// # Errors
     /// [`Error::UnsupportedHost`] when fnjit does not run code on the host, or has no row for it.
     pub fn encoding() -> Result<&'static HandEncoding, Error> {
+        // Looked up once: parsing the table's triples on every stub would cost more than the
+        // copy into memory.
+        static HOST: OnceLock<Option<&'static HandEncoding>> = OnceLock::new();
         let host = Triple::host();
         check_host(&host)?;
-        let conv = CallConv::triple_default(&host);
-        HAND_ENCODINGS
-            .iter()
-            .find(|h| {
+        let found = HOST.get_or_init(|| {
+            let conv = CallConv::triple_default(&host);
+            HAND_ENCODINGS.iter().find(|h| {
                 h.triple.parse::<Triple>().is_ok_and(|t| {
                     t.architecture == host.architecture && CallConv::triple_default(&t) == conv
                 })
             })
-            .ok_or(Error::UnsupportedHost {
-                triple: host.to_string(),
-            })
+        });
+        found.ok_or(Error::UnsupportedHost {
+            triple: host.to_string(),
+        })
     }
 }
 
