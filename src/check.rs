@@ -31,9 +31,10 @@ pub const EDGES: [i32; 6] = [i32::MIN, -1, 0, 1, 41, i32::MAX];
 /// The i64 inputs where integer code most often goes wrong.
 pub const I64_EDGES: [i64; 8] = [i64::MIN, i64::MIN + 1, -2, -1, 0, 1, 2, i64::MAX];
 
-/// The f64 inputs where floating-point code most often goes wrong: ±0, ±1, ±inf, NaN, the
-/// smallest normal and subnormal, ±MAX, and the integers around 2^53.
-pub const F64_EDGES: [f64; 16] = [
+/// The f64 inputs where floating-point code most often goes wrong: ±0, ±1, ±inf, quiet and
+/// signaling NaNs of both signs, the smallest normal, subnormals of both signs, ±MAX, the
+/// integers around 2^53, and a value whose square underflows.
+pub const F64_EDGES: [f64; 22] = [
     0.0,
     -0.0,
     1.0,
@@ -42,8 +43,14 @@ pub const F64_EDGES: [f64; 16] = [
     f64::INFINITY,
     f64::NEG_INFINITY,
     f64::NAN,
+    f64::from_bits(0xFFF8_0000_DEAD_BEEF), // a quiet NaN, negative, with a payload
+    f64::from_bits(0x7FF0_0000_0000_0001), // signaling NaNs
+    f64::from_bits(0xFFF4_0000_0000_0000),
     f64::MIN_POSITIVE,
     5e-324,
+    -5e-324,
+    f64::from_bits(0x000F_FFFF_FFFF_FFFF), // the largest subnormal
+    1e-300,
     f64::MAX,
     f64::MIN,
     9007199254740992.0,

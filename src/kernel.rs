@@ -81,9 +81,14 @@ impl<T: Number> Kernel<T> {
     /// As [`Kernel::eval`].
     pub fn eval_par(&self, columns: &[&[T]], out: &mut [T]) -> Result<(), Error> {
         self.check(columns, out.len())?;
-        let threads = std::thread::available_parallelism().map_or(1, usize::from);
         let rows = out.len();
-        if threads < 2 || rows < PAR_MIN_ROWS {
+        // The row count first: asking the OS for the cores reads files (cgroup quotas), which
+        // costs more than a short kernel call.
+        let threads = match rows {
+            0..PAR_MIN_ROWS => 1,
+            _ => std::thread::available_parallelism().map_or(1, usize::from),
+        };
+        if threads < 2 {
             // SAFETY: checked above.
             unsafe { self.run(columns, out) };
             return Ok(());

@@ -30,7 +30,7 @@ fn edges_agree() {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(10_000))]
+    #![proptest_config(common::proptest_config(10_000))]
     #[test]
     fn random_inputs_agree(x in any::<i32>()) {
         let (jit, stub) = pair();

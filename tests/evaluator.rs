@@ -1,13 +1,10 @@
 //! `Evaluator<T>`: interprets until the threshold, compiles in the background, switches, and
-//! gives the interpreter's results bit for bit in both tiers, also while threads call it across
-//! the switch. (Where the OS refuses executable memory: `tests/mdwe.rs`.)
+//! gives the interpreter's results while threads call it across the switch. (Random formulas in
+//! both tiers against the interpreter: `tests/differential.rs`; where the OS refuses executable
+//! memory: `tests/mdwe.rs`.)
 
-mod common;
-
-use common::formulas::{VARS, f64_formula, int_formula};
-use fnjit::check::{F64_EDGES, I64_EDGES, same_f64};
+use fnjit::check::same_f64;
 use fnjit::{EVALUATOR_THRESHOLD, Error, Evaluator, Tier};
-use proptest::prelude::*;
 use std::time::{Duration, Instant};
 
 /// Waits (up to a minute) for the background compile.
@@ -36,35 +33,6 @@ fn it_interprets_until_the_threshold_then_runs_compiled_code() {
         Evaluator::<f64>::new("x", &["x"]).expect("parse").tier(),
         Tier::Interpreting
     );
-}
-
-proptest! {
-    #![proptest_config(ProptestConfig::with_cases(200))]
-    /// Both tiers give the interpreter's results bit for bit.
-    #[test]
-    fn both_tiers_agree_with_the_interpreter(src in f64_formula()) {
-        let e = Evaluator::<f64>::with_threshold(&src, &VARS, 0).expect("parse");
-        let formula = e.formula().clone();
-        let inputs: Vec<[f64; 3]> = F64_EDGES.iter().map(|&x| [x, 0.75, -3.0]).collect();
-        let interpreted: Vec<f64> = inputs.iter().map(|a| e.eval(a)).collect();
-        prop_assert_eq!(compiled(&e), Tier::Compiled);
-        for (args, before) in inputs.iter().zip(interpreted) {
-            let (after, want) = (e.eval(args), formula.eval(args).expect("eval"));
-            prop_assert!(same_f64(before, want) && same_f64(after, want),
-                "{} at {:?}: {} then {}, interpreter {}", src, args, before, after, want);
-        }
-    }
-
-    #[test]
-    fn integer_tiers_agree_too(src in int_formula(u64::MAX)) {
-        let e = Evaluator::<i64>::with_threshold(&src, &VARS, 0).expect("parse");
-        e.eval(&[0, 0, 0]);
-        prop_assert_eq!(compiled(&e), Tier::Compiled);
-        for x in I64_EDGES {
-            let args = [x, -1, i64::MIN];
-            prop_assert_eq!(e.eval(&args), e.formula().eval(&args).expect("eval"), "{}", src);
-        }
-    }
 }
 
 #[test]

@@ -66,7 +66,7 @@ fn inputs() -> Vec<i32> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 20_000, ..ProptestConfig::default() })]
+    #![proptest_config(common::proptest_config(20_000))]
     #[test]
     fn random_expressions_agree_with_the_interpreter(src in expression(), seeds in prop::collection::vec(any::<i32>(), 8)) {
         let expr = Expr::parse(&src).expect("generated expressions parse");

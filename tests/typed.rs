@@ -3,6 +3,8 @@
 //! kind and signature mismatch shown with its error, and random IR accepted or refused by the
 //! allow-list.
 
+mod common;
+
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{Function, InstBuilder, TrapCode, UserFuncName, Value, types};
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
@@ -262,7 +264,7 @@ fn mixed_integer_and_float_arguments() {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(2_000))]
+    #![proptest_config(common::proptest_config(2_000))]
     #[test]
     fn typed_functions_agree_with_rust_on_random_inputs(
         x in any::<i64>(), y in any::<i64>(),
@@ -590,7 +592,7 @@ fn emit(
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(500))]
+    #![proptest_config(common::proptest_config(500))]
     #[test]
     fn random_ir_is_accepted_exactly_when_every_instruction_is_allowed(
         ops in prop::collection::vec((0..RANDOM_OPS.len(), 0usize..64, 0usize..64), 1..24),

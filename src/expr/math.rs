@@ -1,12 +1,29 @@
 //! The f64 functions that Cranelift has no instruction for, as `extern "C"` Rust functions. JIT
 //! code calls these very functions, and so does the interpreter, so the two agree bit for bit.
 //! None of them can panic or unwind: each is one method of `f64`, total on every input.
+//!
+//! Each quiets its arguments first ([`quiet`]): the formula language treats a signaling NaN as
+//! its quiet NaN everywhere (README, "Formulas", NaN policy), while glibc tells them apart
+//! (`pow(sNaN, 0)` is NaN, `pow(qNaN, 0)` is 1; `hypot(sNaN, inf)` is NaN, `hypot(qNaN, inf)` is
+//! inf).
+
+/// The quiet NaN of a signaling NaN (the quiet bit set, sign and payload kept), as IEEE 754's
+/// operations quiet one; every other value as it is.
+#[inline]
+pub(crate) fn quiet(x: f64) -> f64 {
+    const QUIET_BIT: u64 = 1 << 51;
+    if x.is_nan() {
+        f64::from_bits(x.to_bits() | QUIET_BIT)
+    } else {
+        x
+    }
+}
 
 macro_rules! unary {
     ($($name:ident => $method:ident),* $(,)?) => {$(
-        #[doc = concat!("`f64::", stringify!($method), "`.")]
+        #[doc = concat!("`f64::", stringify!($method), "` of the quieted argument.")]
         pub(crate) extern "C" fn $name(x: f64) -> f64 {
-            x.$method()
+            quiet(x).$method()
         }
     )*};
 }
@@ -19,22 +36,22 @@ unary!(
 
 /// `f64::powf`: what `**` and `pow` mean.
 pub(crate) extern "C" fn pow(x: f64, y: f64) -> f64 {
-    x.powf(y)
+    quiet(x).powf(quiet(y))
 }
 
 /// `y.atan2(x)`, called as `atan2(y, x)`.
 pub(crate) extern "C" fn atan2(y: f64, x: f64) -> f64 {
-    y.atan2(x)
+    quiet(y).atan2(quiet(x))
 }
 
 /// `f64::hypot`.
 pub(crate) extern "C" fn hypot(x: f64, y: f64) -> f64 {
-    x.hypot(y)
+    quiet(x).hypot(quiet(y))
 }
 
 /// Rust's `%` on f64 (C's `fmod`): the remainder with the sign of `x`.
 pub(crate) extern "C" fn rem(x: f64, y: f64) -> f64 {
-    x % y
+    quiet(x) % quiet(y)
 }
 
 /// The smaller of `x` and `y` as IEEE 754-2019 `minimum` and Cranelift's `fmin` define it: NaN if

@@ -13,6 +13,10 @@
 //! right-associative, tighter than unary minus); unary `-`; `* / %` (IEEE-754; `%` is Rust's);
 //! `+ -`; comparisons `< <= > >= == !=` (1.0 or 0.0); `c ? a : b` (`a` when `c != 0`, so a NaN
 //! condition picks `a`); and the functions of [`Func`].
+//!
+//! NaN: every operator and function gives on a signaling NaN what it gives on its quiet NaN (the
+//! quiet bit set), and whatever computes returns a quiet NaN; `-`, `abs` and `?:` move bits.
+//! The sign and payload of a NaN result are unspecified (README, "The language").
 
 mod eval;
 mod lower;

@@ -251,8 +251,8 @@ mod tests {
     use cranelift_codegen::control::ControlPlane;
 
     /// The loop uses only operations Cranelift can lower on both 64-bit hosts fnjit targets:
-    /// x86-64 (SSE2 baseline) and AArch64 (NEON), whatever the host. (`tests/kernel.rs` runs
-    /// them on AArch64 too, under qemu in CI.)
+    /// x86-64 (SSE2 baseline) and AArch64 (NEON), whatever the host. (`tests/differential.rs`
+    /// runs them on AArch64 too, under qemu in CI.)
     #[test]
     fn kernels_compile_for_x86_64_and_aarch64() {
         let f64_src = "x > y ? sqrt(x) * sin(y) : -x ** 2 + min(x, y) + floor(x) - abs(y) % 3";

@@ -1,9 +1,11 @@
 //! Helpers shared by the integration tests. Each test file uses some of them.
 #![allow(dead_code)]
 
-pub mod formulas;
+pub mod harness;
+pub mod random;
 
 use fnjit::check::Inputs;
+use proptest::test_runner::{Config, RngSeed};
 use std::ffi::OsStr;
 use std::process::{Command, Output};
 
@@ -65,4 +67,15 @@ pub fn run_child(name: &str) -> Output {
 /// Whether this process is the child that [`run_child`] started for test `name`.
 pub fn is_child(name: &str) -> bool {
     std::env::var_os(CHILD).is_some_and(|v| v == name)
+}
+
+/// Proptest's settings for `cases` cases drawn from a fixed seed (or the one in `FNJIT_SEED`), so
+/// that every run of `cargo test` draws the same cases; no failure files are written.
+pub fn proptest_config(cases: u32) -> Config {
+    Config {
+        cases,
+        rng_seed: RngSeed::Fixed(harness::seeds(&[0xF1A7])[0]),
+        failure_persistence: None,
+        ..Config::default()
+    }
 }
