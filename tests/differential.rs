@@ -4,7 +4,7 @@
 //! type drawn from fixed seeds; and the NaN policy (README, "Formulas") on every path.
 //!
 //! `FNJIT_SEED=0x… cargo test --test differential` replays one seed. The long run with fresh
-//! seeds: `cargo test --release --test differential -- --ignored long_run` (README, "Formulas").
+//! seeds: `cargo test --release --test differential -- --ignored long_run` (`docs/differential.md`).
 
 mod common;
 

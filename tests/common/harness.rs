@@ -282,10 +282,7 @@ impl Harness {
                 .map(|_| Tree::random(&mut rng, T::KIND, 5))
                 .collect();
             let srcs: Vec<String> = trees.iter().map(Tree::text).collect();
-            let rows: Vec<[T; 3]> = self::rows(&mut rng, rows, &T::edges())
-                .into_iter()
-                .map(|r| r.map(T::from_bits))
-                .collect();
+            let rows = random_rows::<T>(&mut rng, rows);
             if let Err(d) = self.check(&Path::ALL, &srcs, &rows) {
                 let drawn = match d.row {
                     Some(r) => format!("at {}", show_row(&rows[r])),
@@ -364,6 +361,14 @@ impl Harness {
         }
         (tree, rows[last.row.unwrap_or(0)], last)
     }
+}
+
+/// `n` rows of `T` from [`rows`]: edge values and random bits.
+pub fn random_rows<T: Value>(rng: &mut Rng, n: usize) -> Vec<[T; 3]> {
+    rows(rng, n, &T::edges())
+        .into_iter()
+        .map(|r| r.map(T::from_bits))
+        .collect()
 }
 
 /// `x = …, y = …, z = …`.
@@ -500,6 +505,14 @@ impl<T: Value> Case<'_, T> {
 
     /// Each formula's kernel, compiled once, through each of `paths` (`Kernel`, `KernelPar`).
     fn kernels(&self, jit: &mut Jit, paths: &[Path], par_rows: bool) -> Result<(), Disagreement> {
+        let short = self.columns(self.rows.len());
+        let long = match (
+            par_rows && paths.contains(&Path::KernelPar),
+            self.rows.len(),
+        ) {
+            (false, _) | (_, 0) => None,
+            (true, n) => Some(self.columns(PAR_MIN_ROWS + 2 * n + 3)),
+        };
         for (i, formula) in self.formulas.iter().enumerate() {
             let kernel = jit
                 .compile_kernel(formula)
@@ -509,15 +522,26 @@ impl<T: Value> Case<'_, T> {
                     Path::KernelPar => kernel.eval_par(cols, out),
                     _ => kernel.eval(cols, out),
                 };
-                self.kernel(path.name(), i, kernel.lanes() as usize, &eval)
+                self.kernel(path.name(), i, &short, kernel.lanes() as usize, &eval)
                     .map_err(|d| d.on(path))?;
-                if path == Path::KernelPar && par_rows {
-                    self.kernel_long(path.name(), i, &eval)
+                if let (Path::KernelPar, Some(long)) = (path, &long) {
+                    self.kernel_long(path.name(), i, long, &eval)
                         .map_err(|d| d.on(path))?;
                 }
             }
         }
         Ok(())
+    }
+
+    /// The rows as three columns of `len` rows, repeated from the first when `len` is longer.
+    fn columns(&self, len: usize) -> Vec<Vec<T>> {
+        (0..3)
+            .map(|k| {
+                (0..len)
+                    .map(|r| self.rows[r % self.rows.len()][k])
+                    .collect()
+            })
+            .collect()
     }
 
     /// The kernel on rows `skip..skip + len` of the columns, into `out[skip..skip + len]`, for
@@ -527,12 +551,10 @@ impl<T: Value> Case<'_, T> {
         &self,
         path: &str,
         i: usize,
+        cols: &[Vec<T>],
         lanes: usize,
         eval: Eval<'_, T>,
     ) -> Result<(), Disagreement> {
-        let cols: Vec<Vec<T>> = (0..3)
-            .map(|k| self.rows.iter().map(|r| r[k]).collect())
-            .collect();
         let mut out = vec![T::default(); self.rows.len()];
         for skip in 0..lanes.min(self.rows.len()) {
             for len in 0..=self.rows.len() - skip {
@@ -544,16 +566,15 @@ impl<T: Value> Case<'_, T> {
         Ok(())
     }
 
-    /// The kernel on the rows repeated past [`PAR_MIN_ROWS`], from row 1.
-    fn kernel_long(&self, path: &str, i: usize, eval: Eval<'_, T>) -> Result<(), Disagreement> {
-        let n = self.rows.len();
-        if n == 0 {
-            return Ok(());
-        }
-        let long = PAR_MIN_ROWS + 2 * n + 3;
-        let cols: Vec<Vec<T>> = (0..3)
-            .map(|k| (0..long).map(|r| self.rows[r % n][k]).collect())
-            .collect();
+    /// The kernel on `cols`, the rows repeated past [`PAR_MIN_ROWS`], from row 1.
+    fn kernel_long(
+        &self,
+        path: &str,
+        i: usize,
+        cols: &[Vec<T>],
+        eval: Eval<'_, T>,
+    ) -> Result<(), Disagreement> {
+        let (n, long) = (self.rows.len(), cols[0].len());
         let slices: Vec<&[T]> = cols.iter().map(|c| &c[1..]).collect();
         let mut out = vec![T::default(); long - 1];
         eval(&slices, &mut out).map_err(|e| Self::failed(path, i, e))?;
