@@ -1,9 +1,8 @@
 //! Side by side: run several implementations of one `fn(i32) -> i32` over the same inputs, on
 //! every core, and report where they disagree.
 
+use crate::parallel;
 use std::fmt;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 /// Which inputs to check.
@@ -23,6 +22,11 @@ pub enum Inputs {
         /// How many pseudo-random inputs follow the edges.
         samples: u64,
     },
+}
+
+/// What `compile_inc` computes, in plain Rust: the reference every check compares against.
+pub fn inc_reference(x: i32) -> i32 {
+    x.wrapping_add(1)
 }
 
 /// The inputs where integer code most often goes wrong.
@@ -165,22 +169,20 @@ pub fn check<const N: usize>(
     inputs: Inputs,
     progress: &(dyn Fn(u64) + Sync),
 ) -> Report {
-    let threads = std::thread::available_parallelism().map_or(1, usize::from);
     let count = inputs.count();
-    let next_chunk = AtomicU64::new(0);
-    let found = Mutex::new((0u64, Vec::new()));
     let start = Instant::now();
-    let worker = || {
-        let (mut mismatches, mut first) = (0u64, Vec::new());
-        loop {
-            let lo = next_chunk.fetch_add(CHUNK, Ordering::Relaxed);
-            if lo >= count {
-                break;
-            }
+    // Chunks of CHUNK inputs; each reports its mismatches, and the first few of them.
+    let chunks = usize::try_from(count.div_ceil(CHUNK)).unwrap_or(usize::MAX);
+    let (found, threads) = parallel::map(
+        chunks,
+        parallel::cores(),
+        || (),
+        |(), c| {
+            let lo = c as u64 * CHUNK;
             let hi = lo.saturating_add(CHUNK).min(count);
+            let (mut mismatches, mut first) = (0u64, Vec::new());
             for i in lo..hi {
-                let x = inputs.get(i);
-                let outputs = f(x);
+                let outputs = f(inputs.get(i));
                 if outputs.iter().any(|&o| o != outputs[0]) {
                     mismatches += 1;
                     if first.len() < SHOWN_MISMATCHES {
@@ -189,23 +191,17 @@ pub fn check<const N: usize>(
                 }
             }
             progress(hi - lo);
-        }
-        let mut found = found.lock().unwrap_or_else(|e| e.into_inner());
-        found.0 += mismatches;
-        found.1.extend(first);
-    };
-    // This thread works too; a thread the OS refuses leaves its chunks to the others.
-    let threads = std::thread::scope(|s| {
-        let spawned = (1..threads)
-            .filter(|_| std::thread::Builder::new().spawn_scoped(s, worker).is_ok())
-            .count();
-        worker();
-        spawned + 1
-    });
+            (mismatches, first)
+        },
+    );
     let elapsed = start.elapsed();
-    let (mismatches, mut first) = found.into_inner().unwrap_or_else(|e| e.into_inner());
-    first.sort_by_key(|&(i, _)| i);
-    first.truncate(SHOWN_MISMATCHES);
+    let mismatches = found.iter().map(|(m, _)| m).sum();
+    // Chunks come in order of their inputs: the first mismatches are the first found.
+    let first: Vec<_> = found
+        .into_iter()
+        .flat_map(|(_, first)| first)
+        .take(SHOWN_MISMATCHES)
+        .collect();
     Report {
         names: names.to_vec(),
         checked: count,
@@ -225,6 +221,7 @@ pub fn check<const N: usize>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::atomic::{AtomicU64, Ordering};
 
     #[test]
     fn all_inputs_cover_i32_in_order() {

@@ -267,7 +267,7 @@ mod tests {
     #[test]
     fn aarch64_words_decode_and_a_constant_stays_a_word() {
         let arch = Architecture::Aarch64(target_lexicon::Aarch64Architecture::Aarch64);
-        let hand = crate::hand_encoding("aarch64-unknown-linux-gnu").expect("row");
+        let hand = crate::targets::hand_encoding("aarch64-unknown-linux-gnu").expect("row");
         let mut code = hand.bytes.to_vec();
         code.extend([0xFF; 4]); // no instruction: as an inline constant would be
         let lines = disassemble(arch, &code);

@@ -24,6 +24,12 @@ pub enum Error {
         /// The triples fnjit compiles for.
         supported: &'static [&'static str],
     },
+    /// This build of fnjit leaves out Cranelift's backend for the triple: by default it builds
+    /// the host's only.
+    BackendNotBuilt {
+        /// The triple that was asked for.
+        triple: String,
+    },
     /// Cranelift has a backend for the triple but refused to build it with fnjit's settings.
     Isa {
         /// The triple.
@@ -79,6 +85,14 @@ pub enum Error {
     },
     /// Cranelift failed to compile or link the function.
     Cranelift(Box<cranelift_module::ModuleError>),
+    /// The IR calls a function that fnjit cannot link: it links only its own math functions
+    /// and the libcalls Cranelift itself emits.
+    Link {
+        /// The callee, as the IR names it.
+        callee: String,
+    },
+    /// fnjit broke one of its own invariants: a bug in fnjit, never a fault of the input.
+    Internal(&'static str),
     /// The text is not an expression or a formula.
     Syntax(SyntaxError),
     /// A formula's variable names are not usable.
@@ -138,6 +152,12 @@ impl fmt::Display for Error {
                 "unsupported target '{triple}'; fnjit supports: {}",
                 supported.join(", ")
             ),
+            Error::BackendNotBuilt { triple } => write!(
+                f,
+                "this build of fnjit leaves out Cranelift's backend for {triple} (it builds the \
+                 host's only): enable fnjit's `targets` feature, or for the command line \
+                 `cargo install --path cli --features all-targets`"
+            ),
             Error::Isa { triple, cause } => write!(
                 f,
                 "Cranelift could not build its backend for {triple} with fnjit's settings: {cause}"
@@ -179,6 +199,17 @@ impl fmt::Display for Error {
                 write!(f, "the IR is not valid Cranelift IR: {}", errors.trim_end())
             }
             Error::Cranelift(e) => write!(f, "Cranelift failed: {e}"),
+            Error::Link { callee } => write!(
+                f,
+                "the IR calls {callee}, which fnjit cannot link: it links its own math functions \
+                 and Cranelift's libcalls only; pass a function's address as an argument and \
+                 `call_indirect` it instead (Jit::compile_unchecked)"
+            ),
+            Error::Internal(what) => write!(
+                f,
+                "fnjit broke its own invariant ({what}): a bug in fnjit, please report it with \
+                 the input that caused it"
+            ),
             Error::Syntax(e) => write!(f, "{e}"),
             Error::Variables(why) | Error::Shape(why) => write!(f, "{why}"),
             Error::Arguments { expected, got } => write!(

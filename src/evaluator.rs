@@ -2,21 +2,13 @@
 //! background thread and run as machine code; interpreted for good where the OS forbids JIT code.
 
 use crate::expr::Formula;
+use crate::limits::EVALUATOR_THRESHOLD;
 use crate::memory::CodeRef;
 use crate::{Error, Jit, Number, Params};
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{self, Sender};
 use std::sync::{Arc, OnceLock};
-
-/// How many evaluations an [`Evaluator`] interprets before it asks for machine code, unless
-/// told otherwise ([`Evaluator::with_threshold`]). A compile costs as much as 80 to 1,800
-/// interpreted evaluations (the break-evens of README, "Formulas"), but it runs off the calling
-/// thread, which goes on interpreting meanwhile: waiting for the break-even before asking would
-/// only add interpretation. Asking costs the calling thread about 4 µs, as much as 40
-/// evaluations of a 20-operator formula, so it is not worth it for fewer than about 100. The
-/// tiering curve in README, "Thousands of functions", is measured with this value.
-pub const EVALUATOR_THRESHOLD: u64 = 100;
 
 /// Which tier an [`Evaluator`] runs in.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -40,7 +32,7 @@ pub enum Tier {
 /// let f = fnjit::Evaluator::<f64>::new("x * sin(y) + 1", &["x", "y"])?;
 /// let mut sum = 0.0;
 /// for i in 0..5000 {
-///     sum += f.eval(&[i as f64, 0.5]);
+///     sum += f.eval(&[i as f64, 0.5])?;
 /// }
 /// assert!(sum > 0.0);
 /// # Ok::<(), fnjit::Error>(())
@@ -83,26 +75,13 @@ impl<T: Number> Evaluator<T> {
         })
     }
 
-    /// The formula at `args` (`args[i]` is variable `i`).
-    ///
-    /// # Panics
-    /// If `args` does not hold one value per variable; [`Evaluator::try_eval`] returns an error
-    /// instead.
-    #[inline]
-    pub fn eval(&self, args: &[T]) -> T {
-        match self.try_eval(args) {
-            Ok(value) => value,
-            Err(e) => panic!("{e}"),
-        }
-    }
-
-    /// The formula at `args`, or [`Error::Arguments`] if `args` does not hold one value per
-    /// variable.
+    /// The formula at `args` (`args[i]` is variable `i`), as [`Formula::eval`] and
+    /// [`crate::Kernel::eval`] check their input.
     ///
     /// # Errors
-    /// As above.
+    /// [`Error::Arguments`] if `args` does not hold one value per variable.
     #[inline]
-    pub fn try_eval(&self, args: &[T]) -> Result<T, Error> {
+    pub fn eval(&self, args: &[T]) -> Result<T, Error> {
         let shared = &*self.shared;
         match shared.code.get() {
             Some(Ok(code)) if args.len() == shared.formula.vars().len() => {

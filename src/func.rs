@@ -197,9 +197,9 @@ pub(crate) struct Ir {
 }
 
 impl Ir {
-    pub(crate) fn new(func: &ir::Function) -> Arc<Ir> {
+    pub(crate) fn new(func: ir::Function) -> Arc<Ir> {
         Arc::new(Ir {
-            func: func.clone(),
+            func,
             text: OnceLock::new(),
         })
     }

@@ -1,15 +1,14 @@
 //! Which machine the code is for: the host check, and Cranelift's ISA for the host (with the CPU
-//! features it detects) or for any supported triple.
+//! features it detects) with fnjit's settings.
 
 use crate::Error;
-use crate::targets::SUPPORTED_TARGETS;
 use cranelift_codegen::isa::{self, CallConv, OwnedTargetIsa};
 use cranelift_codegen::settings::{self, Configurable};
 use target_lexicon::{Architecture, OperatingSystem, Triple};
 
 /// The host, if fnjit can run code on it: x86-64 (System V) or AArch64 (AAPCS64, or Apple's
 /// variant of it), under Linux or macOS. Windows, the BSDs and every other host are refused:
-/// fnjit maps code memory with Unix calls, and has been run on Linux only (README, "Hosts").
+/// fnjit maps code memory with Unix calls, and has been run on Linux only (docs/hosts.md).
 pub(crate) fn check_host(triple: &Triple) -> Result<(), Error> {
     let arch = matches!(
         triple.architecture,
@@ -32,35 +31,26 @@ pub(crate) fn check_host(triple: &Triple) -> Result<(), Error> {
     }
 }
 
-/// How hard Cranelift optimizes.
+/// How hard Cranelift optimizes: its `opt_level` setting.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Opt {
+pub(crate) enum OptLevel {
     /// `opt_level = none`: for `x + 1` it emits the same bytes as `speed` and compiles faster
-    /// (README, "Performance").
-    Fast,
+    /// (docs/performance.md).
+    None,
     /// `opt_level = speed`: for expressions and user IR, whose constants it folds (a guarded
-    /// `x / 5` becomes a multiply) (README, "Expressions").
+    /// `x / 5` becomes a multiply).
     Speed,
 }
 
 /// Cranelift's backend for the host, with the CPU features it has (SSE4.1, AVX, …).
-pub(crate) fn host_isa(opt: Opt) -> Result<OwnedTargetIsa, Error> {
+pub(crate) fn host_isa(opt: OptLevel) -> Result<OwnedTargetIsa, Error> {
     let host = Triple::host();
     check_host(&host)?;
     let builder = cranelift_native::builder().map_err(|cause| Error::Isa {
         triple: host.to_string(),
         cause: cause.to_owned(),
     })?;
-    finish(builder, &host, opt)
-}
-
-/// Cranelift's backend for `triple` (a baseline CPU of that architecture), to look at its code.
-pub(crate) fn isa_for(triple: Triple, opt: Opt) -> Result<OwnedTargetIsa, Error> {
-    let builder = isa::lookup(triple.clone()).map_err(|_| Error::UnsupportedTarget {
-        triple: triple.to_string(),
-        supported: &SUPPORTED_TARGETS,
-    })?;
-    finish(builder, &triple, opt)
+    with_settings(builder, &host, opt)
 }
 
 /// Builds the ISA with fnjit's settings.
@@ -69,7 +59,11 @@ pub(crate) fn isa_for(triple: Triple, opt: Opt) -> Result<OwnedTargetIsa, Error>
 /// bigger frame even to `x + 1` (a golden-bytes test pins the code), so the default
 /// backtracking allocator stays. The verifier runs inside Cranelift in debug builds and tests;
 /// `Jit::compile` runs it on user IR in every build.
-fn finish(builder: isa::Builder, triple: &Triple, opt: Opt) -> Result<OwnedTargetIsa, Error> {
+pub(crate) fn with_settings(
+    builder: isa::Builder,
+    triple: &Triple,
+    opt: OptLevel,
+) -> Result<OwnedTargetIsa, Error> {
     let refused = |cause: String| Error::Isa {
         triple: triple.to_string(),
         cause,
@@ -79,8 +73,8 @@ fn finish(builder: isa::Builder, triple: &Triple, opt: Opt) -> Result<OwnedTarge
         (
             "opt_level",
             match opt {
-                Opt::Fast => "none",
-                Opt::Speed => "speed",
+                OptLevel::None => "none",
+                OptLevel::Speed => "speed",
             },
         ),
         (

@@ -2,13 +2,15 @@
 //! on vectors where Cranelift has them (see `expr/vector.rs`), on every core with `eval_par`.
 
 use crate::error::Error;
-use crate::expr::{Formula, Number};
+use crate::expr::{Formula, Number, build_kernel, lanes};
 use crate::func::{Ir, Params};
+use crate::isa::OptLevel;
 use crate::jit::Jit;
-use crate::memory::ExecutableCode;
+use crate::memory::CodeRef;
+use crate::parallel;
 use std::fmt;
 use std::marker::PhantomData;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 /// Below this many rows `eval_par` runs on the calling thread: starting threads costs more.
 const PAR_MIN_ROWS: usize = 1 << 15;
@@ -25,7 +27,7 @@ const PAR_MIN_ROWS: usize = 1 << 15;
 /// # Ok::<(), fnjit::Error>(())
 /// ```
 pub struct Kernel<T> {
-    code: ExecutableCode,
+    code: CodeRef,
     ir: std::sync::Arc<Ir>,
     vars: usize,
     lanes: u32,
@@ -41,6 +43,36 @@ pub fn compile_kernel<T: Number>(src: &str, vars: &[&str]) -> Result<Kernel<T>, 
     Jit::new()?.compile_kernel(&Formula::<T>::parse(src, vars)?)
 }
 
+/// How many vectors a kernel's loop computes per iteration.
+const KERNEL_UNROLL: u32 = 2;
+
+impl Jit {
+    /// Compiles a parsed formula into a kernel over columns (see [`compile_kernel`]).
+    ///
+    /// # Errors
+    /// As [`crate::compile_inc`].
+    pub fn compile_kernel<T: Number>(&mut self, formula: &Formula<T>) -> Result<Kernel<T>, Error> {
+        let program = formula.program();
+        // Vectors first; should Cranelift lack a vector lowering on this CPU, the scalar loop.
+        let mut attempt = |unroll| {
+            self.compile_built(OptLevel::Speed, "fnjit_kernel", |func, fctx, target| {
+                build_kernel(func, fctx, target, program, unroll)
+            })
+        };
+        let (result, lanes) = match attempt(KERNEL_UNROLL) {
+            Err(Error::Cranelift(_)) => (attempt(0), 1),
+            other => (other, lanes(program.ty)),
+        };
+        let (code, ir) = result?;
+        // SAFETY: `build_kernel` built the loop of `expr/vector.rs` for this formula: it loads
+        // one column pointer per variable from its first argument, reads rows [0, len) of each
+        // column, writes rows [0, len) of its second argument, and otherwise computes as
+        // formulas do (guarded division; calls only to fnjit's math functions, which touch no
+        // memory and never unwind). It returns after `len` rows.
+        Ok(unsafe { Kernel::new(code, ir, formula.vars().len(), lanes) })
+    }
+}
+
 impl<T: Number> Kernel<T> {
     /// Wraps `code`, the loop compiled from `ir`.
     ///
@@ -49,15 +81,10 @@ impl<T: Number> Kernel<T> {
     /// len: i64) -> i64` under the host's C ABI that reads `vars` pointers from `columns`, reads
     /// rows `[0, len)` of `T` from each, writes rows `[0, len)` of `T` to `out`, touches no
     /// other memory but its frame, returns, and does not unwind.
-    pub(crate) unsafe fn new(
-        code: ExecutableCode,
-        ir: &cranelift_codegen::ir::Function,
-        vars: usize,
-        lanes: u32,
-    ) -> Kernel<T> {
+    unsafe fn new(code: CodeRef, ir: Arc<Ir>, vars: usize, lanes: u32) -> Kernel<T> {
         Kernel {
             code,
-            ir: Ir::new(ir),
+            ir,
             vars,
             lanes,
             ty: PhantomData,
@@ -86,7 +113,7 @@ impl<T: Number> Kernel<T> {
         // costs more than a short kernel call.
         let threads = match rows {
             0..PAR_MIN_ROWS => 1,
-            _ => std::thread::available_parallelism().map_or(1, usize::from),
+            _ => parallel::cores(),
         };
         if threads < 2 {
             // SAFETY: checked above.
@@ -113,21 +140,7 @@ impl<T: Number> Kernel<T> {
                 unsafe { self.run(&columns, out) };
             }
         };
-        std::thread::scope(|s| {
-            // Every chunk but the last on a new thread, the last on this one. Should the OS
-            // refuse a thread, this one runs that chunk too: slower, not wrong.
-            if let Some((last, others)) = jobs.split_last() {
-                for job in others {
-                    if std::thread::Builder::new()
-                        .spawn_scoped(s, || run(job))
-                        .is_err()
-                    {
-                        run(job);
-                    }
-                }
-                run(last);
-            }
-        });
+        parallel::map(jobs.len(), threads, || (), |(), c| run(&jobs[c]));
         Ok(())
     }
 

@@ -9,54 +9,49 @@
 #![warn(clippy::missing_errors_doc)]
 
 // The pipeline, downhill: source (expr) → IR (ir, expr) → validate and compile (jit) → code
-// memory (memory) → a typed call (func) or a loop over columns (kernel). Side tools: the stub,
-// the check, disassembly, targets, perf.
-mod error;
+// memory (memory) → a typed call (func), a loop over columns (kernel) or a tiered evaluator
+// (evaluator). Beside it: the hand stub and its encodings (stub, targets), the side-by-side check,
+// disassembly and the perf map. `tests/all/architecture.rs` keeps the module graph acyclic.
+pub mod check;
+#[cfg(feature = "disasm")]
+pub mod disasm;
+pub mod error;
 mod evaluator;
 mod expr;
 mod func;
 pub mod ir;
 mod isa;
-mod jit;
+pub mod jit;
 mod kernel;
+pub mod limits;
 mod memory;
-mod stub;
-mod targets;
-
-pub mod check;
-pub mod disasm;
+mod parallel;
 pub mod perf_map;
+mod stub;
+pub mod targets;
 
-#[cfg(feature = "cli")]
-pub mod bench;
-#[cfg(feature = "cli")]
-pub mod plot;
-
-pub use error::{Error, SyntaxError};
-pub use evaluator::{EVALUATOR_THRESHOLD, Evaluator, Tier};
-pub use expr::{
-    Expr, Formula, MAX_INPUT, MAX_NESTING, MAX_OPERATORS, MAX_VARS, Number, eval_expr, eval_formula,
-};
+pub use error::Error;
+pub use evaluator::{Evaluator, Tier};
+pub use expr::{Expr, Formula, Number, eval_expr, eval_formula};
 pub use func::{FnRef, Function, Params, Scalar};
-pub use jit::{
-    CACHE_ENTRIES, CacheStats, Jit, JitFunction, compile_expr, compile_formula, compile_inc,
-};
+pub use jit::{Jit, JitFunction, compile_expr, compile_formula, compile_inc};
 pub use kernel::{Kernel, compile_kernel};
-pub use memory::{POOL_PAGES, Placement};
 pub use stub::HandStub;
-pub use targets::{
-    CompiledCode, GIST_BYTES, HAND_ENCODINGS, HandEncoding, SUPPORTED_TARGETS, TargetRow,
-    compile_inc_for, hand_encoding, target_rows,
-};
 
-/// The README's examples run as doctests too.
+/// The examples of the README and of every page of `docs/` run as doctests
+/// (`tests/all/docs.rs` checks that each page with Rust in it is listed here).
 #[cfg(doctest)]
-#[doc = include_str!("../README.md")]
-struct ReadmeDoctests;
-
-/// What `compile_inc` computes, in plain Rust: the reference every check compares against.
-pub fn inc_reference(x: i32) -> i32 {
-    x.wrapping_add(1)
+mod pages {
+    #[doc = include_str!("../README.md")]
+    struct Readme;
+    #[doc = include_str!("../docs/api.md")]
+    struct Api;
+    #[doc = include_str!("../docs/language.md")]
+    struct Language;
+    #[doc = include_str!("../docs/kernels.md")]
+    struct Kernels;
+    #[doc = include_str!("../docs/batches.md")]
+    struct Batches;
 }
 
 /// A compile-time proof that the callable types may be shared between threads.

@@ -1,5 +1,5 @@
 //! The interpreter: a postfix program run over a value stack. Its operations, per type, are the
-//! semantics that the JIT's IR must match (the README's grammar table).
+//! semantics that the JIT's IR must match (the grammar table of docs/language.md).
 #![allow(
     private_interfaces,
     reason = "Semantics is sealed: outside the crate no one can name it, nor its argument types"

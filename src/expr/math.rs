@@ -3,7 +3,7 @@
 //! None of them can panic or unwind: each is one method of `f64`, total on every input.
 //!
 //! Each quiets its arguments first ([`quiet`]): the formula language treats a signaling NaN as
-//! its quiet NaN everywhere (README, "Formulas", NaN policy), while glibc tells them apart
+//! its quiet NaN everywhere (docs/language.md, NaN policy), while glibc tells them apart
 //! (`pow(sNaN, 0)` is NaN, `pow(qNaN, 0)` is 1; `hypot(sNaN, inf)` is NaN, `hypot(qNaN, inf)` is
 //! inf).
 

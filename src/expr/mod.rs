@@ -16,7 +16,7 @@
 //!
 //! NaN: every operator and function gives on a signaling NaN what it gives on its quiet NaN (the
 //! quiet bit set), and whatever computes returns a quiet NaN; `-`, `abs` and `?:` move bits.
-//! The sign and payload of a NaN result are unspecified (README, "The language").
+//! The sign and payload of a NaN result are unspecified (docs/language.md).
 
 mod eval;
 mod lower;
@@ -26,19 +26,12 @@ mod vector;
 
 use crate::error::{Error, SyntaxError};
 use crate::func::Scalar;
+use crate::limits::MAX_VARS;
 use cranelift_codegen::ir::{AbiParam, Signature, types};
 use cranelift_codegen::isa::CallConv;
 pub(crate) use lower::{Args, Import, build_formula};
 use std::marker::PhantomData;
 pub(crate) use vector::{build_kernel, lanes};
-
-/// Inputs longer than this are refused.
-pub const MAX_INPUT: usize = 1 << 20;
-/// Parentheses, function calls, `?:` and unary operators nest at most this deep.
-pub const MAX_NESTING: usize = 1000;
-/// A formula has at most this many operators (and function calls): enough for the 100,000-term
-/// sum, and a bound on the time and memory that compiling one can take.
-pub const MAX_OPERATORS: usize = 100_000;
 
 /// The numeric type of a formula.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -330,7 +323,7 @@ mod sealed {
     pub trait Sealed {}
 }
 
-/// A type formulas can have: `i32`, `i64` or `f64`. Sealed; its semantics are the README's
+/// A type formulas can have: `i32`, `i64` or `f64`. Sealed; its semantics are docs/language.md's
 /// grammar table.
 pub trait Number: Scalar + sealed::Sealed + eval::Semantics {}
 
@@ -396,9 +389,6 @@ impl<T: Number> Formula<T> {
         &self.program
     }
 }
-
-/// The most variables a formula (a kernel's, above all) may have.
-pub const MAX_VARS: usize = u16::MAX as usize;
 
 /// The variable names are identifiers, distinct, and not taken by a function or a constant.
 fn check_vars(vars: &[&str]) -> Result<(), Error> {
@@ -494,6 +484,7 @@ pub fn eval_expr(src: &str, x: i32) -> Result<i32, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::limits::{MAX_INPUT, MAX_NESTING, MAX_OPERATORS};
 
     fn ev(src: &str, x: i32) -> i32 {
         eval_expr(src, x).unwrap_or_else(|e| panic!("{src}: {e}"))

@@ -2,8 +2,9 @@
 //! shunting-yard, extended with right-associative `**`, `?:` and function calls. No input,
 //! however long or deeply nested, can overflow the stack.
 
-use super::{BinOp, Func, MAX_INPUT, MAX_NESTING, MAX_OPERATORS, Node, Program, Ty, UNARY, UnOp};
+use super::{BinOp, Func, Node, Program, Ty, UNARY, UnOp};
 use crate::error::SyntaxError;
+use crate::limits::{MAX_INPUT, MAX_NESTING, MAX_OPERATORS};
 use std::num::IntErrorKind;
 
 /// The named constants of f64 formulas.

@@ -242,16 +242,17 @@ impl Vector<'_, '_> {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "targets"))]
 mod tests {
     use super::*;
     use crate::expr::Formula;
-    use crate::isa::{Opt, isa_for};
+    use crate::isa::OptLevel;
+    use crate::targets::isa_for;
     use cranelift_codegen::Context;
     use cranelift_codegen::control::ControlPlane;
 
     /// The loop uses only operations Cranelift can lower on both 64-bit hosts fnjit targets:
-    /// x86-64 (SSE2 baseline) and AArch64 (NEON), whatever the host. (`tests/differential.rs`
+    /// x86-64 (SSE2 baseline) and AArch64 (NEON), whatever the host. (`tests/all/differential.rs`
     /// runs them on AArch64 too, under qemu in CI.)
     #[test]
     fn kernels_compile_for_x86_64_and_aarch64() {
@@ -263,7 +264,7 @@ mod tests {
             Formula::<i32>::parse(int_src, &["x", "y"]).map(|f| f.program().clone()),
         ];
         for triple in ["x86_64-unknown-linux-gnu", "aarch64-unknown-linux-gnu"] {
-            let isa = isa_for(triple.parse().expect("triple"), Opt::Speed).expect("isa");
+            let isa = isa_for(triple.parse().expect("triple"), OptLevel::Speed).expect("isa");
             for program in &programs {
                 let program = program.as_ref().expect("parse");
                 let mut ctx = Context::new();

@@ -14,9 +14,6 @@ use crate::memory::CodeRef;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-/// How many formulas a [`crate::Jit`]'s cache keeps until told otherwise.
-pub const CACHE_ENTRIES: usize = 1024;
-
 /// How a compile cache has done so far (see [`crate::Jit::cache_stats`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct CacheStats {

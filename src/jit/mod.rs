@@ -1,42 +1,40 @@
-//! Compiling with Cranelift into executable memory: [`Jit`], [`compile_inc`], [`compile_expr`],
-//! [`compile_formula`].
-//!
-//! Every path goes through [`Jit::compile_code`], which hands Cranelift's output to the code
-//! memory, and ends in one of the two places that vouch for what the code does:
-//! [`Function::new`] for a signature, or `Kernel::new` for a loop over columns (from
-//! `compile_kernel`, IR that fnjit built). What `Function::new` is given:
-//! - from [`Jit::compile`]: user IR whose signature was checked and whose every instruction is
-//!   on the allow-list of `validate.rs` (nothing that touches memory, calls or traps);
-//! - from [`Jit::compile_unchecked`]: user IR whose signature was checked, and whose behaviour
-//!   the caller vouches for;
-//! - from `compile_inc`, `compile_expr` and `compile_formula`: IR that fnjit built itself
-//!   (divisions guarded; the only calls go to fnjit's own math functions, which touch no memory
-//!   and never unwind).
+//! Compiling with Cranelift into executable memory: [`Jit`], the reusable compiler, and the
+//! one-shot [`compile_inc`], [`compile_expr`] and [`compile_formula`]; how a `Jit` places code
+//! ([`Placement`]) and how its compile cache has done ([`CacheStats`]).
 
-mod batch;
+// Every path goes through `Jit::compile_code` (`link.rs`: a single function is a batch of one),
+// which hands Cranelift's output to the code memory, and ends in one of the two places that
+// vouch for what the code does: `Function::new` for a signature, or `Kernel::new` for a loop over
+// columns (from `compile_kernel`, IR that fnjit built). What `Function::new` is given:
+// - from `Jit::compile`: user IR whose signature was checked and whose every instruction is on
+//   the allow-list of `validate.rs` (nothing that touches memory, calls or traps);
+// - from `Jit::compile_unchecked`: user IR whose signature was checked, and whose behaviour the
+//   caller vouches for;
+// - from `compile_inc`, `compile_expr` and `compile_formula`: IR that fnjit built itself
+//   (divisions guarded; the only calls go to fnjit's own math functions, which touch no memory
+//   and never unwind).
+
 mod cache;
+mod link;
 mod provider;
 mod validate;
 
-pub use cache::{CACHE_ENTRIES, CacheStats};
+pub use crate::memory::Placement;
+pub use cache::CacheStats;
 
-use crate::expr::{Args, Expr, Formula, Import, Number, build_formula, build_kernel};
-use crate::func::Ir;
-use crate::func::{self, Function, Params, Scalar};
-use crate::isa::{Opt, host_isa};
-use crate::kernel::Kernel;
-use crate::memory::{CodeRef, ExecutableCode, Placement, WriteAccess};
+use crate::expr::{Args, Expr, Formula, Import, Number, build_formula};
+use crate::func::{self, Function, Ir, Params, Scalar};
+use crate::isa::{OptLevel, host_isa};
+use crate::limits::CACHE_ENTRIES;
+use crate::memory::CodeRef;
 use crate::{Error, ir, perf_map};
 use cache::Cache;
 use cranelift_codegen::Context;
-use cranelift_codegen::ir::Signature;
+use cranelift_codegen::ir::{Function as IrFunction, Signature};
 use cranelift_codegen::isa::{CallConv, OwnedTargetIsa, TargetFrontendConfig, TargetIsa};
 use cranelift_frontend::FunctionBuilderContext;
-use cranelift_jit::{JITBuilder, JITModule};
-use cranelift_module::{Linkage, Module, ModuleError, default_libcall_names};
-use provider::CodeSlot;
 use std::fmt;
-use std::io;
+use std::sync::Arc;
 
 /// `fn(i32) -> i32` compiled by Cranelift: what [`compile_inc`] and [`compile_expr`] return.
 pub type JitFunction = Function<i32, i32>;
@@ -119,7 +117,7 @@ impl Jit {
     /// As [`Jit::new`].
     pub fn with_placement(placement: Placement) -> Result<Jit, Error> {
         Ok(Jit {
-            fast_isa: host_isa(Opt::Fast)?,
+            fast_isa: host_isa(OptLevel::None)?,
             speed_isa: None,
             ctx: Context::new(),
             fctx: FunctionBuilderContext::new(),
@@ -208,12 +206,11 @@ impl Jit {
         self.check_signature::<P, R>(func)?;
         validate::check_safe(func)?;
         self.verify(func)?;
-        self.ctx.func = func.clone();
         // SAFETY: the signature is `P -> R` in the host's C ABI (checked above), and every
         // instruction is one that touches no memory, makes no call and cannot trap (checked
         // above), so the code only computes a value from its arguments in registers and its own
         // frame, and does not unwind.
-        unsafe { self.install(Opt::Speed, "fnjit_user", &[]) }
+        unsafe { self.install(OptLevel::Speed, "fnjit_user", user_ir(func)) }
     }
 
     /// Compiles IR as [`Jit::compile`] does, but checks only its signature (and runs the
@@ -234,10 +231,9 @@ impl Jit {
     ) -> Result<Function<P, R>, Error> {
         self.check_signature::<P, R>(func)?;
         self.verify(func)?;
-        self.ctx.func = func.clone();
         // SAFETY: the signature is `P -> R` in the host's C ABI (checked above); the caller
         // vouches for everything else (this function's contract).
-        unsafe { self.install(Opt::Speed, "fnjit_user", &[]) }
+        unsafe { self.install(OptLevel::Speed, "fnjit_user", user_ir(func)) }
     }
 
     /// Compiles many functions from your IR at once, each checked as [`Jit::compile`] checks
@@ -279,9 +275,9 @@ impl Jit {
         &mut self,
         funcs: &[cranelift_codegen::ir::Function],
     ) -> Result<Vec<Function<P, R>>, Error> {
-        let isa = self.isa(Opt::Speed)?;
+        let isa = self.isa(OptLevel::Speed)?;
         let expected = self.signature::<P, R>();
-        let compiled = batch::compile_all(&*isa, funcs.len(), &|i, func, _| {
+        let compiled = link::compile_all(&*isa, funcs.len(), &|i, func, _| {
             let src = &funcs[i];
             if src.signature != expected {
                 return Err(Error::Signature {
@@ -324,9 +320,9 @@ impl Jit {
         vars: &[&str],
     ) -> Result<Vec<Function<P, R>>, Error> {
         self.check_formula_type::<P, R>(vars.len())?;
-        let isa = self.isa(Opt::Speed)?;
+        let isa = self.isa(OptLevel::Speed)?;
         let target = isa.frontend_config();
-        let compiled = batch::compile_all(&*isa, srcs.len(), &|i, func, fctx| {
+        let compiled = link::compile_all(&*isa, srcs.len(), &|i, func, fctx| {
             let formula = Formula::<R>::parse(srcs[i], vars)?;
             Ok(build_formula(
                 func,
@@ -347,11 +343,14 @@ impl Jit {
     /// # Errors
     /// As [`compile_inc`].
     pub fn compile_inc(&mut self) -> Result<JitFunction, Error> {
-        let target = self.frontend_config();
-        ir::build_inc(&mut self.ctx.func, &mut self.fctx, target);
         // SAFETY: `build_inc` builds `fn(i32) -> i32` in the host's calling convention from one
         // `iadd`: no memory, no call, no trap.
-        unsafe { self.install(Opt::Fast, "fnjit_inc", &[]) }
+        unsafe {
+            self.install(OptLevel::None, "fnjit_inc", |func, fctx, target| {
+                ir::build_inc(func, fctx, target);
+                Vec::new()
+            })
+        }
     }
 
     /// Compiles the expression `src` (see [`compile_expr`]).
@@ -374,20 +373,23 @@ impl Jit {
         formula: &Formula<R>,
     ) -> Result<Function<P, R>, Error> {
         self.check_formula_type::<P, R>(formula.vars().len())?;
-        let imports = self.build(formula, Args::Registers);
         // SAFETY: `build_formula` built `fn(T, …) -> T` with one parameter per variable, which is
         // `P -> R` (checked above), in the host's calling convention, from arithmetic, bit
         // operations, comparisons and selects; its divisions are guarded so that no divisor is
         // zero and no quotient overflows; its only calls go to fnjit's math functions
         // (`expr/math.rs`), which take and return f64 in registers, touch no memory and cannot
         // panic or unwind. No memory, no trap.
-        unsafe { self.install(Opt::Speed, "fnjit_expr", &imports) }
+        unsafe {
+            self.install(OptLevel::Speed, "fnjit_expr", |func, fctx, target| {
+                build_formula(func, fctx, target, formula.program(), Args::Registers)
+            })
+        }
     }
 
     /// Compiles a parsed formula as [`Jit::compile_formula`] does, or returns the code already
     /// compiled for the same formula: same type, same number of variables, same structure.
     /// Spelling does not count (whitespace, redundant parentheses, the variables' names), since
-    /// the key is the parsed program. The cache keeps up to [`CACHE_ENTRIES`] formulas (see
+    /// the key is the parsed program. The cache keeps up to [`crate::limits::CACHE_ENTRIES`] formulas (see
     /// [`Jit::set_cache_capacity`]), dropping the one used longest ago; a returned `Function`
     /// shares the code, which is freed when the cache and the last function have let go of it.
     ///
@@ -441,22 +443,23 @@ impl Jit {
         &mut self,
         formula: &Formula<T>,
     ) -> Result<CodeRef, Error> {
-        let imports = self.build(formula, Args::Memory);
-        let (code, _) = self.compile_code(Opt::Speed, "fnjit_evaluator", &imports)?;
-        Ok(CodeRef::whole(code))
+        let imports = self.build_ir(|func, fctx, target| {
+            build_formula(func, fctx, target, formula.program(), Args::Memory)
+        });
+        self.compile_code(OptLevel::Speed, "fnjit_evaluator", &imports)
     }
 
-    /// Builds `formula` into `self.ctx.func`, taking its arguments as `args` says; returns what
-    /// its user functions `u0:k` are.
-    fn build<T: Number>(&mut self, formula: &Formula<T>, args: Args) -> Vec<Import> {
+    /// Fills `self.ctx.func` with `build`, which returns what the IR's user functions `u0:k` are.
+    fn build_ir(
+        &mut self,
+        build: impl FnOnce(
+            &mut IrFunction,
+            &mut FunctionBuilderContext,
+            TargetFrontendConfig,
+        ) -> Vec<Import>,
+    ) -> Vec<Import> {
         let target = self.frontend_config();
-        build_formula(
-            &mut self.ctx.func,
-            &mut self.fctx,
-            target,
-            formula.program(),
-            args,
-        )
+        build(&mut self.ctx.func, &mut self.fctx, target)
     }
 
     /// [`Error::FormulaType`] unless `P` is one `R` per variable.
@@ -496,33 +499,58 @@ impl Jit {
         verify(func, &*self.fast_isa)
     }
 
-    fn isa(&mut self, opt: Opt) -> Result<OwnedTargetIsa, Error> {
+    fn isa(&mut self, opt: OptLevel) -> Result<OwnedTargetIsa, Error> {
         Ok(match opt {
-            Opt::Fast => self.fast_isa.clone(),
-            Opt::Speed => match &self.speed_isa {
+            OptLevel::None => self.fast_isa.clone(),
+            OptLevel::Speed => match &self.speed_isa {
                 Some(isa) => isa.clone(),
-                None => self.speed_isa.insert(host_isa(Opt::Speed)?).clone(),
+                None => self.speed_isa.insert(host_isa(OptLevel::Speed)?).clone(),
             },
         })
     }
 
-    /// Compiles `self.ctx.func` with the ISA for `opt` into executable memory and wraps it;
-    /// `name` is for profilers. The IR's user function `u0:k` is `imports[k]`.
+    /// Builds IR with `build` (see [`Jit::build_ir`]), compiles it into executable memory and
+    /// wraps it as a `Function<P, R>` that keeps the IR; `name` is for profilers.
     ///
     /// # Safety
-    /// `self.ctx.func` must meet the contract of [`Function::new`] for `P -> R`: its signature
-    /// is `P -> R` in the host's C ABI, and its code touches no memory but its frame (or only
-    /// memory the caller vouches for), returns or loops, and does not unwind.
+    /// The IR must meet the contract of [`Function::new`] for `P -> R`: its signature is `P -> R`
+    /// in the host's C ABI, and its code touches no memory but its frame (or only memory the
+    /// caller vouches for), returns or loops, and does not unwind.
     unsafe fn install<P: Params, R: Scalar>(
         &mut self,
-        opt: Opt,
+        opt: OptLevel,
         name: &str,
-        imports: &[Import],
+        build: impl FnOnce(
+            &mut IrFunction,
+            &mut FunctionBuilderContext,
+            TargetFrontendConfig,
+        ) -> Vec<Import>,
     ) -> Result<Function<P, R>, Error> {
-        let (code, ir) = self.compile_code(opt, name, imports)?;
+        let (code, ir) = self.compile_built(opt, name, build)?;
         // SAFETY: Cranelift compiled `ir` for the host into `code`, whose first byte is the
         // function's entry; the caller guarantees the rest of `Function::new`'s contract.
-        Ok(unsafe { Function::new(CodeRef::whole(code), Some(Ir::new(&ir))) })
+        Ok(unsafe { Function::new(code, Some(ir)) })
+    }
+
+    /// Builds IR with `build` (see [`Jit::build_ir`]) and compiles it into executable memory, not
+    /// yet callable; returns the code and the IR it came from. `name` is for profilers.
+    ///
+    /// # Errors
+    /// As [`compile_inc`].
+    pub(crate) fn compile_built(
+        &mut self,
+        opt: OptLevel,
+        name: &str,
+        build: impl FnOnce(
+            &mut IrFunction,
+            &mut FunctionBuilderContext,
+            TargetFrontendConfig,
+        ) -> Vec<Import>,
+    ) -> Result<(CodeRef, Arc<Ir>), Error> {
+        let imports = self.build_ir(build);
+        // Cranelift rewrites the IR as it optimizes: keep it as it was built.
+        let ir = Ir::new(self.ctx.func.clone());
+        Ok((self.compile_code(opt, name, &imports)?, ir))
     }
 
     /// Links a compiled batch into one mapping and wraps each function; `name` is for profilers.
@@ -531,11 +559,11 @@ impl Jit {
     /// Every function of `compiled` must meet the contract of [`Function::new`] for `P -> R`.
     unsafe fn install_batch<P: Params, R: Scalar>(
         &self,
-        compiled: &[batch::Compiled],
+        compiled: &[link::Compiled],
         isa: OwnedTargetIsa,
         name: &str,
     ) -> Result<Vec<Function<P, R>>, Error> {
-        let codes = batch::link(compiled, isa, self.placement, self.perf_map, name)?;
+        let codes = link::link(compiled, isa, self.placement, self.perf_map, name)?;
         Ok(codes
             .into_iter()
             // SAFETY: `link` placed each function's code at its entry; the caller vouches for
@@ -544,70 +572,35 @@ impl Jit {
             .collect())
     }
 
-    /// Compiles `self.ctx.func` with the ISA for `opt` into executable memory, not yet callable;
-    /// `name` is for profilers. The IR's user function `u0:k` is `imports[k]`. Returns the code
-    /// and the IR it came from.
-    pub(crate) fn compile_code(
+    /// Compiles `self.ctx.func` with the ISA for `opt` into executable memory as a batch of one
+    /// (`link.rs`: the one path to code memory), and leaves the context empty. The IR's user
+    /// function `u0:k` is `imports[k]`; `name` is for profilers.
+    fn compile_code(
         &mut self,
-        opt: Opt,
+        opt: OptLevel,
         name: &str,
         imports: &[Import],
-    ) -> Result<(ExecutableCode, cranelift_codegen::ir::Function), Error> {
+    ) -> Result<CodeRef, Error> {
         let isa = self.isa(opt)?;
-        let ir = self.ctx.func.clone();
-        let slot = CodeSlot::default();
-        let mut builder = JITBuilder::with_isa(isa, default_libcall_names());
-        builder.memory_provider(slot.provider(self.placement, 0));
-        for (symbol, callee) in imports {
-            builder.symbol(*symbol, callee.address());
+        let compiled = link::compile_one(&*isa, &mut self.ctx, imports);
+        self.ctx.clear();
+        let mut codes = link::link(&[compiled?], isa, self.placement, self.perf_map, name)?;
+        match (codes.pop(), codes.is_empty()) {
+            (Some(code), true) => Ok(code),
+            _ => Err(Error::Internal(
+                "a batch of one did not link into one function",
+            )),
         }
-        let mut module = JITModule::new(builder);
-        // This thread writes code memory (macOS AArch64: MAP_JIT writable for this thread) until
-        // the module is finalized; no JIT code runs meanwhile.
-        let access = WriteAccess::begin();
-        let compiled = define_and_finalize(&mut module, &mut self.ctx, name, imports);
-        drop(access);
-        module.clear_context(&mut self.ctx);
-        // Whatever the module did, the slot holds the code or the error that says why not.
-        let code = match (slot.take(), compiled) {
-            (Some(result), _) => result?,
-            (None, Err(e)) => return Err(e),
-            (None, Ok(())) => {
-                return Err(ModuleError::Allocation {
-                    err: io::Error::other("cranelift-jit finalized a module without its code"),
-                }
-                .into());
-            }
-        };
-        if self.perf_map {
-            perf_map::record(code.bytes(), name);
-        }
-        Ok((code, ir))
     }
-
-    /// Compiles a parsed formula into a kernel over columns (see [`crate::compile_kernel`]).
-    ///
-    /// # Errors
-    /// As [`compile_inc`].
-    pub fn compile_kernel<T: Number>(&mut self, formula: &Formula<T>) -> Result<Kernel<T>, Error> {
-        let target = self.frontend_config();
-        let program = formula.program();
-        // Vectors first; should Cranelift lack a vector lowering on this CPU, the scalar loop.
-        let attempt = |jit: &mut Jit, unroll| {
-            let imports = build_kernel(&mut jit.ctx.func, &mut jit.fctx, target, program, unroll);
-            jit.compile_code(Opt::Speed, "fnjit_kernel", &imports)
-        };
-        let (result, lanes) = match attempt(self, KERNEL_UNROLL) {
-            Err(Error::Cranelift(_)) => (attempt(self, 0), 1),
-            other => (other, crate::expr::lanes(program.ty)),
-        };
-        let (code, ir) = result?;
-        // SAFETY: `build_kernel` built the loop of `expr/vector.rs` for this formula: it loads
-        // one column pointer per variable from its first argument, reads rows [0, len) of each
-        // column, writes rows [0, len) of its second argument, and otherwise computes as
-        // formulas do (guarded division; calls only to fnjit's math functions, which touch no
-        // memory and never unwind). It returns after `len` rows.
-        Ok(unsafe { Kernel::new(code, &ir, formula.vars().len(), lanes) })
+}
+/// What `Jit::install` builds for user IR: a copy of it, with no imports.
+fn user_ir(
+    src: &IrFunction,
+) -> impl FnOnce(&mut IrFunction, &mut FunctionBuilderContext, TargetFrontendConfig) -> Vec<Import> + '_
+{
+    |func, _, _| {
+        func.clone_from(src);
+        Vec::new()
     }
 }
 
@@ -617,34 +610,4 @@ fn verify(func: &cranelift_codegen::ir::Function, isa: &dyn TargetIsa) -> Result
     cranelift_codegen::verify_function(func, isa).map_err(|errors| Error::Verifier {
         errors: errors.to_string(),
     })
-}
-
-/// How many vectors a kernel's loop computes per iteration.
-const KERNEL_UNROLL: u32 = 2;
-
-/// Compiles `ctx.func` into `module` as `name` and makes it executable. (cranelift-jit writes
-/// its own perf-map line under that name when running under `perf record`, which sets
-/// PERF_BUILDID_DIR: an anonymous function would show up there as `.Lfn0`.)
-fn define_and_finalize(
-    module: &mut JITModule,
-    ctx: &mut Context,
-    name: &str,
-    imports: &[Import],
-) -> Result<(), Error> {
-    // Declared first and in order, import k gets FuncId k: the IR's `u0:k`.
-    for (k, (symbol, callee)) in imports.iter().enumerate() {
-        let sig = callee.signature(ctx.func.signature.call_conv);
-        let id = module.declare_function(symbol, Linkage::Import, &sig)?;
-        if id.as_u32() as usize != k {
-            return Err(ModuleError::Undeclared(format!(
-                "{symbol} was declared as function {}, not {k}",
-                id.as_u32()
-            ))
-            .into());
-        }
-    }
-    let id = module.declare_function(name, Linkage::Local, &ctx.func.signature)?;
-    module.define_function(id, ctx)?;
-    module.finalize_definitions()?;
-    Ok(())
 }

@@ -12,7 +12,7 @@
 //! - **macOS on AArch64** maps code with `MAP_JIT`: such pages are writable or executable per
 //!   thread, switched by `pthread_jit_write_protect_np`. [`WriteAccess`] switches the calling
 //!   thread to writing for as long as it lives; `sys_icache_invalidate` does the cache work.
-//!   (Compiled for, never run: README, "Hosts".)
+//!   (Compiled for, never run: docs/hosts.md.)
 
 use std::io;
 use std::ptr::NonNull;

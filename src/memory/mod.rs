@@ -15,7 +15,6 @@ mod sys;
 
 use crate::Error;
 pub(crate) use coherence::WriteAccess;
-pub use pool::POOL_PAGES;
 use std::io;
 use std::mem::ManuallyDrop;
 use std::ptr::{self, NonNull};
@@ -162,11 +161,6 @@ impl ExecutableCode {
         // (PROT_READ | PROT_EXEC) and never written again; the slice borrows `self`, so it
         // cannot outlive the mapping.
         unsafe { std::slice::from_raw_parts(self.ptr.as_ptr(), self.code_len) }
-    }
-
-    /// The first byte of the code: where a call enters it.
-    pub(crate) fn entry(&self) -> NonNull<u8> {
-        self.ptr
     }
 }
 

@@ -2,11 +2,9 @@
 //! `mmap`, a page fault and `munmap`; a pooled page one `mprotect` each way.
 
 use super::{WriteAccess, near, sys};
+use crate::limits::POOL_PAGES;
 use std::ptr::{self, NonNull};
 use std::sync::{Mutex, MutexGuard, PoisonError};
-
-/// How many free pages the pool keeps for each placement (near the program's code, and not).
-pub const POOL_PAGES: usize = 64;
 
 static POOL: [Mutex<Vec<usize>>; 2] = [Mutex::new(Vec::new()), Mutex::new(Vec::new())];
 

@@ -301,8 +301,8 @@ impl Harness {
                     format!("  minimal: {}  at {}", tree.text(), show_row(&row)),
                     format!("           {minimal}"),
                     format!(
-                        "  replay:  {SEED_VAR}=0x{seed:X} cargo test --test differential \
-                         {ty}_every_path"
+                        "  replay:  {SEED_VAR}=0x{seed:X} cargo test --test all \
+                         differential::{ty}_every_path"
                     ),
                 ];
                 return Err(lines.join("\n"));
@@ -614,7 +614,7 @@ impl<T: Value> Case<'_, T> {
             .collect::<Result<Vec<_>, _>>()?;
         if path == Path::Compiled {
             for e in &evaluators {
-                e.try_eval(&[T::default(); 3])
+                e.eval(&[T::default(); 3])
                     .map_err(|e| Self::failed(name, 0, e))?;
             }
             let start = Instant::now();
@@ -631,7 +631,7 @@ impl<T: Value> Case<'_, T> {
             let got = self
                 .rows
                 .iter()
-                .map(|r| e.try_eval(r))
+                .map(|r| e.eval(r))
                 .collect::<Result<Vec<T>, _>>()
                 .map_err(|e| Self::failed(name, i, e))?;
             self.compare(name, i, 0, &got)?;

@@ -1,0 +1,279 @@
+//! The one path from Cranelift to code memory. Every compile is a batch: a single function is a
+//! batch of one ([`crate::Jit::compile_many`] and the formula batches have many), linked by one
+//! cranelift-jit module into one mapping made executable with one `mprotect`.
+//!
+//! Compiling is split from linking. [`compile_one`] runs Cranelift on one function and keeps its
+//! bytes, alignment and relocations; [`compile_all`] does that on every core, one `Context` per
+//! thread. [`link`] then sizes one mapping for all of them, hands the bytes to cranelift-jit
+//! (`define_function_bytes`), which places each as aligned and applies the relocations, and
+//! finalizes the module once.
+
+use super::provider::CodeSlot;
+use crate::expr::Import;
+use crate::memory::{CodeRef, Placement, WriteAccess};
+use crate::{Error, parallel, perf_map};
+use cranelift_codegen::binemit::{Addend, CodeOffset, Reloc};
+use cranelift_codegen::control::ControlPlane;
+use cranelift_codegen::entity::EntityRef;
+use cranelift_codegen::ir::{self, ExternalName, KnownSymbol, LibCall, Signature};
+use cranelift_codegen::isa::{OwnedTargetIsa, TargetIsa};
+use cranelift_codegen::{Context, FinalizedRelocTarget};
+use cranelift_frontend::FunctionBuilderContext;
+use cranelift_jit::{JITBuilder, JITModule};
+use cranelift_module::{
+    FuncId, Linkage, Module, ModuleError, ModuleReloc, ModuleRelocTarget, default_libcall_names,
+};
+use std::collections::HashMap;
+use std::io;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Fills `func` with function `i`'s IR (checked as the entry point requires) and returns what the
+/// IR's user functions `u0:k` are, or the error that item `i` has.
+pub(super) type Build<'a> = dyn Fn(usize, &mut ir::Function, &mut FunctionBuilderContext) -> Result<Vec<Import>, Error>
+    + Sync
+    + 'a;
+
+/// One function of a batch, compiled, not yet placed.
+pub(super) struct Compiled {
+    bytes: Vec<u8>,
+    align: u64,
+    signature: Signature,
+    relocs: Vec<Patch>,
+}
+
+/// A relocation, with its target resolved from the function's own IR.
+struct Patch {
+    offset: CodeOffset,
+    kind: Reloc,
+    target: Target,
+    addend: Addend,
+}
+
+enum Target {
+    Import(Import),
+    LibCall(LibCall),
+    Known(KnownSymbol),
+    /// An offset into the function itself.
+    Own(CodeOffset),
+}
+
+/// Builds and compiles `count` functions on every core (the calling thread too). Returns them in
+/// order, or the error of the first failing item, as [`Error::Batch`] naming its index.
+pub(super) fn compile_all(
+    isa: &dyn TargetIsa,
+    count: usize,
+    build: &Build<'_>,
+) -> Result<Vec<Compiled>, Error> {
+    let failed = AtomicBool::new(false);
+    let threads = if count < 2 { 1 } else { parallel::cores() };
+    let (results, _) = parallel::map(
+        count,
+        threads,
+        || (Context::new(), FunctionBuilderContext::new()),
+        |(ctx, fctx), i| {
+            if failed.load(Ordering::Relaxed) {
+                return None;
+            }
+            let result =
+                build(i, &mut ctx.func, fctx).and_then(|imports| compile_one(isa, ctx, &imports));
+            ctx.clear();
+            failed.fetch_or(result.is_err(), Ordering::Relaxed);
+            Some(result)
+        },
+    );
+    // Items after a failure were skipped: the first failure by index is the one to report.
+    let mut compiled = Vec::with_capacity(count);
+    for (index, result) in results.into_iter().enumerate() {
+        match result {
+            Some(Ok(c)) => compiled.push(c),
+            Some(Err(error)) => {
+                return Err(Error::Batch {
+                    index,
+                    error: Box::new(error),
+                });
+            }
+            None => {}
+        }
+    }
+    if compiled.len() == count {
+        Ok(compiled)
+    } else {
+        Err(Error::Internal(
+            "a batch skipped an item without a failure before it",
+        ))
+    }
+}
+
+/// Compiles `ctx.func`, whose user function `u0:k` is `imports[k]`.
+pub(super) fn compile_one(
+    isa: &dyn TargetIsa,
+    ctx: &mut Context,
+    imports: &[Import],
+) -> Result<Compiled, Error> {
+    let callees: Vec<u32> = ctx
+        .func
+        .params
+        .user_named_funcs()
+        .values()
+        .map(|name| name.index)
+        .collect();
+    let signature = ctx.func.signature.clone();
+    let code = ctx
+        .compile(isa, &mut ControlPlane::default())
+        .map_err(|e| Error::from(ModuleError::Compilation(e.inner)))?;
+    let relocs = code
+        .buffer
+        .relocs()
+        .iter()
+        .map(|r| {
+            let target = match &r.target {
+                FinalizedRelocTarget::ExternalName(ExternalName::User(name)) => callees
+                    .get(name.index())
+                    .and_then(|&k| imports.get(k as usize))
+                    .map(|&import| Target::Import(import))
+                    .ok_or_else(|| Error::Link {
+                        callee: format!("user function {name}"),
+                    })?,
+                FinalizedRelocTarget::ExternalName(ExternalName::LibCall(call)) => {
+                    Target::LibCall(*call)
+                }
+                FinalizedRelocTarget::ExternalName(ExternalName::KnownSymbol(symbol)) => {
+                    Target::Known(*symbol)
+                }
+                FinalizedRelocTarget::ExternalName(ExternalName::TestCase(name)) => {
+                    return Err(Error::Link {
+                        callee: format!("{name}"),
+                    });
+                }
+                FinalizedRelocTarget::Func(offset) => Target::Own(*offset),
+            };
+            Ok(Patch {
+                offset: r.offset,
+                kind: r.kind,
+                target,
+                addend: r.addend,
+            })
+        })
+        .collect::<Result<_, Error>>()?;
+    let align = u64::from(code.buffer.alignment)
+        .max(u64::from(isa.function_alignment().minimum))
+        .max(isa.symbol_alignment());
+    Ok(Compiled {
+        bytes: code.code_buffer().to_vec(),
+        align,
+        signature,
+        relocs,
+    })
+}
+
+/// Places every compiled function into one mapping sized for all of them, applies their
+/// relocations and makes the mapping executable with one `mprotect`. Returns each function's
+/// code, in order; the mapping is freed when the last of them drops.
+pub(super) fn link(
+    compiled: &[Compiled],
+    isa: OwnedTargetIsa,
+    placement: Placement,
+    perf_map: bool,
+    name: &str,
+) -> Result<Vec<CodeRef>, Error> {
+    let too_big = || Error::MapFailed {
+        len: usize::MAX,
+        source: io::Error::from(io::ErrorKind::OutOfMemory),
+    };
+    // Room for each function at its worst alignment.
+    let capacity = compiled.iter().try_fold(0usize, |sum, c| {
+        let worst = usize::try_from(c.align).ok()?.checked_add(c.bytes.len())?;
+        sum.checked_add(worst)
+    });
+    let slot = CodeSlot::default();
+    let mut builder = JITBuilder::with_isa(isa, default_libcall_names());
+    builder.memory_provider(slot.provider(placement, capacity.ok_or_else(too_big)?));
+    for patch in compiled.iter().flat_map(|c| &c.relocs) {
+        if let Target::Import((symbol, callee)) = patch.target {
+            builder.symbol(symbol, callee.address());
+        }
+    }
+    let mut module = JITModule::new(builder);
+    // This thread writes code memory until the module is finalized; no JIT code runs meanwhile.
+    let access = WriteAccess::begin();
+    let defined = define_all(&mut module, compiled, name);
+    drop(access);
+    let ids = match (slot.take(), defined) {
+        (Some(Err(e)), _) | (None, Err(e)) => return Err(e),
+        (Some(Ok(code)), Ok(ids)) => (code, ids),
+        (Some(Ok(_)), Err(e)) => return Err(e),
+        (None, Ok(_)) if compiled.is_empty() => return Ok(Vec::new()),
+        (None, Ok(_)) => {
+            return Err(Error::Internal(
+                "cranelift-jit finalized a batch without its code",
+            ));
+        }
+    };
+    let (code, ids) = ids;
+    let base = code.bytes().as_ptr() as usize;
+    let parts: Vec<(usize, usize)> = ids
+        .iter()
+        .zip(compiled)
+        .map(|(&id, c)| {
+            let entry = module.get_finalized_function(id) as usize;
+            (entry.wrapping_sub(base), c.bytes.len())
+        })
+        .collect();
+    let codes = CodeRef::split(code, &parts).ok_or(Error::Internal(
+        "cranelift-jit placed a function outside the batch's mapping",
+    ))?;
+    if perf_map {
+        for code in &codes {
+            perf_map::record(code.bytes(), name);
+        }
+    }
+    Ok(codes)
+}
+
+/// Declares the imports once each and every function, defines the functions from their bytes
+/// and relocations, and finalizes the module. A batch of one is declared as `name`, the others
+/// anonymously: cranelift-jit writes its own perf-map line under that name when running under
+/// `perf record` (which sets PERF_BUILDID_DIR), where an anonymous function shows as `.Lfn0`.
+fn define_all(
+    module: &mut JITModule,
+    compiled: &[Compiled],
+    name: &str,
+) -> Result<Vec<FuncId>, Error> {
+    let mut imports: HashMap<&'static str, FuncId> = HashMap::new();
+    let mut ids = Vec::with_capacity(compiled.len());
+    for c in compiled {
+        let id = match compiled.len() {
+            1 => module.declare_function(name, Linkage::Local, &c.signature)?,
+            _ => module.declare_anonymous_function(&c.signature)?,
+        };
+        let mut relocs = Vec::with_capacity(c.relocs.len());
+        for patch in &c.relocs {
+            let name = match patch.target {
+                Target::Import((symbol, callee)) => {
+                    let import = match imports.get(symbol) {
+                        Some(&import) => import,
+                        None => {
+                            let sig = callee.signature(c.signature.call_conv);
+                            let import = module.declare_function(symbol, Linkage::Import, &sig)?;
+                            *imports.entry(symbol).or_insert(import)
+                        }
+                    };
+                    ModuleRelocTarget::user(0, import.as_u32())
+                }
+                Target::LibCall(call) => ModuleRelocTarget::LibCall(call),
+                Target::Known(symbol) => ModuleRelocTarget::KnownSymbol(symbol),
+                Target::Own(offset) => ModuleRelocTarget::FunctionOffset(id, offset),
+            };
+            relocs.push(ModuleReloc {
+                offset: patch.offset,
+                kind: patch.kind,
+                name,
+                addend: patch.addend,
+            });
+        }
+        module.define_function_bytes(id, c.align, &c.bytes, &relocs)?;
+        ids.push(id);
+    }
+    module.finalize_definitions()?;
+    Ok(ids)
+}

@@ -1,0 +1,95 @@
+//! `Evaluator<T>`: interprets until the threshold, compiles in the background, switches, and
+//! gives the interpreter's results while threads call it across the switch. (Random formulas in
+//! both tiers against the interpreter: `tests/all/differential.rs`; where the OS refuses executable
+//! memory: `tests/all/mdwe.rs`.)
+
+use fnjit::check::same_f64;
+use fnjit::limits::EVALUATOR_THRESHOLD;
+use fnjit::{Error, Evaluator, Tier};
+use std::time::{Duration, Instant};
+
+/// Waits (up to a minute) for the background compile.
+fn compiled<T: fnjit::Number>(e: &Evaluator<T>) -> Tier {
+    let start = Instant::now();
+    while e.tier() == Tier::Interpreting && start.elapsed() < Duration::from_secs(60) {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    e.tier()
+}
+
+#[test]
+fn it_interprets_until_the_threshold_then_runs_compiled_code() {
+    let e = Evaluator::<f64>::with_threshold("x * sin(y) + 1", &["x", "y"], 100).expect("parse");
+    for i in 0..100 {
+        e.eval(&[f64::from(i), 0.5]).expect("two arguments");
+    }
+    // 100 evaluations: not yet asked for code, so nothing can have been compiled.
+    std::thread::sleep(Duration::from_millis(50));
+    assert_eq!(e.tier(), Tier::Interpreting);
+    e.eval(&[1.0, 2.0]).expect("two arguments"); // the 101st asks for it
+    assert_eq!(compiled(&e), Tier::Compiled);
+    assert_eq!(e.eval(&[2.0, 0.5]).expect("eval"), 2.0 * 0.5f64.sin() + 1.0);
+    assert_eq!(EVALUATOR_THRESHOLD, 100);
+    assert_eq!(
+        Evaluator::<f64>::new("x", &["x"]).expect("parse").tier(),
+        Tier::Interpreting
+    );
+}
+
+#[test]
+fn threads_evaluating_across_the_switch_all_get_the_right_results() {
+    let e = Evaluator::<f64>::with_threshold("x * x - y / (x + 0.5) + sqrt(y)", &["x", "y"], 2000)
+        .expect("parse");
+    let formula = e.formula().clone();
+    let tiers = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..4)
+            .map(|t| {
+                let (e, formula) = (&e, &formula);
+                s.spawn(move || {
+                    let mut seen = Vec::new();
+                    for i in 0..50_000 {
+                        let args = [f64::from(i) * 0.001 + f64::from(t), 2.5];
+                        let want = formula.eval(&args).expect("eval");
+                        assert!(
+                            same_f64(e.eval(&args).expect("eval"), want),
+                            "thread {t} at {args:?}"
+                        );
+                        if seen.last() != Some(&e.tier()) {
+                            seen.push(e.tier());
+                        }
+                    }
+                    seen
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| w.join().expect("worker"))
+            .collect::<Vec<_>>()
+    });
+    assert_eq!(compiled(&e), Tier::Compiled);
+    assert!(
+        tiers.iter().any(|seen| seen.contains(&Tier::Compiled)),
+        "no thread ever ran compiled code: {tiers:?}"
+    );
+}
+
+#[test]
+fn a_wrong_number_of_arguments_is_an_error_in_both_tiers() {
+    let e = Evaluator::<i32>::with_threshold("x + y", &["x", "y"], 1).expect("parse");
+    for _ in 0..2 {
+        for wrong in [&[1][..], &[1, 2, 3], &[]] {
+            let err = e.eval(wrong).expect_err("a wrong count");
+            assert!(matches!(err, Error::Arguments { expected: 2, .. }), "{err}");
+            assert!(err.to_string().contains("argument"), "{err}");
+        }
+        e.eval(&[1, 2]).expect("two arguments");
+        e.eval(&[1, 2]).expect("two arguments"); // past the threshold: compiles
+        assert_eq!(compiled(&e), Tier::Compiled);
+    }
+    assert_eq!(
+        e.eval(&[i32::MAX, 1]).expect("eval"),
+        i32::MIN,
+        "wrapping, as formulas do"
+    );
+}

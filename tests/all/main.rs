@@ -1,0 +1,23 @@
+//! The library's tests, in one binary (as wasmtime keeps `tests/all/`): one link of Cranelift
+//! instead of one per file. The tests that judge the whole process (its resident memory, its
+//! executable mappings) run in `tests/alone/`, away from the others' threads.
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod agreement;
+mod architecture;
+mod batch;
+mod cache;
+mod differential;
+mod docs;
+mod evaluator;
+mod expr;
+mod formula;
+#[cfg(feature = "disasm")]
+mod golden;
+mod kernel;
+mod mdwe;
+#[cfg(feature = "targets")]
+mod targets;
+mod typed;
