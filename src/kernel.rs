@@ -12,8 +12,9 @@ use std::fmt;
 use std::marker::PhantomData;
 use std::sync::{Arc, Mutex};
 
-/// Below this many rows `eval_par` runs on the calling thread: starting threads costs more.
-const PAR_MIN_ROWS: usize = 1 << 15;
+/// Below this many rows `eval_par` runs on the calling thread. At 10^4 rows the pool's warm
+/// threads already pay (docs/performance.md, "Every core"); below, it is not measured.
+const PAR_MIN_ROWS: usize = 10_000;
 
 /// A formula compiled into a loop over columns of `T`. Like a [`crate::Function`], it is
 /// `Send + Sync`, lives in W^X memory and frees it on drop.
@@ -109,8 +110,8 @@ impl<T: Number> Kernel<T> {
     pub fn eval_par(&self, columns: &[&[T]], out: &mut [T]) -> Result<(), Error> {
         self.check(columns, out.len())?;
         let rows = out.len();
-        // The row count first: asking the OS for the cores reads files (cgroup quotas), which
-        // costs more than a short kernel call.
+        // The row count first: the first call across the threshold builds the pool, which starts
+        // its threads.
         let threads = match rows {
             0..PAR_MIN_ROWS => 1,
             _ => parallel::cores(),

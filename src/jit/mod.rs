@@ -450,14 +450,7 @@ impl Jit {
     }
 
     /// Fills `self.ctx.func` with `build`, which returns what the IR's user functions `u0:k` are.
-    fn build_ir(
-        &mut self,
-        build: impl FnOnce(
-            &mut IrFunction,
-            &mut FunctionBuilderContext,
-            TargetFrontendConfig,
-        ) -> Vec<Import>,
-    ) -> Vec<Import> {
+    fn build_ir(&mut self, build: impl BuildIr) -> Vec<Import> {
         let target = self.frontend_config();
         build(&mut self.ctx.func, &mut self.fctx, target)
     }
@@ -520,11 +513,7 @@ impl Jit {
         &mut self,
         opt: OptLevel,
         name: &str,
-        build: impl FnOnce(
-            &mut IrFunction,
-            &mut FunctionBuilderContext,
-            TargetFrontendConfig,
-        ) -> Vec<Import>,
+        build: impl BuildIr,
     ) -> Result<Function<P, R>, Error> {
         let (code, ir) = self.compile_built(opt, name, build)?;
         // SAFETY: Cranelift compiled `ir` for the host into `code`, whose first byte is the
@@ -541,11 +530,7 @@ impl Jit {
         &mut self,
         opt: OptLevel,
         name: &str,
-        build: impl FnOnce(
-            &mut IrFunction,
-            &mut FunctionBuilderContext,
-            TargetFrontendConfig,
-        ) -> Vec<Import>,
+        build: impl BuildIr,
     ) -> Result<(CodeRef, Arc<Ir>), Error> {
         let imports = self.build_ir(build);
         // Cranelift rewrites the IR as it optimizes: keep it as it was built.
@@ -593,11 +578,21 @@ impl Jit {
         }
     }
 }
-/// What `Jit::install` builds for user IR: a copy of it, with no imports.
-fn user_ir(
-    src: &IrFunction,
-) -> impl FnOnce(&mut IrFunction, &mut FunctionBuilderContext, TargetFrontendConfig) -> Vec<Import> + '_
+
+/// Fills a function's IR, given the context to build it with and the host's frontend settings,
+/// and returns what the IR's user functions `u0:k` are.
+pub(crate) trait BuildIr:
+    FnOnce(&mut IrFunction, &mut FunctionBuilderContext, TargetFrontendConfig) -> Vec<Import>
 {
+}
+
+impl<F> BuildIr for F where
+    F: FnOnce(&mut IrFunction, &mut FunctionBuilderContext, TargetFrontendConfig) -> Vec<Import>
+{
+}
+
+/// What `Jit::install` builds for user IR: a copy of it, with no imports.
+fn user_ir(src: &IrFunction) -> impl BuildIr + '_ {
     |func, _, _| {
         func.clone_from(src);
         Vec::new()

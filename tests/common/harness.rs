@@ -26,7 +26,7 @@ pub const SEED_VAR: &str = "FNJIT_SEED";
 
 /// How many rows `Kernel::eval_par` needs before it splits them over threads (`kernel.rs`'s
 /// `PAR_MIN_ROWS`).
-const PAR_MIN_ROWS: usize = 1 << 15;
+const PAR_MIN_ROWS: usize = 10_000;
 
 /// A formula type, as the harness handles it.
 pub trait Value: Number + Debug + Send + Sync + 'static {
