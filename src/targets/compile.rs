@@ -21,12 +21,14 @@ pub struct CompiledCode {
     disassembly: String,
 }
 
-/// Compiles `fn(i32) -> i32 { x + 1 }` (the IR of [`crate::compile_inc`], with `opt_level = none` as there) for `triple`, in its
-/// default calling convention.
+/// Compiles `fn(i32) -> i32 { x + 1 }` (the IR of [`crate::compile_inc`], with `opt_level =
+/// none` as there) for `triple`, in its default calling convention.
 ///
 /// # Errors
 /// [`Error::UnsupportedTarget`], listing the supported triples, for a triple that is malformed
-/// or not one of [`SUPPORTED_TARGETS`]; [`Error::Cranelift`] if compiling fails.
+/// or not one of [`SUPPORTED_TARGETS`]; [`Error::BackendNotBuilt`] for a triple whose backend
+/// this build leaves out (without the `targets` feature, every backend but the host's);
+/// [`Error::Cranelift`] if compiling fails.
 pub fn compile_inc_for(triple: &str) -> Result<CompiledCode, Error> {
     let unsupported = || Error::UnsupportedTarget {
         triple: triple.to_owned(),
