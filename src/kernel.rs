@@ -29,7 +29,7 @@ const PAR_MIN_ROWS: usize = 10_000;
 /// ```
 pub struct Kernel<T> {
     code: CodeRef,
-    ir: std::sync::Arc<Ir>,
+    ir: Arc<Ir>,
     vars: usize,
     lanes: u32,
     ty: PhantomData<fn() -> T>,

@@ -140,7 +140,13 @@ pub fn target_rows() -> Result<Vec<TargetRow>, Error> {
 
 /// Cranelift's backend for `triple` (a baseline CPU of that architecture), to look at its code.
 pub(crate) fn isa_for(triple: Triple, opt: OptLevel) -> Result<OwnedTargetIsa, Error> {
-    let builder = isa::lookup(triple.clone()).map_err(|e| match e {
+    let builder = isa::lookup(triple.clone()).map_err(|e| lookup_error(e, &triple))?;
+    with_settings(builder, &triple, opt)
+}
+
+/// Why Cranelift has no backend for `triple`: left out of this build, or none at all.
+fn lookup_error(e: isa::LookupError, triple: &Triple) -> Error {
+    match e {
         isa::LookupError::SupportDisabled => Error::BackendNotBuilt {
             triple: triple.to_string(),
         },
@@ -148,6 +154,20 @@ pub(crate) fn isa_for(triple: Triple, opt: OptLevel) -> Result<OwnedTargetIsa, E
             triple: triple.to_string(),
             supported: &SUPPORTED_TARGETS,
         },
-    })?;
-    with_settings(builder, &triple, opt)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_backend_left_out_of_the_build_says_how_to_get_it() {
+        let triple: Triple = "s390x-unknown-linux-gnu".parse().expect("triple");
+        let err = lookup_error(isa::LookupError::SupportDisabled, &triple);
+        assert!(matches!(err, Error::BackendNotBuilt { .. }), "{err}");
+        assert!(err.to_string().contains("`targets` feature"), "{err}");
+        let err = lookup_error(isa::LookupError::Unsupported, &triple);
+        assert!(matches!(err, Error::UnsupportedTarget { .. }), "{err}");
+    }
 }

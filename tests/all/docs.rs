@@ -107,9 +107,11 @@ fn public_names(text: &str) -> BTreeSet<String> {
             continue;
         };
         let rest = rest.strip_prefix("unsafe ").unwrap_or(rest);
+        // `pub const fn f` names `f`; `pub const X` names `X`.
         let rest = rest
-            .strip_prefix("const fn")
-            .map_or(rest, |r| &rest[rest.len() - r.len() - 2..]);
+            .strip_prefix("const ")
+            .filter(|r| r.starts_with("fn "))
+            .unwrap_or(rest);
         if let Some(used) = rest.strip_prefix("use ") {
             // The last segment of each path: `pub use cache::CacheStats`, `{A, B}`.
             let list = used.rsplit("::").next().unwrap_or(used);

@@ -476,6 +476,27 @@ fn compile_unchecked_runs_ir_that_loads_when_the_caller_vouches() {
     assert!(matches!(err, Error::Signature { .. }));
 }
 
+/// A call to a function fnjit cannot link (named by a test-case name, as Cranelift's own run
+/// tests name them) is an error that names it, not a panic in cranelift-module.
+#[test]
+fn a_call_fnjit_cannot_link_is_an_error() {
+    let mut jit = Jit::new().expect("jit");
+    let call = clif(&format!(
+        "function %f(i64) -> i64 {} {{
+             fn0 = %callee(i64) -> i64 {}
+         block0(v0: i64):
+             v1 = call fn0(v0)
+             return v1
+         }}",
+        jit.call_conv(),
+        jit.call_conv()
+    ));
+    // SAFETY: refused before any code exists; nothing is called.
+    let err = unsafe { jit.compile_unchecked::<i64, i64>(&call) }.expect_err("unlinkable");
+    assert!(matches!(err, Error::Link { .. }), "{err}");
+    assert!(err.to_string().contains("%callee"), "{err}");
+}
+
 #[test]
 fn debug_shows_the_signature_not_the_ir() {
     let f = fnjit::compile_expr(&vec!["x"; 1000].join(" + ")).expect("compile");
