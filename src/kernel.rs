@@ -2,10 +2,11 @@
 //! on vectors where Cranelift has them (see `expr/vector.rs`), on every core with `eval_par`.
 
 use crate::error::Error;
+use crate::baseline::Shape;
 use crate::expr::{Formula, Number, build_kernel, lanes};
 use crate::func::{Ir, Params};
 use crate::isa::OptLevel;
-use crate::jit::Jit;
+use crate::jit::{Jit, Strategy, baseline_code, one};
 use crate::memory::CodeRef;
 use crate::parallel;
 use std::fmt;
@@ -29,7 +30,8 @@ const PAR_MIN_ROWS: usize = 10_000;
 /// ```
 pub struct Kernel<T> {
     code: CodeRef,
-    ir: Arc<Ir>,
+    /// `None` for the baseline tier, which builds no IR.
+    ir: Option<Arc<Ir>>,
     vars: usize,
     lanes: u32,
     ty: PhantomData<fn() -> T>,
@@ -54,6 +56,21 @@ impl Jit {
     /// As [`crate::compile_inc`].
     pub fn compile_kernel<T: Number>(&mut self, formula: &Formula<T>) -> Result<Kernel<T>, Error> {
         let program = formula.program();
+        if self.strategy() == Strategy::Baseline {
+            let code = one(baseline_code(
+                &[program],
+                Shape::Kernel,
+                "fnjit_kernel",
+                self.perf_map(),
+            )?)?;
+            // SAFETY: the baseline emitter (`baseline/`) wrote the loop of `expr/vector.rs`'s
+            // signature for this formula, one row at a time: it loads one column pointer per
+            // variable from its first argument, reads row `i` of each for `i` in [0, len), writes
+            // row `i` of its second argument, and otherwise computes as formulas do (guarded
+            // division; calls only to fnjit's math functions, which touch no memory and never
+            // unwind) in its own frame. It returns after `len` rows.
+            return Ok(unsafe { Kernel::new(code, None, formula.vars().len(), 1) });
+        }
         // Vectors first; should Cranelift lack a vector lowering on this CPU, the scalar loop.
         let mut attempt = |unroll| {
             self.compile_built(OptLevel::Speed, "fnjit_kernel", |func, fctx, target| {
@@ -70,7 +87,7 @@ impl Jit {
         // column, writes rows [0, len) of its second argument, and otherwise computes as
         // formulas do (guarded division; calls only to fnjit's math functions, which touch no
         // memory and never unwind). It returns after `len` rows.
-        Ok(unsafe { Kernel::new(code, ir, formula.vars().len(), lanes) })
+        Ok(unsafe { Kernel::new(code, Some(ir), formula.vars().len(), lanes) })
     }
 }
 
@@ -82,7 +99,7 @@ impl<T: Number> Kernel<T> {
     /// len: i64) -> i64` under the host's C ABI that reads `vars` pointers from `columns`, reads
     /// rows `[0, len)` of `T` from each, writes rows `[0, len)` of `T` to `out`, touches no
     /// other memory but its frame, returns, and does not unwind.
-    unsafe fn new(code: CodeRef, ir: Arc<Ir>, vars: usize, lanes: u32) -> Kernel<T> {
+    unsafe fn new(code: CodeRef, ir: Option<Arc<Ir>>, vars: usize, lanes: u32) -> Kernel<T> {
         Kernel {
             code,
             ir,
@@ -145,9 +162,9 @@ impl<T: Number> Kernel<T> {
         Ok(())
     }
 
-    /// The loop's Cranelift IR (CLIF text).
+    /// The loop's Cranelift IR (CLIF text); empty for a baseline kernel, which has none.
     pub fn ir(&self) -> &str {
-        self.ir.text()
+        self.ir.as_ref().map_or("", |ir| ir.text())
     }
 
     /// The machine code as it lies in executable memory.

@@ -12,6 +12,7 @@
 // memory (memory) → a typed call (func), a loop over columns (kernel) or a tiered evaluator
 // (evaluator). Beside it: the hand stub and its encodings (stub, targets), the side-by-side check,
 // disassembly and the perf map. `tests/all/architecture.rs` keeps the module graph acyclic.
+mod baseline;
 pub mod check;
 #[cfg(feature = "disasm")]
 pub mod disasm;
@@ -34,7 +35,7 @@ pub use error::Error;
 pub use evaluator::{Evaluator, Tier};
 pub use expr::{Expr, Formula, Number, eval_expr, eval_formula};
 pub use func::{FnRef, Function, Params, Scalar};
-pub use jit::{Jit, JitFunction, compile_expr, compile_formula, compile_inc};
+pub use jit::{Jit, JitFunction, Strategy, compile_expr, compile_formula, compile_inc};
 pub use kernel::{Kernel, compile_kernel};
 pub use stub::HandStub;
 

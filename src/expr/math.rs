@@ -31,8 +31,24 @@ macro_rules! unary {
 unary!(
     cbrt => cbrt, exp => exp, exp2 => exp2, ln => ln, log2 => log2, log10 => log10,
     sin => sin, cos => cos, tan => tan, asin => asin, acos => acos, atan => atan,
-    sinh => sinh, cosh => cosh, tanh => tanh, round => round,
+    sinh => sinh, cosh => cosh, tanh => tanh, round => round, sqrt => sqrt, floor => floor,
+    ceil => ceil, trunc => trunc,
 );
+
+/// `f64::abs`, which moves bits (a signaling NaN stays one).
+pub(crate) extern "C" fn abs(x: f64) -> f64 {
+    x.abs()
+}
+
+/// [`min`], callable from JIT code.
+pub(crate) extern "C" fn minimum(x: f64, y: f64) -> f64 {
+    min(x, y)
+}
+
+/// [`max`], callable from JIT code.
+pub(crate) extern "C" fn maximum(x: f64, y: f64) -> f64 {
+    max(x, y)
+}
 
 /// `f64::powf`: what `**` and `pow` mean.
 pub(crate) extern "C" fn pow(x: f64, y: f64) -> f64 {

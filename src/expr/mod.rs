@@ -182,7 +182,7 @@ impl Func {
             .map_or("?", |(n, _)| n)
     }
 
-    fn arity(self) -> usize {
+    pub(crate) fn arity(self) -> usize {
         match self {
             Func::Pow | Func::Atan2 | Func::Min | Func::Max | Func::Hypot => 2,
             _ => 1,
@@ -191,9 +191,8 @@ impl Func {
 
     /// The Rust function JIT code calls for this function, if Cranelift has no instruction for
     /// it: its symbol name and address.
-    fn callee(self) -> Option<(&'static str, Callee)> {
-        let unary = |f: extern "C" fn(f64) -> f64| Callee::Unary(f);
-        Some(match self {
+    pub(crate) fn callee(self) -> Option<(&'static str, Callee)> {
+        let name = match self {
             Func::Abs
             | Func::Sqrt
             | Func::Floor
@@ -201,26 +200,61 @@ impl Func {
             | Func::Trunc
             | Func::Min
             | Func::Max => return None,
-            Func::Cbrt => ("fnjit_cbrt", unary(math::cbrt)),
-            Func::Exp => ("fnjit_exp", unary(math::exp)),
-            Func::Exp2 => ("fnjit_exp2", unary(math::exp2)),
-            Func::Ln => ("fnjit_ln", unary(math::ln)),
-            Func::Log2 => ("fnjit_log2", unary(math::log2)),
-            Func::Log10 => ("fnjit_log10", unary(math::log10)),
-            Func::Sin => ("fnjit_sin", unary(math::sin)),
-            Func::Cos => ("fnjit_cos", unary(math::cos)),
-            Func::Tan => ("fnjit_tan", unary(math::tan)),
-            Func::Asin => ("fnjit_asin", unary(math::asin)),
-            Func::Acos => ("fnjit_acos", unary(math::acos)),
-            Func::Atan => ("fnjit_atan", unary(math::atan)),
-            Func::Sinh => ("fnjit_sinh", unary(math::sinh)),
-            Func::Cosh => ("fnjit_cosh", unary(math::cosh)),
-            Func::Tanh => ("fnjit_tanh", unary(math::tanh)),
-            Func::Round => ("fnjit_round", unary(math::round)),
-            Func::Pow => ("fnjit_pow", Callee::Binary(math::pow)),
-            Func::Atan2 => ("fnjit_atan2", Callee::Binary(math::atan2)),
-            Func::Hypot => ("fnjit_hypot", Callee::Binary(math::hypot)),
-        })
+            Func::Cbrt => "fnjit_cbrt",
+            Func::Exp => "fnjit_exp",
+            Func::Exp2 => "fnjit_exp2",
+            Func::Ln => "fnjit_ln",
+            Func::Log2 => "fnjit_log2",
+            Func::Log10 => "fnjit_log10",
+            Func::Sin => "fnjit_sin",
+            Func::Cos => "fnjit_cos",
+            Func::Tan => "fnjit_tan",
+            Func::Asin => "fnjit_asin",
+            Func::Acos => "fnjit_acos",
+            Func::Atan => "fnjit_atan",
+            Func::Sinh => "fnjit_sinh",
+            Func::Cosh => "fnjit_cosh",
+            Func::Tanh => "fnjit_tanh",
+            Func::Round => "fnjit_round",
+            Func::Pow => "fnjit_pow",
+            Func::Atan2 => "fnjit_atan2",
+            Func::Hypot => "fnjit_hypot",
+        };
+        Some((name, self.rust()))
+    }
+
+    /// The Rust function that computes this function as the interpreter does: what JIT code
+    /// calls when it has no instruction for it (the baseline tier has fewer than Cranelift).
+    pub(crate) fn rust(self) -> Callee {
+        use Callee::{Binary, Unary};
+        match self {
+            Func::Abs => Unary(math::abs),
+            Func::Sqrt => Unary(math::sqrt),
+            Func::Cbrt => Unary(math::cbrt),
+            Func::Exp => Unary(math::exp),
+            Func::Exp2 => Unary(math::exp2),
+            Func::Ln => Unary(math::ln),
+            Func::Log2 => Unary(math::log2),
+            Func::Log10 => Unary(math::log10),
+            Func::Pow => Binary(math::pow),
+            Func::Sin => Unary(math::sin),
+            Func::Cos => Unary(math::cos),
+            Func::Tan => Unary(math::tan),
+            Func::Asin => Unary(math::asin),
+            Func::Acos => Unary(math::acos),
+            Func::Atan => Unary(math::atan),
+            Func::Atan2 => Binary(math::atan2),
+            Func::Sinh => Unary(math::sinh),
+            Func::Cosh => Unary(math::cosh),
+            Func::Tanh => Unary(math::tanh),
+            Func::Floor => Unary(math::floor),
+            Func::Ceil => Unary(math::ceil),
+            Func::Round => Unary(math::round),
+            Func::Trunc => Unary(math::trunc),
+            Func::Min => Binary(math::minimum),
+            Func::Max => Binary(math::maximum),
+            Func::Hypot => Binary(math::hypot),
+        }
     }
 }
 
@@ -275,7 +309,7 @@ pub(crate) enum Node {
 
 impl Node {
     /// How many values it pops, and pushes one.
-    fn pops(self) -> usize {
+    pub(crate) fn pops(self) -> usize {
         match self {
             Node::Var(_) | Node::Lit(_) => 0,
             Node::Un(_) => 1,

@@ -22,7 +22,8 @@ mod validate;
 pub use crate::memory::Placement;
 pub use cache::CacheStats;
 
-use crate::expr::{Args, Expr, Formula, Import, Number, build_formula};
+use crate::baseline::{self, Shape};
+use crate::expr::{Args, Expr, Formula, Import, Number, Program, build_formula};
 use crate::func::{self, Function, Ir, Params, Scalar};
 use crate::isa::{OptLevel, host_isa};
 use crate::limits::CACHE_ENTRIES;
@@ -39,6 +40,18 @@ use std::sync::Arc;
 /// `fn(i32) -> i32` compiled by Cranelift: what [`compile_inc`] and [`compile_expr`] return.
 pub type JitFunction = Function<i32, i32>;
 
+/// How a [`Jit`] compiles formulas and kernels, and which Cranelift settings it gives your IR.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Strategy {
+    /// Machine code straight from the parsed formula, in one pass (about a microsecond for a
+    /// 20-operator formula): formulas, batches, cached formulas and kernels. Its code runs 1.5
+    /// to 3 times slower than the optimizing tier's (docs/performance.md, "The baseline tier").
+    /// Your IR ([`Jit::compile`], [`Jit::compile_many`]) compiles with `opt_level = none`.
+    Baseline,
+    /// Cranelift with `opt_level = speed` for everything: the fastest code.
+    Optimizing,
+}
+
 /// A reusable compiler for the host: keeps the ISAs and Cranelift's contexts between functions.
 pub struct Jit {
     /// `opt_level = none`, for `x + 1`.
@@ -50,12 +63,14 @@ pub struct Jit {
     placement: Placement,
     perf_map: bool,
     cache: Cache,
+    strategy: Strategy,
 }
 
 impl fmt::Debug for Jit {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Jit")
             .field("isa", &self.fast_isa.triple().to_string())
+            .field("strategy", &self.strategy)
             .field("placement", &self.placement)
             .field("perf_map", &self.perf_map)
             .finish_non_exhaustive()
@@ -124,7 +139,33 @@ impl Jit {
             placement,
             perf_map: perf_map::enabled_by_env(),
             cache: Cache::new(CACHE_ENTRIES),
+            strategy: Strategy::Optimizing,
         })
+    }
+
+    /// A compiler for the host that compiles as `strategy` says ([`Jit::new`] is
+    /// [`Strategy::Optimizing`]).
+    ///
+    /// ```
+    /// use fnjit::{Formula, Jit, Strategy};
+    /// let mut jit = Jit::with_strategy(Strategy::Baseline)?;
+    /// let f = jit.compile_formula::<(f64, f64), f64>(&Formula::parse("x*y + sin(x)", &["x", "y"])?)?;
+    /// assert_eq!(f.call((2.0, 3.0)), 6.0 + 2f64.sin());
+    /// assert_eq!(jit.strategy(), Strategy::Baseline);
+    /// # Ok::<(), fnjit::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`Jit::new`].
+    pub fn with_strategy(strategy: Strategy) -> Result<Jit, Error> {
+        let mut jit = Self::new()?;
+        jit.strategy = strategy;
+        Ok(jit)
+    }
+
+    /// How this `Jit` compiles.
+    pub fn strategy(&self) -> Strategy {
+        self.strategy
     }
 
     /// Whether each function compiled from now on gets a line in `/tmp/perf-<pid>.map`, so that
@@ -132,6 +173,11 @@ impl Jit {
     pub fn set_perf_map(&mut self, on: bool) -> &mut Self {
         self.perf_map = on;
         self
+    }
+
+    /// Whether compiled functions get a perf-map line.
+    pub(crate) fn perf_map(&self) -> bool {
+        self.perf_map
     }
 
     /// The host's C calling convention, which IR given to [`Jit::compile`] must use.
@@ -210,7 +256,7 @@ impl Jit {
         // instruction is one that touches no memory, makes no call and cannot trap (checked
         // above), so the code only computes a value from its arguments in registers and its own
         // frame, and does not unwind.
-        unsafe { self.install(OptLevel::Speed, "fnjit_user", user_ir(func)) }
+        unsafe { self.install(self.user_opt(), "fnjit_user", user_ir(func)) }
     }
 
     /// Compiles IR as [`Jit::compile`] does, but checks only its signature (and runs the
@@ -233,7 +279,7 @@ impl Jit {
         self.verify(func)?;
         // SAFETY: the signature is `P -> R` in the host's C ABI (checked above); the caller
         // vouches for everything else (this function's contract).
-        unsafe { self.install(OptLevel::Speed, "fnjit_user", user_ir(func)) }
+        unsafe { self.install(self.user_opt(), "fnjit_user", user_ir(func)) }
     }
 
     /// Compiles many functions from your IR at once, each checked as [`Jit::compile`] checks
@@ -275,7 +321,7 @@ impl Jit {
         &mut self,
         funcs: &[cranelift_codegen::ir::Function],
     ) -> Result<Vec<Function<P, R>>, Error> {
-        let isa = self.isa(OptLevel::Speed)?;
+        let isa = self.isa(self.user_opt())?;
         let expected = self.signature::<P, R>();
         let compiled = link::compile_all(&*isa, funcs.len(), &|i, func, _| {
             let src = &funcs[i];
@@ -320,6 +366,30 @@ impl Jit {
         vars: &[&str],
     ) -> Result<Vec<Function<P, R>>, Error> {
         self.check_formula_type::<P, R>(vars.len())?;
+        if self.strategy == Strategy::Baseline {
+            let formulas = srcs
+                .iter()
+                .enumerate()
+                .map(|(index, src)| {
+                    Formula::<R>::parse(src, vars).map_err(|error| Error::Batch {
+                        index,
+                        error: Box::new(error),
+                    })
+                })
+                .collect::<Result<Vec<_>, Error>>()?;
+            let programs: Vec<&Program> = formulas.iter().map(Formula::program).collect();
+            let codes = baseline_code(
+                &programs,
+                Shape::Formula(Args::Registers),
+                "fnjit_expr",
+                self.perf_map,
+            )?;
+            return Ok(codes
+                .into_iter()
+                // SAFETY: as in `compile_formula`'s baseline branch, for each formula.
+                .map(|code| unsafe { Function::new(code, None) })
+                .collect());
+        }
         let isa = self.isa(OptLevel::Speed)?;
         let target = isa.frontend_config();
         let compiled = link::compile_all(&*isa, srcs.len(), &|i, func, fctx| {
@@ -373,6 +443,20 @@ impl Jit {
         formula: &Formula<R>,
     ) -> Result<Function<P, R>, Error> {
         self.check_formula_type::<P, R>(formula.vars().len())?;
+        if self.strategy == Strategy::Baseline {
+            let code = one(baseline_code(
+                &[formula.program()],
+                Shape::Formula(Args::Registers),
+                "fnjit_expr",
+                self.perf_map,
+            )?)?;
+            // SAFETY: the baseline emitter (`baseline/`) wrote `fn(T, …) -> T` with one parameter
+            // per variable, which is `P -> R` (checked above), in the host's C ABI: it computes
+            // as `build_formula`'s IR does (guarded division; calls only to fnjit's math
+            // functions, which touch no memory and cannot unwind) in a frame sized for the
+            // program's deepest stack, and touches no other memory.
+            return Ok(unsafe { Function::new(code, None) });
+        }
         // SAFETY: `build_formula` built `fn(T, …) -> T` with one parameter per variable, which is
         // `P -> R` (checked above), in the host's calling convention, from arithmetic, bit
         // operations, comparisons and selects; its divisions are guarded so that no divisor is
@@ -443,6 +527,14 @@ impl Jit {
         &mut self,
         formula: &Formula<T>,
     ) -> Result<CodeRef, Error> {
+        if self.strategy == Strategy::Baseline {
+            return one(baseline_code(
+                &[formula.program()],
+                Shape::Formula(Args::Memory),
+                "fnjit_evaluator",
+                self.perf_map,
+            )?);
+        }
         let imports = self.build_ir(|func, fctx, target| {
             build_formula(func, fctx, target, formula.program(), Args::Memory)
         });
@@ -453,6 +545,14 @@ impl Jit {
     fn build_ir(&mut self, build: impl BuildIr) -> Vec<Import> {
         let target = self.frontend_config();
         build(&mut self.ctx.func, &mut self.fctx, target)
+    }
+
+    /// The Cranelift settings for your IR: the fastest reliable ones for a baseline `Jit`.
+    fn user_opt(&self) -> OptLevel {
+        match self.strategy {
+            Strategy::Baseline => OptLevel::None,
+            Strategy::Optimizing => OptLevel::Speed,
+        }
     }
 
     /// [`Error::FormulaType`] unless `P` is one `R` per variable.
@@ -569,14 +669,38 @@ impl Jit {
         let isa = self.isa(opt)?;
         let compiled = link::compile_one(&*isa, &mut self.ctx, imports);
         self.ctx.clear();
-        let mut codes = link::link(&[compiled?], isa, self.placement, self.perf_map, name)?;
-        match (codes.pop(), codes.is_empty()) {
-            (Some(code), true) => Ok(code),
-            _ => Err(Error::Internal(
-                "a batch of one did not link into one function",
-            )),
+        one(link::link(&[compiled?], isa, self.placement, self.perf_map, name)?)
+    }
+}
+
+/// The one function of a batch of one.
+pub(crate) fn one(mut codes: Vec<CodeRef>) -> Result<CodeRef, Error> {
+    match (codes.pop(), codes.is_empty()) {
+        (Some(code), true) => Ok(code),
+        _ => Err(Error::Internal("a batch of one did not give one function")),
+    }
+}
+
+/// The baseline tier's code for `programs`, as `shape`, in one block of shared code memory;
+/// `name` is for profilers. Not callable by itself: the caller vouches for its calls.
+///
+/// # Errors
+/// As [`compile_inc`].
+pub(crate) fn baseline_code(
+    programs: &[&Program],
+    shape: Shape,
+    name: &str,
+    perf_map: bool,
+) -> Result<Vec<CodeRef>, Error> {
+    let bytes: Vec<Vec<u8>> = programs.iter().map(|p| baseline::emit(p, shape)).collect();
+    let parts: Vec<&[u8]> = bytes.iter().map(Vec::as_slice).collect();
+    let codes = CodeRef::install(&parts)?;
+    if perf_map {
+        for code in &codes {
+            perf_map::record(code.bytes(), name);
         }
     }
+    Ok(codes)
 }
 
 /// Fills a function's IR, given the context to build it with and the host's frontend settings,

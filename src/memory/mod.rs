@@ -4,10 +4,12 @@
 //!   and never writable again. No value of any type here is writable and executable at once.
 //!
 //! The system calls live in `sys.rs`, the pool of free pages in `pool.rs`, near placement in
-//! `near.rs`, and what each architecture needs before new code may run in `coherence.rs`. When
+//! `near.rs`, the shared chunks of small functions in `arena.rs`, and what each architecture needs
+//! before new code may run in `coherence.rs`. When
 //! its owner drops, a one-page mapping is made read-write again (never executable), zeroed and
 //! pooled for the next function; everything else is unmapped.
 
+mod arena;
 mod coherence;
 mod near;
 mod pool;
@@ -183,19 +185,27 @@ impl Drop for ExecutableCode {
     }
 }
 
-/// One function's code in a mapping that several functions may share (a batch): the mapping
-/// stays mapped and executable until the last `CodeRef` into it drops, and is never writable
-/// again.
+/// One function's code in memory that several functions may share (a batch, or a chunk of small
+/// functions): it stays mapped and executable until the last `CodeRef` into it drops, and is never
+/// writable again.
 #[derive(Clone, Debug)]
 pub(crate) struct CodeRef {
     /// The function's first byte, kept here so that a call reads one field.
     entry: NonNull<u8>,
     len: usize,
-    mapping: Arc<ExecutableCode>,
+    owner: Arc<Owner>,
 }
 
-// SAFETY: `entry` points into the read-execute mapping that `mapping` keeps alive; the code is
-// only ever read, and `Arc<ExecutableCode>` is itself Send and Sync.
+/// What keeps a function's code mapped: pages of its own (and its batch's), or a place in a
+/// shared chunk.
+#[derive(Debug)]
+enum Owner {
+    Pages(#[allow(dead_code, reason = "held for its Drop")] ExecutableCode),
+    Chunk(#[allow(dead_code, reason = "held for its Drop")] Arc<arena::Chunk>),
+}
+
+// SAFETY: `entry` points into read-execute memory that `owner` keeps mapped; the code is only
+// ever read, and both owners are Send and Sync.
 unsafe impl Send for CodeRef {}
 // SAFETY: as above.
 unsafe impl Sync for CodeRef {}
@@ -206,32 +216,75 @@ impl CodeRef {
         CodeRef {
             entry: code.ptr,
             len: code.code_len,
-            mapping: Arc::new(code),
+            owner: Arc::new(Owner::Pages(code)),
         }
     }
 
     /// Several functions in one mapping: `(offset, len)` each, from the start of `code`.
     /// `None` if a range lies outside the code (nothing is split then; `code` is released).
     pub(crate) fn split(code: ExecutableCode, parts: &[(usize, usize)]) -> Option<Vec<CodeRef>> {
-        let mapping = Arc::new(code);
-        let bytes = mapping.bytes();
+        let base = code.ptr;
+        let code_len = code.code_len;
+        let owner = Arc::new(Owner::Pages(code));
         parts
             .iter()
             .map(|&(offset, len)| {
-                let code = bytes.get(offset..offset.checked_add(len)?)?;
-                Some(CodeRef {
-                    entry: NonNull::from(code).cast(),
+                (offset.checked_add(len)? <= code_len).then(|| CodeRef {
+                    // SAFETY: `offset + len` lies inside the mapping, checked just above.
+                    entry: unsafe { base.add(offset) },
                     len,
-                    mapping: Arc::clone(&mapping),
+                    owner: Arc::clone(&owner),
                 })
             })
             .collect()
     }
 
+    /// Small functions' machine code, copied into shared memory as one block (a chunk of the
+    /// arena, or pages of their own when they are big or the OS has no arena): one `CodeRef`
+    /// each, in order. The block is freed when the last of them drops.
+    ///
+    /// # Errors
+    /// As [`WritableCode::new`] and [`WritableCode::make_executable`].
+    pub(crate) fn install(parts: &[&[u8]]) -> Result<Vec<CodeRef>, Error> {
+        if let Some((chunk, entries)) = arena::place(parts)? {
+            let owner = Arc::new(Owner::Chunk(chunk));
+            return Ok(entries
+                .into_iter()
+                .zip(parts)
+                .map(|(entry, part)| CodeRef {
+                    entry,
+                    len: part.len(),
+                    owner: Arc::clone(&owner),
+                })
+                .collect());
+        }
+        let mut offsets = Vec::with_capacity(parts.len());
+        let mut end = 0usize;
+        for part in parts {
+            offsets.push((end, part.len()));
+            end = end
+                .checked_add(part.len().next_multiple_of(arena::ALIGN))
+                .ok_or(Error::MapFailed {
+                    len: usize::MAX,
+                    source: io::Error::from(io::ErrorKind::OutOfMemory),
+                })?;
+        }
+        let mut memory = WritableCode::new(end, Placement::Anywhere)?;
+        let access = WriteAccess::begin();
+        let bytes = memory.as_mut_slice(&access);
+        for (&(offset, len), part) in offsets.iter().zip(parts) {
+            bytes[offset..offset + len].copy_from_slice(part);
+        }
+        drop(access);
+        let code = memory.make_executable(end)?;
+        CodeRef::split(code, &offsets).ok_or(Error::Internal("a block split outside its pages"))
+    }
+
     /// The function's machine code: `bytes().as_ptr()` is its entry.
     pub(crate) fn bytes(&self) -> &[u8] {
-        let offset = self.entry.as_ptr() as usize - self.mapping.ptr.as_ptr() as usize;
-        &self.mapping.bytes()[offset..offset + self.len]
+        // SAFETY: `entry`/`len` lie inside read-execute memory that `owner` keeps mapped for as
+        // long as `self` lives, and those bytes are never written again.
+        unsafe { std::slice::from_raw_parts(self.entry.as_ptr(), self.len) }
     }
 
     /// The first byte of the function: where a call enters it.
@@ -244,9 +297,9 @@ impl CodeRef {
         near::is_near(self.entry.as_ptr() as usize)
     }
 
-    /// How many functions share this one's mapping (itself included).
+    /// How many functions share this one's mapping or block (itself included).
     pub(crate) fn sharers(&self) -> usize {
-        Arc::strong_count(&self.mapping)
+        Arc::strong_count(&self.owner)
     }
 }
 

@@ -91,6 +91,66 @@ pub(super) unsafe fn unmap(ptr: NonNull<u8>, len: usize) {
     }
 }
 
+/// One memory object of `len` bytes mapped twice (Linux): read-write at `write` and read-only at
+/// `exec` (made read-execute by [`protect_alias`]). Writes through `write` show at `exec`. The
+/// file descriptor is closed before this returns: the mappings keep the object alive.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+pub(super) fn map_twice(len: usize) -> io::Result<(NonNull<u8>, NonNull<u8>)> {
+    // SAFETY: memfd_create takes a NUL-terminated name and flags, and returns a new descriptor
+    // that this function owns.
+    let fd = unsafe { libc::memfd_create(c"fnjit-code".as_ptr(), libc::MFD_CLOEXEC) };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let mapped = (|| {
+        let size = libc::off_t::try_from(len).map_err(|_| io::Error::from(io::ErrorKind::OutOfMemory))?;
+        // SAFETY: `fd` is the memory object made above; ftruncate only sizes it.
+        if unsafe { libc::ftruncate(fd, size) } != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        let shared = |prot| {
+            // SAFETY: a shared mapping of the object above at an address the kernel picks: it
+            // never replaces an existing mapping.
+            let p = unsafe { libc::mmap(std::ptr::null_mut(), len, prot, libc::MAP_SHARED, fd, 0) };
+            if p == libc::MAP_FAILED {
+                return Err(io::Error::last_os_error());
+            }
+            NonNull::new(p.cast::<u8>()).ok_or_else(|| io::Error::other("mmap returned address zero"))
+        };
+        let write = shared(libc::PROT_READ | libc::PROT_WRITE)?;
+        match shared(libc::PROT_READ) {
+            Ok(exec) => Ok((write, exec)),
+            Err(e) => {
+                // SAFETY: `write` is the mapping made just above, which nothing references yet.
+                unsafe { unmap(write, len) };
+                Err(e)
+            }
+        }
+    })();
+    // SAFETY: `fd` is ours; the mappings (if any) hold the object.
+    unsafe { libc::close(fd) };
+    mapped
+}
+
+/// `mprotect` of the read-only alias of [`map_twice`] to read-execute. It is a separate call, and
+/// not `PROT_EXEC` at `mmap`, so that a policy that refuses code memory (`PR_SET_MDWE` refuses
+/// to add `PROT_EXEC` to a mapping) refuses this as it refuses [`protect`].
+///
+/// # Safety
+/// `exec`/`len` must be exactly the read-only alias of one [`map_twice`] that the caller owns;
+/// nothing has been written through a reference into it (it was never writable).
+#[cfg(any(target_os = "linux", target_os = "android"))]
+pub(super) unsafe fn protect_alias(exec: NonNull<u8>, len: usize) -> io::Result<()> {
+    // SAFETY: the caller passes the read-only alias it owns; adding execute permission changes
+    // no memory that Rust code writes.
+    let rc = unsafe { libc::mprotect(exec.as_ptr().cast(), len, libc::PROT_READ | libc::PROT_EXEC) };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
 /// The system's page size (at least 4096).
 #[cfg(unix)]
 pub(super) fn page_size() -> usize {

@@ -7,7 +7,7 @@
 //! and the row and says how to replay it. The fuzz targets include this file as well.
 
 use super::random::{I32_EDGES, I64_EDGES, Kind, Rng, Tree, VARS, f64_edges, rows};
-use fnjit::{Error, Evaluator, Formula, Function, Jit, Number, Tier};
+use fnjit::{Error, Evaluator, Formula, Function, Jit, Number, Strategy, Tier};
 use std::fmt::{self, Debug};
 use std::time::{Duration, Instant};
 
@@ -15,7 +15,10 @@ use std::time::{Duration, Instant};
 type NewJit = fn() -> Result<Jit, Error>;
 
 /// The `Jit`s every compile path runs on, by name. A new tier is one more line.
-pub const JITS: &[(&str, NewJit)] = &[("optimizing", Jit::new)];
+pub const JITS: &[(&str, NewJit)] = &[
+    ("optimizing", Jit::new),
+    ("baseline", || Jit::with_strategy(Strategy::Baseline)),
+];
 
 /// A kernel's `eval` or `eval_par`.
 type Eval<'k, T> = &'k dyn Fn(&[&[T]], &mut [T]) -> Result<(), Error>;

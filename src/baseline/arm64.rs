@@ -1,0 +1,362 @@
+//! The baseline emitter for AArch64 (AAPCS64, and Apple's variant, which agrees for these
+//! signatures): the top of the stack in `x0`/`w0` (integers) or `d0` (f64), the rest in 8-byte
+//! slots at `[sp + 8k]`. Scratch: `x1`, `x2`, `x9`, `x16`, `x17`, `d1`, `d2`. A formula from
+//! memory keeps its argument pointer in `x19`; a kernel keeps the column table, the output, the
+//! length and the row in `x19` to `x22`, all callee-saved, so calls of Rust math functions keep
+//! them. `x18` (the platform register) is never touched.
+
+use super::{Emitter, Shape, Unary};
+use crate::expr::{Args, BinOp, Program, Ty};
+
+const SP: u32 = 31;
+const ZR: u32 = 31;
+const X19: u32 = 19;
+const X20: u32 = 20;
+const X21: u32 = 21;
+const X22: u32 = 22;
+/// Where an offset too big for an immediate is built.
+const X17: u32 = 17;
+/// The page size that stack probes step by (the smallest of any AArch64 Linux).
+const PROBE: usize = 4096;
+
+// Condition codes.
+const EQ: u32 = 0;
+const NE: u32 = 1;
+const HS: u32 = 2;
+const MI: u32 = 4;
+const LS: u32 = 9;
+const GE: u32 = 10;
+const GT: u32 = 12;
+
+/// How a load or store reaches memory: base plus a byte offset, or base plus a register scaled by
+/// the access size.
+#[derive(Clone, Copy)]
+enum Addr {
+    Offset(u32, usize),
+    Scaled(u32, u32),
+}
+
+/// A load or store's kind: 8-byte integer, 4-byte integer, or 8-byte float.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    X,
+    W,
+    D,
+}
+
+impl Kind {
+    fn size(self) -> usize {
+        if self == Kind::W { 4 } else { 8 }
+    }
+}
+
+pub(crate) struct Arm64 {
+    code: Vec<u8>,
+    ty: Ty,
+    shape: Shape,
+    frame: usize,
+    values: usize,
+    vars: usize,
+    loop_top: usize,
+    loop_exit: usize,
+}
+
+impl Arm64 {
+    fn put(&mut self, word: u32) {
+        self.code.extend_from_slice(&word.to_le_bytes());
+    }
+
+    /// `sf`: the 64-bit form of an integer instruction.
+    fn sf(&self) -> u32 {
+        if self.ty == Ty::I32 { 0 } else { 1 << 31 }
+    }
+
+    /// The kind of the formula's values.
+    fn kind(&self) -> Kind {
+        match self.ty {
+            Ty::I32 => Kind::W,
+            Ty::I64 => Kind::X,
+            Ty::F64 => Kind::D,
+        }
+    }
+
+    /// `xd = imm` with `movz`/`movk`.
+    fn mov_imm(&mut self, d: u32, imm: u64) {
+        self.put(0xD280_0000 | ((imm & 0xFFFF) as u32) << 5 | d);
+        for hw in 1..4u32 {
+            let part = ((imm >> (16 * hw)) & 0xFFFF) as u32;
+            if part != 0 {
+                self.put(0xF280_0000 | hw << 21 | part << 5 | d);
+            }
+        }
+    }
+
+    /// A load (`store == false`) or store of register `t` of `kind` at `addr`.
+    fn access(&mut self, store: bool, kind: Kind, t: u32, addr: Addr) {
+        let (imm_op, reg_op) = match (kind, store) {
+            (Kind::X, false) => (0xF940_0000, 0xF860_6800),
+            (Kind::X, true) => (0xF900_0000, 0xF820_6800),
+            (Kind::W, false) => (0xB940_0000, 0xB860_6800),
+            (Kind::W, true) => (0xB900_0000, 0xB820_6800),
+            (Kind::D, false) => (0xFD40_0000, 0xFC60_6800),
+            (Kind::D, true) => (0xFD00_0000, 0xFC20_6800),
+        };
+        match addr {
+            Addr::Offset(n, offset) if offset / kind.size() < 4096 => {
+                let imm = (offset / kind.size()) as u32;
+                self.put(imm_op | imm << 10 | n << 5 | t);
+            }
+            Addr::Offset(n, offset) => {
+                self.mov_imm(X17, offset as u64);
+                self.put(reg_op | X17 << 16 | n << 5 | t);
+            }
+            // S = 1: the index register is scaled by the access size.
+            Addr::Scaled(n, m) => self.put(reg_op | 0x1000 | m << 16 | n << 5 | t),
+        }
+    }
+
+    fn slot(&self, k: usize) -> Addr {
+        Addr::Offset(SP, 8 * k)
+    }
+
+    /// `sub sp, sp, n` or `add sp, sp, n` (n < 2^24).
+    fn sp_adjust(&mut self, sub: bool, n: usize) {
+        let op = if sub { 0xD100_03FF } else { 0x9100_03FF };
+        let (high, low) = ((n >> 12) as u32, (n & 0xFFF) as u32);
+        if high != 0 {
+            self.put(op | 1 << 22 | high << 10);
+        }
+        if low != 0 {
+            self.put(op | low << 10);
+        }
+    }
+
+    /// An integer instruction of three registers: `op d, n, m`.
+    fn int3(&mut self, op: u32, d: u32, n: u32, m: u32) {
+        let sf = self.sf();
+        self.put(sf | op | m << 16 | n << 5 | d);
+    }
+
+    /// `fcsel d0, d0(1.0), d2(0.0), cond` after an `fcmp`: a comparison as 1.0 or 0.0.
+    fn truth(&mut self, cond: u32) {
+        self.put(0x1E6E_1000); // fmov d0, #1.0
+        self.put(0x9E67_03E2); // fmov d2, xzr
+        self.put(0x1E60_0C00 | 2 << 16 | cond << 12); // fcsel d0, d0, d2, cond
+    }
+
+    /// The branch at `at` (a `b.cond` when `cond` is set), pointed at here.
+    fn land(&mut self, at: usize, cond: Option<u32>) {
+        let words = ((self.code.len() - at) / 4) as u32;
+        let word = match cond {
+            Some(cond) => 0x5400_0000 | (words & 0x7_FFFF) << 5 | cond,
+            None => 0x1400_0000 | (words & 0x3FF_FFFF),
+        };
+        self.code[at..at + 4].copy_from_slice(&word.to_le_bytes());
+    }
+}
+
+impl Emitter for Arm64 {
+    fn new(ty: Ty, shape: Shape, program: &Program) -> Arm64 {
+        let in_frame = if shape == Shape::Formula(Args::Registers) {
+            program.vars
+        } else {
+            0
+        };
+        Arm64 {
+            code: Vec::with_capacity(48 + 16 * program.nodes.len()),
+            ty,
+            shape,
+            frame: (8 * (program.max_stack + in_frame)).next_multiple_of(16),
+            values: program.max_stack,
+            vars: program.vars,
+            loop_top: 0,
+            loop_exit: 0,
+        }
+    }
+
+    fn prologue(&mut self) {
+        self.put(0xA9BF_7BFD); // stp x29, x30, [sp, #-16]!
+        self.put(0x9100_03FD); // mov x29, sp
+        if self.shape != Shape::Formula(Args::Registers) {
+            self.put(0xA9BF_53F3); // stp x19, x20, [sp, #-16]!
+            self.put(0xA9BF_5BF5); // stp x21, x22, [sp, #-16]!
+        }
+        let mut left = self.frame;
+        while left > PROBE {
+            self.sp_adjust(true, PROBE);
+            self.put(0xF900_03FF); // str xzr, [sp]
+            left -= PROBE;
+        }
+        self.sp_adjust(true, left);
+        let kind = self.kind();
+        match self.shape {
+            Shape::Formula(Args::Registers) => {
+                for i in 0..self.vars.min(8) {
+                    let at = self.slot(self.values + i);
+                    self.access(true, if kind == Kind::D { Kind::D } else { Kind::X }, i as u32, at);
+                }
+            }
+            Shape::Formula(Args::Memory) => self.put(0xAA00_03E0 | X19), // mov x19, x0
+            Shape::Kernel => {
+                self.put(0xAA00_03E0 | X19); // mov x19, x0
+                self.put(0xAA00_03E0 | 1 << 16 | X20); // mov x20, x1
+                self.put(0xAA00_03E0 | 2 << 16 | X21); // mov x21, x2
+                self.put(0xD280_0000 | X22); // movz x22, #0
+                self.loop_top = self.code.len();
+                self.put(0xEB00_001F | X21 << 16 | X22 << 5); // cmp x22, x21
+                self.loop_exit = self.code.len();
+                self.put(0); // b.hs exit, patched in the epilogue
+            }
+        }
+    }
+
+    fn spill(&mut self, depth: usize) {
+        if depth == 0 {
+            return;
+        }
+        let at = self.slot(depth - 1);
+        let kind = if self.ty == Ty::F64 { Kind::D } else { Kind::X };
+        self.access(true, kind, 0, at);
+    }
+
+    fn var(&mut self, index: usize) {
+        let kind = self.kind();
+        match self.shape {
+            Shape::Formula(Args::Registers) => {
+                let at = self.slot(self.values + index);
+                self.access(false, kind, 0, at);
+            }
+            Shape::Formula(Args::Memory) => {
+                self.access(false, kind, 0, Addr::Offset(X19, kind.size() * index));
+            }
+            Shape::Kernel => {
+                self.access(false, Kind::X, 9, Addr::Offset(X19, 8 * index)); // x9 = column
+                self.access(false, kind, 0, Addr::Scaled(9, X22));
+            }
+        }
+    }
+
+    fn literal(&mut self, bits: u64) {
+        match self.ty {
+            Ty::F64 => {
+                self.mov_imm(9, bits);
+                self.put(0x9E67_0120); // fmov d0, x9
+            }
+            Ty::I64 => self.mov_imm(0, bits),
+            Ty::I32 => self.mov_imm(0, bits & 0xFFFF_FFFF),
+        }
+    }
+
+    fn unary(&mut self, op: Unary) {
+        let sf = self.sf();
+        match op {
+            Unary::Neg if self.ty == Ty::F64 => self.put(0x1E61_4000), // fneg d0, d0
+            Unary::Neg => self.put(sf | 0x4B00_03E0),                  // neg x0, x0
+            Unary::Not => self.put(sf | 0x2A20_03E0),                  // mvn x0, x0
+            Unary::Abs => self.put(0x1E60_C000),                       // fabs d0, d0
+            Unary::Sqrt => self.put(0x1E61_C000),                      // fsqrt d0, d0
+        }
+    }
+
+    fn binary(&mut self, op: BinOp, depth: usize) {
+        let a = self.slot(depth - 2);
+        if self.ty == Ty::F64 {
+            self.access(false, Kind::D, 1, a); // d1 = a; d0 = b
+            let arith = |op: u32| 0x1E60_0000 | op | 1 << 5; // op d0, d1, d0
+            let cond = match op {
+                BinOp::Add => return self.put(arith(0x2800)),
+                BinOp::Sub => return self.put(arith(0x3800)),
+                BinOp::Mul => return self.put(arith(0x0800)),
+                BinOp::Div => return self.put(arith(0x1800)),
+                BinOp::Lt => MI,
+                BinOp::Le => LS,
+                BinOp::Gt => GT,
+                BinOp::Ge => GE,
+                BinOp::Eq => EQ,
+                // `%` and `**` are calls; the parser refuses bit operators in f64 formulas.
+                _ => NE,
+            };
+            self.put(0x1E60_2000 | 1 << 5); // fcmp d1, d0 (unordered: only NE holds)
+            return self.truth(cond);
+        }
+        let kind = self.kind();
+        self.access(false, kind, 1, a); // x1 = a; x0 = b
+        match op {
+            BinOp::Add => self.int3(0x0B00_0000, 0, 1, 0),
+            BinOp::Sub => self.int3(0x4B00_0000, 0, 1, 0),
+            BinOp::Mul => self.int3(0x1B00_7C00, 0, 1, 0),
+            BinOp::And => self.int3(0x0A00_0000, 0, 1, 0),
+            BinOp::Or => self.int3(0x2A00_0000, 0, 1, 0),
+            BinOp::Xor => self.int3(0x4A00_0000, 0, 1, 0),
+            // The shift amount is taken modulo the width, as the interpreter's.
+            BinOp::Shl => self.int3(0x1AC0_2000, 0, 1, 0),
+            BinOp::Shr => self.int3(0x1AC0_2400, 0, 1, 0),
+            BinOp::Sar => self.int3(0x1AC0_2800, 0, 1, 0),
+            // `sdiv` gives 0 for a zero divisor and MIN for MIN / -1: only `a / 0` needs -1.
+            BinOp::Div => {
+                self.int3(0x1AC0_0C00, 2, 1, 0); // sdiv x2, x1, x0
+                let sf = self.sf();
+                self.put(sf | 0x7100_001F); // cmp x0, #0
+                self.int3(0x5A80_0000 | NE << 12, 0, 2, ZR); // csinv x0, x2, xzr, ne
+            }
+            // a - (a / b) * b: a when b is 0 (the quotient is 0), 0 for MIN % -1.
+            BinOp::Rem => {
+                self.int3(0x1AC0_0C00, 2, 1, 0); // sdiv x2, x1, x0
+                self.int3(0x1B00_8000 | 1 << 10, 0, 2, 0); // msub x0, x2, x0, x1
+            }
+            // The parser refuses `**` and comparisons in integer formulas.
+            _ => {}
+        }
+    }
+
+    fn select(&mut self, depth: usize) {
+        let (c, a) = (self.slot(depth - 3), self.slot(depth - 2));
+        if self.ty == Ty::F64 {
+            self.access(false, Kind::D, 1, c);
+            self.access(false, Kind::D, 2, a);
+            self.put(0x1E60_2008 | 1 << 5); // fcmp d1, #0.0 (NaN: NE holds)
+            self.put(0x1E60_0C00 | NE << 12 | 2 << 5); // fcsel d0, d2, d0, ne
+        } else {
+            let kind = self.kind();
+            self.access(false, kind, 1, c);
+            self.access(false, kind, 2, a);
+            let sf = self.sf();
+            self.put(sf | 0x7100_001F | 1 << 5); // cmp x1, #0
+            self.int3(0x1A80_0000 | NE << 12, 0, 2, 0); // csel x0, x2, x0, ne
+        }
+    }
+
+    fn call(&mut self, address: usize, arity: usize, depth: usize) {
+        if arity == 2 {
+            let a = self.slot(depth - 2);
+            self.put(0x1E60_4001); // fmov d1, d0
+            self.access(false, Kind::D, 0, a);
+        }
+        self.mov_imm(16, address as u64);
+        self.put(0xD63F_0200); // blr x16
+    }
+
+    fn epilogue(&mut self) {
+        if self.shape == Shape::Kernel {
+            let kind = self.kind();
+            self.access(true, kind, 0, Addr::Scaled(X20, X22));
+            self.put(0x9100_0400 | X22 << 5 | X22); // add x22, x22, #1
+            let back = (self.loop_top as i64 - self.code.len() as i64) / 4;
+            self.put(0x1400_0000 | (back as u32 & 0x3FF_FFFF)); // b loop_top
+            let exit = self.loop_exit;
+            self.land(exit, Some(HS));
+            self.put(0xAA00_03E0 | X21 << 16); // mov x0, x21
+        }
+        self.sp_adjust(false, self.frame);
+        if self.shape != Shape::Formula(Args::Registers) {
+            self.put(0xA8C1_5BF5); // ldp x21, x22, [sp], #16
+            self.put(0xA8C1_53F3); // ldp x19, x20, [sp], #16
+        }
+        self.put(0xA8C1_7BFD); // ldp x29, x30, [sp], #16
+        self.put(0xD65F_03C0); // ret
+    }
+
+    fn finish(self) -> Vec<u8> {
+        self.code
+    }
+}

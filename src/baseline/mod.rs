@@ -1,0 +1,116 @@
+//! The baseline tier: machine code straight from a formula's postfix program, one pass, no IR, no
+//! register allocator. A formula is callable in about a microsecond, where Cranelift takes 40 to
+//! 130 (docs/performance.md, "The baseline tier").
+//!
+//! The code is a stack machine whose top lives in a register (`rax`/`xmm0` on x86-64, `x0`/`d0`
+//! on AArch64) and whose other values live in stack slots of the function's frame: slot `k` holds
+//! the `k`-th value from the bottom. Each node of the program becomes a few instructions, emitted
+//! by the host's [`Emitter`] (`x64.rs`, `arm64.rs`). The operations are those of Cranelift's
+//! lowering (`expr/lower.rs`): the same IEEE-754 instructions, the same guarded division, and
+//! calls of the same Rust math functions (`expr/math.rs`), by absolute address, so the code needs
+//! no relocation and agrees with the interpreter bit for bit.
+
+#[cfg(any(target_arch = "aarch64", test))]
+mod arm64;
+#[cfg(any(target_arch = "x86_64", test))]
+mod x64;
+
+use crate::expr::{Args, BinOp, Func, Node, Program, REM_CALLEE, Ty, UnOp};
+
+/// What a baseline function is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Shape {
+    /// A function of the variables, taken as [`Args`] says.
+    Formula(Args),
+    /// The loop of a kernel: `fn(columns: *const *const T, out: *mut T, len: u64) -> u64`, as
+    /// `expr/vector.rs` builds it, one row at a time.
+    Kernel,
+}
+
+/// An operation on the top of the stack that the emitters inline.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Unary {
+    /// Wrapping negation, or the f64 sign flipped (bits moved, as Cranelift's `fneg`).
+    Neg,
+    /// Bitwise not (integers).
+    Not,
+    /// The f64 sign cleared (bits moved, as `fabs`).
+    Abs,
+    /// `sqrtsd` / `fsqrt`, which quiet a NaN as the interpreter does.
+    Sqrt,
+}
+
+/// What each ISA's emitter does, node by node. `depth` is the number of values on the stack
+/// before the node; the top is in the result register, slot `k` holds value `k` from the bottom.
+pub(crate) trait Emitter {
+    fn new(ty: Ty, shape: Shape, program: &Program) -> Self;
+    /// Saves what it must, makes the frame, and, for a kernel, starts the loop over rows.
+    fn prologue(&mut self);
+    /// Stores the top (value `depth - 1`) into its slot: a new value is about to be pushed.
+    fn spill(&mut self, depth: usize);
+    fn var(&mut self, index: usize);
+    fn literal(&mut self, bits: u64);
+    fn unary(&mut self, op: Unary);
+    /// `slot[depth - 2] op top`, for an operator with an instruction (not f64 `%` or `**`).
+    fn binary(&mut self, op: BinOp, depth: usize);
+    /// `slot[depth - 3] ? slot[depth - 2] : top`.
+    fn select(&mut self, depth: usize);
+    /// The Rust function at `address`, of one f64 argument (the top) or two (`slot[depth - 2]`
+    /// and the top).
+    fn call(&mut self, address: usize, arity: usize, depth: usize);
+    /// Returns the top, or, for a kernel, stores it as the row's result and closes the loop.
+    fn epilogue(&mut self);
+    fn finish(self) -> Vec<u8>;
+}
+
+/// The machine code of `program` as `shape`, for the host (x86-64 or AArch64; empty elsewhere,
+/// where `isa::check_host` refuses the host first).
+pub(crate) fn emit(program: &Program, shape: Shape) -> Vec<u8> {
+    #[cfg(target_arch = "x86_64")]
+    return emit_with::<x64::X64>(program, shape);
+    #[cfg(target_arch = "aarch64")]
+    return emit_with::<arm64::Arm64>(program, shape);
+    #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+    {
+        let _ = (program, shape);
+        Vec::new()
+    }
+}
+
+/// The machine code of `program` as `shape`, by emitter `E`.
+pub(crate) fn emit_with<E: Emitter>(program: &Program, shape: Shape) -> Vec<u8> {
+    let mut e = E::new(program.ty, shape, program);
+    e.prologue();
+    let mut depth = 0usize;
+    for &node in &program.nodes {
+        match node {
+            Node::Var(i) => {
+                e.spill(depth);
+                e.var(usize::from(i));
+            }
+            Node::Lit(bits) => {
+                e.spill(depth);
+                e.literal(bits);
+            }
+            Node::Un(UnOp::Neg) => e.unary(Unary::Neg),
+            Node::Un(UnOp::Not) => e.unary(Unary::Not),
+            Node::Bin(BinOp::Pow) => e.call(address(Func::Pow), 2, depth),
+            Node::Bin(BinOp::Rem) if program.ty == Ty::F64 => {
+                e.call(REM_CALLEE.1.address() as usize, 2, depth);
+            }
+            Node::Bin(op) => e.binary(op, depth),
+            Node::Select => e.select(depth),
+            Node::Call(Func::Abs) => e.unary(Unary::Abs),
+            Node::Call(Func::Sqrt) => e.unary(Unary::Sqrt),
+            Node::Call(f) => e.call(address(f), f.arity(), depth),
+        }
+        depth = depth + 1 - node.pops();
+    }
+    e.epilogue();
+    e.finish()
+}
+
+/// The address of the Rust function that computes `f`.
+fn address(f: Func) -> usize {
+    f.rust().address() as usize
+}

@@ -1,0 +1,509 @@
+//! The baseline emitter for x86-64 (System V): the top of the stack in `rax` (integers) or `xmm0`
+//! (f64), the rest in 8-byte slots at `[rsp + 8k]`. Scratch: `rcx`, `rdx`, `xmm1`, `xmm2`. A
+//! formula from memory keeps its argument pointer in `rbx`; a kernel keeps the column table, the
+//! output, the length and the row in `rbx`, `r12`, `r13` and `r14`, all callee-saved, so calls of
+//! Rust math functions keep them.
+
+use super::{Emitter, Shape, Unary};
+use crate::expr::{Args, BinOp, Program, Ty};
+
+const RAX: u8 = 0;
+const RCX: u8 = 1;
+const RDX: u8 = 2;
+const RBX: u8 = 3;
+const RSP: u8 = 4;
+const RSI: u8 = 6;
+const RDI: u8 = 7;
+const R12: u8 = 12;
+const R13: u8 = 13;
+const R14: u8 = 14;
+/// Where System V passes the first six integer arguments.
+const INT_ARGS: [u8; 6] = [RDI, RSI, RDX, RCX, 8, 9];
+/// The page size that stack probes step by (the smallest of any x86-64 Linux).
+const PROBE: usize = 4096;
+
+/// A memory operand: `[base + index * scale + disp]`.
+#[derive(Clone, Copy)]
+struct Mem {
+    base: u8,
+    index: Option<(u8, u8)>,
+    disp: i32,
+}
+
+/// An operand: a register or memory.
+#[derive(Clone, Copy)]
+enum Rm {
+    Reg(u8),
+    Mem(Mem),
+}
+
+pub(crate) struct X64 {
+    code: Vec<u8>,
+    ty: Ty,
+    shape: Shape,
+    /// Bytes of the frame below the saved registers.
+    frame: usize,
+    /// Slots for values, then (for a formula in registers) one per argument.
+    values: usize,
+    vars: usize,
+    /// Callee-saved registers pushed, in push order.
+    saved: &'static [u8],
+    /// Where a kernel's loop starts, and the jump out of it to patch.
+    loop_top: usize,
+    loop_exit: usize,
+}
+
+impl X64 {
+    fn wide(&self) -> bool {
+        self.ty == Ty::I64
+    }
+
+    fn slot(&self, k: usize) -> Rm {
+        // The frame is at most 8 × (MAX_OPERATORS + MAX_VARS) bytes: the offset fits an i32.
+        Rm::Mem(Mem {
+            base: RSP,
+            index: None,
+            disp: (8 * k) as i32,
+        })
+    }
+
+    /// One instruction: `prefix`, REX (with W if `w`), `opcode`, then ModRM/SIB/displacement
+    /// for register field `reg` and operand `rm`.
+    fn op(&mut self, prefix: Option<u8>, w: bool, opcode: &[u8], reg: u8, rm: Rm) {
+        if let Some(p) = prefix {
+            self.code.push(p);
+        }
+        let (b, x) = match rm {
+            Rm::Reg(r) => (r, 0),
+            Rm::Mem(m) => (m.base, m.index.map_or(0, |(i, _)| i)),
+        };
+        let rex = 0x40 | u8::from(w) << 3 | (reg >> 3) << 2 | (x >> 3) << 1 | (b >> 3);
+        if rex != 0x40 {
+            self.code.push(rex);
+        }
+        self.code.extend_from_slice(opcode);
+        let reg = (reg & 7) << 3;
+        match rm {
+            Rm::Reg(r) => self.code.push(0xC0 | reg | (r & 7)),
+            Rm::Mem(m) => {
+                let short = i8::try_from(m.disp).is_ok();
+                // rbp and r13 as a base always need a displacement.
+                let mode = if m.disp == 0 && m.base & 7 != 5 {
+                    0x00
+                } else if short {
+                    0x40
+                } else {
+                    0x80
+                };
+                match m.index {
+                    Some((index, scale)) => {
+                        self.code.push(mode | reg | 4);
+                        let ss = scale.trailing_zeros() as u8;
+                        self.code.push(ss << 6 | (index & 7) << 3 | (m.base & 7));
+                    }
+                    None if m.base & 7 == RSP => {
+                        self.code.push(mode | reg | 4);
+                        self.code.push(0x24);
+                    }
+                    None => self.code.push(mode | reg | (m.base & 7)),
+                }
+                match mode {
+                    0x40 => self.code.push(m.disp as u8),
+                    0x80 => self.code.extend_from_slice(&m.disp.to_le_bytes()),
+                    _ => {}
+                }
+            }
+        }
+    }
+
+    /// An SSE2 scalar-double instruction `0F opcode` with mandatory prefix `prefix`.
+    fn sse(&mut self, prefix: u8, opcode: u8, xmm: u8, rm: Rm) {
+        self.op(Some(prefix), false, &[0x0F, opcode], xmm, rm);
+    }
+
+    fn movsd_load(&mut self, xmm: u8, rm: Rm) {
+        self.sse(0xF2, 0x10, xmm, rm);
+    }
+
+    fn movsd_store(&mut self, rm: Rm, xmm: u8) {
+        self.sse(0xF2, 0x11, xmm, rm);
+    }
+
+    /// `movapd dst, src`.
+    fn movapd(&mut self, dst: u8, src: u8) {
+        self.sse(0x66, 0x28, dst, Rm::Reg(src));
+    }
+
+    /// `mov reg, imm64` (or `mov r32, imm32` when it fits: zero-extended).
+    fn mov_imm(&mut self, reg: u8, imm: u64) {
+        if let Ok(imm) = u32::try_from(imm) {
+            if reg >= 8 {
+                self.code.push(0x41);
+            }
+            self.code.push(0xB8 + (reg & 7));
+            self.code.extend_from_slice(&imm.to_le_bytes());
+        } else {
+            self.code.push(0x48 | (reg >> 3));
+            self.code.push(0xB8 + (reg & 7));
+            self.code.extend_from_slice(&imm.to_le_bytes());
+        }
+    }
+
+    /// `movq xmm, reg`.
+    fn movq_to_xmm(&mut self, xmm: u8, reg: u8) {
+        self.op(Some(0x66), true, &[0x0F, 0x6E], xmm, Rm::Reg(reg));
+    }
+
+    /// `xmm1 = bits` (through `rax`, which is free in f64 code between nodes).
+    fn xmm1_const(&mut self, bits: u64) {
+        self.mov_imm(RAX, bits);
+        self.movq_to_xmm(1, RAX);
+    }
+
+    fn push(&mut self, reg: u8) {
+        if reg >= 8 {
+            self.code.push(0x41);
+        }
+        self.code.push(0x50 + (reg & 7));
+    }
+
+    fn pop(&mut self, reg: u8) {
+        if reg >= 8 {
+            self.code.push(0x41);
+        }
+        self.code.push(0x58 + (reg & 7));
+    }
+
+    /// `sub rsp, n` / `add rsp, n` (n < 2^31).
+    fn rsp_adjust(&mut self, sub: bool, n: usize) {
+        if n == 0 {
+            return;
+        }
+        let ext = if sub { 5 } else { 0 };
+        self.op(None, true, &[0x81], ext, Rm::Reg(RSP));
+        self.code
+            .extend_from_slice(&(n as u32).to_le_bytes());
+    }
+
+    /// A short forward jump (`opcode` is `EB` or a `7x` condition); returns where to patch.
+    fn jump8(&mut self, opcode: u8) -> usize {
+        self.code.extend_from_slice(&[opcode, 0]);
+        self.code.len() - 1
+    }
+
+    /// Points the short jump at `at` to here.
+    fn land8(&mut self, at: usize) {
+        self.code[at] = (self.code.len() - at - 1) as u8;
+    }
+
+    /// `rax = rax op rcx`-style integer division of `a` (slot) by `b` (top), total: `a / 0` is -1,
+    /// `a % 0` is `a`, `MIN / -1` is `MIN` and `MIN % -1` is 0, as the interpreter defines them.
+    fn divide(&mut self, rem: bool, a: Rm) {
+        let w = self.wide();
+        self.op(None, w, &[0x89], RAX, Rm::Reg(RCX)); // mov rcx, rax
+        self.op(None, w, &[0x8B], RAX, a); // mov rax, a
+        self.op(None, w, &[0x85], RCX, Rm::Reg(RCX)); // test rcx, rcx
+        let zero = self.jump8(0x74); // jz
+        self.op(None, w, &[0x83], 7, Rm::Reg(RCX)); // cmp rcx, -1
+        self.code.push(0xFF);
+        let minus_one = self.jump8(0x74); // je
+        if w {
+            self.code.extend_from_slice(&[0x48, 0x99]); // cqo
+        } else {
+            self.code.push(0x99); // cdq
+        }
+        self.op(None, w, &[0xF7], 7, Rm::Reg(RCX)); // idiv rcx
+        if rem {
+            self.op(None, w, &[0x89], RDX, Rm::Reg(RAX)); // mov rax, rdx
+        }
+        let done = self.jump8(0xEB);
+        self.land8(zero);
+        if !rem {
+            self.op(None, w, &[0x83], 1, Rm::Reg(RAX)); // or rax, -1
+            self.code.push(0xFF);
+        }
+        let done_too = self.jump8(0xEB);
+        self.land8(minus_one);
+        if rem {
+            self.op(None, false, &[0x31], RAX, Rm::Reg(RAX)); // xor eax, eax
+        } else {
+            self.op(None, w, &[0xF7], 3, Rm::Reg(RAX)); // neg rax
+        }
+        self.land8(done);
+        self.land8(done_too);
+    }
+
+    /// `xmm0 = xmm0 & 1.0`: a comparison's mask as 1.0 or 0.0.
+    fn mask_to_one(&mut self) {
+        self.xmm1_const(1f64.to_bits());
+        self.sse(0x66, 0x54, 0, Rm::Reg(1)); // andpd xmm0, xmm1
+    }
+
+    /// Where variable `index` lies, given a free `rax` for a kernel's column pointer.
+    fn var_operand(&mut self, index: usize) -> Rm {
+        let size = if self.ty == Ty::I32 { 4 } else { 8 };
+        match self.shape {
+            Shape::Formula(Args::Registers) => self.slot(self.values + index),
+            Shape::Formula(Args::Memory) => Rm::Mem(Mem {
+                base: RBX,
+                index: None,
+                disp: (size * index) as i32,
+            }),
+            Shape::Kernel => {
+                let column = Rm::Mem(Mem {
+                    base: RBX,
+                    index: None,
+                    disp: (8 * index) as i32,
+                });
+                self.op(None, true, &[0x8B], RAX, column); // mov rax, [rbx + 8i]
+                Rm::Mem(Mem {
+                    base: RAX,
+                    index: Some((R14, size as u8)),
+                    disp: 0,
+                })
+            }
+        }
+    }
+}
+
+impl Emitter for X64 {
+    fn new(ty: Ty, shape: Shape, program: &Program) -> X64 {
+        let vars = program.vars;
+        let saved: &'static [u8] = match shape {
+            Shape::Formula(Args::Registers) => &[],
+            Shape::Formula(Args::Memory) => &[RBX],
+            Shape::Kernel => &[RBX, R12, R13, R14],
+        };
+        let in_frame = if shape == Shape::Formula(Args::Registers) {
+            vars
+        } else {
+            0
+        };
+        let bytes = 8 * (program.max_stack + in_frame);
+        // At entry rsp is 8 below a multiple of 16; after the pushes and the frame, a call needs
+        // it at a multiple of 16.
+        let pushed = 8 + 8 * saved.len();
+        let frame = (bytes + pushed).next_multiple_of(16) - pushed;
+        X64 {
+            code: Vec::with_capacity(32 + 12 * program.nodes.len()),
+            ty,
+            shape,
+            frame,
+            values: program.max_stack,
+            vars,
+            saved,
+            loop_top: 0,
+            loop_exit: 0,
+        }
+    }
+
+    fn prologue(&mut self) {
+        for &reg in self.saved {
+            self.push(reg);
+        }
+        // Touch each page of a big frame in order, so the guard page below the stack is hit, not
+        // stepped over.
+        let mut left = self.frame;
+        while left > PROBE {
+            self.rsp_adjust(true, PROBE);
+            let top = self.slot(0);
+            self.op(None, false, &[0x83], 1, top); // or dword [rsp], 0
+            self.code.push(0);
+            left -= PROBE;
+        }
+        self.rsp_adjust(true, left);
+        match self.shape {
+            Shape::Formula(Args::Registers) => {
+                for (i, &reg) in INT_ARGS.iter().enumerate().take(self.vars) {
+                    let at = self.slot(self.values + i);
+                    if self.ty == Ty::F64 {
+                        self.movsd_store(at, i as u8);
+                    } else {
+                        self.op(None, true, &[0x89], reg, at);
+                    }
+                }
+            }
+            Shape::Formula(Args::Memory) => self.op(None, true, &[0x89], RDI, Rm::Reg(RBX)),
+            Shape::Kernel => {
+                self.op(None, true, &[0x89], RDI, Rm::Reg(RBX));
+                self.op(None, true, &[0x89], RSI, Rm::Reg(R12));
+                self.op(None, true, &[0x89], RDX, Rm::Reg(R13));
+                self.op(None, false, &[0x31], R14, Rm::Reg(R14)); // xor r14d, r14d
+                self.loop_top = self.code.len();
+                self.op(None, true, &[0x39], R13, Rm::Reg(R14)); // cmp r14, r13
+                self.code.extend_from_slice(&[0x0F, 0x83, 0, 0, 0, 0]); // jae exit
+                self.loop_exit = self.code.len() - 4;
+            }
+        }
+    }
+
+    fn spill(&mut self, depth: usize) {
+        if depth == 0 {
+            return;
+        }
+        let at = self.slot(depth - 1);
+        if self.ty == Ty::F64 {
+            self.movsd_store(at, 0);
+        } else {
+            self.op(None, true, &[0x89], RAX, at);
+        }
+    }
+
+    fn var(&mut self, index: usize) {
+        let at = self.var_operand(index);
+        match self.ty {
+            Ty::F64 => self.movsd_load(0, at),
+            Ty::I64 => self.op(None, true, &[0x8B], RAX, at),
+            Ty::I32 => self.op(None, false, &[0x8B], RAX, at),
+        }
+    }
+
+    fn literal(&mut self, bits: u64) {
+        match self.ty {
+            Ty::F64 => {
+                self.mov_imm(RAX, bits);
+                self.movq_to_xmm(0, RAX);
+            }
+            Ty::I64 => self.mov_imm(RAX, bits),
+            Ty::I32 => self.mov_imm(RAX, bits & 0xFFFF_FFFF),
+        }
+    }
+
+    fn unary(&mut self, op: Unary) {
+        let w = self.wide();
+        match op {
+            Unary::Neg if self.ty == Ty::F64 => {
+                self.xmm1_const(1 << 63);
+                self.sse(0x66, 0x57, 0, Rm::Reg(1)); // xorpd xmm0, xmm1
+            }
+            Unary::Neg => self.op(None, w, &[0xF7], 3, Rm::Reg(RAX)),
+            Unary::Not => self.op(None, w, &[0xF7], 2, Rm::Reg(RAX)),
+            Unary::Abs => {
+                self.xmm1_const(!(1 << 63));
+                self.sse(0x66, 0x54, 0, Rm::Reg(1)); // andpd xmm0, xmm1
+            }
+            Unary::Sqrt => self.sse(0xF2, 0x51, 0, Rm::Reg(0)),
+        }
+    }
+
+    fn binary(&mut self, op: BinOp, depth: usize) {
+        let a = self.slot(depth - 2);
+        if self.ty == Ty::F64 {
+            // `cmpsd` predicates: 0 equal, 1 less, 2 less or equal, 4 not equal (or unordered).
+            let (opcode, swap, predicate) = match op {
+                BinOp::Add => (0x58, false, None),
+                BinOp::Mul => (0x59, false, None),
+                BinOp::Sub => (0x5C, true, None),
+                BinOp::Div => (0x5E, true, None),
+                BinOp::Lt => (0xC2, true, Some(1)),
+                BinOp::Le => (0xC2, true, Some(2)),
+                BinOp::Gt => (0xC2, false, Some(1)),
+                BinOp::Ge => (0xC2, false, Some(2)),
+                BinOp::Eq => (0xC2, false, Some(0)),
+                BinOp::Ne => (0xC2, false, Some(4)),
+                // `%` and `**` are calls; the parser refuses bit operators in f64 formulas.
+                _ => (0x58, false, None),
+            };
+            if swap {
+                // xmm0 = a op b
+                self.movapd(1, 0);
+                self.movsd_load(0, a);
+                self.sse(0xF2, opcode, 0, Rm::Reg(1));
+            } else {
+                // xmm0 = b op a: commutative, or a comparison reversed (b < a is a > b)
+                self.sse(0xF2, opcode, 0, a);
+            }
+            if let Some(p) = predicate {
+                self.code.push(p);
+                self.mask_to_one();
+            }
+            return;
+        }
+        let w = self.wide();
+        match op {
+            BinOp::Add => self.op(None, w, &[0x03], RAX, a),
+            BinOp::Mul => self.op(None, w, &[0x0F, 0xAF], RAX, a),
+            BinOp::And => self.op(None, w, &[0x23], RAX, a),
+            BinOp::Or => self.op(None, w, &[0x0B], RAX, a),
+            BinOp::Xor => self.op(None, w, &[0x33], RAX, a),
+            BinOp::Sub | BinOp::Shl | BinOp::Sar | BinOp::Shr => {
+                self.op(None, w, &[0x89], RAX, Rm::Reg(RCX)); // mov rcx, rax
+                self.op(None, w, &[0x8B], RAX, a); // mov rax, a
+                match op {
+                    BinOp::Sub => self.op(None, w, &[0x29], RCX, Rm::Reg(RAX)), // sub rax, rcx
+                    BinOp::Shl => self.op(None, w, &[0xD3], 4, Rm::Reg(RAX)),   // shl rax, cl
+                    BinOp::Shr => self.op(None, w, &[0xD3], 5, Rm::Reg(RAX)),   // shr rax, cl
+                    _ => self.op(None, w, &[0xD3], 7, Rm::Reg(RAX)),            // sar rax, cl
+                }
+            }
+            BinOp::Div => self.divide(false, a),
+            BinOp::Rem => self.divide(true, a),
+            // The parser refuses `**` and comparisons in integer formulas.
+            _ => {}
+        }
+    }
+
+    fn select(&mut self, depth: usize) {
+        let (c, a) = (self.slot(depth - 3), self.slot(depth - 2));
+        if self.ty == Ty::F64 {
+            self.movsd_load(1, c);
+            self.sse(0x66, 0x57, 2, Rm::Reg(2)); // xorpd xmm2, xmm2
+            self.sse(0xF2, 0xC2, 1, Rm::Reg(2)); // cmpneqsd xmm1, xmm2: c != 0, or NaN
+            self.code.push(4);
+            self.movsd_load(2, a);
+            self.sse(0x66, 0x54, 2, Rm::Reg(1)); // andpd xmm2, xmm1: a where true
+            self.sse(0x66, 0x55, 1, Rm::Reg(0)); // andnpd xmm1, xmm0: b where false
+            self.sse(0x66, 0x56, 1, Rm::Reg(2)); // orpd xmm1, xmm2
+            self.movapd(0, 1);
+        } else {
+            let w = self.wide();
+            self.op(None, w, &[0x8B], RCX, c); // mov rcx, c
+            self.op(None, w, &[0x85], RCX, Rm::Reg(RCX)); // test rcx, rcx
+            self.op(None, w, &[0x0F, 0x45], RAX, a); // cmovne rax, a
+        }
+    }
+
+    fn call(&mut self, address: usize, arity: usize, depth: usize) {
+        if arity == 2 {
+            let a = self.slot(depth - 2);
+            self.movapd(1, 0);
+            self.movsd_load(0, a);
+        }
+        self.mov_imm(RAX, address as u64);
+        self.code.extend_from_slice(&[0xFF, 0xD0]); // call rax
+    }
+
+    fn epilogue(&mut self) {
+        if self.shape == Shape::Kernel {
+            let size = if self.ty == Ty::I32 { 4 } else { 8 };
+            let out = Rm::Mem(Mem {
+                base: R12,
+                index: Some((R14, size)),
+                disp: 0,
+            });
+            match self.ty {
+                Ty::F64 => self.movsd_store(out, 0),
+                Ty::I64 => self.op(None, true, &[0x89], RAX, out),
+                Ty::I32 => self.op(None, false, &[0x89], RAX, out),
+            }
+            self.op(None, true, &[0xFF], 0, Rm::Reg(R14)); // inc r14
+            let back = self.loop_top as i64 - (self.code.len() as i64 + 5);
+            self.code.push(0xE9); // jmp loop_top
+            self.code
+                .extend_from_slice(&(back as i32).to_le_bytes());
+            let exit = (self.code.len() - self.loop_exit - 4) as u32;
+            let at = self.loop_exit;
+            self.code[at..at + 4].copy_from_slice(&exit.to_le_bytes());
+            self.op(None, true, &[0x89], R13, Rm::Reg(RAX)); // mov rax, r13
+        }
+        self.rsp_adjust(false, self.frame);
+        for &reg in self.saved.iter().rev() {
+            self.pop(reg);
+        }
+        self.code.push(0xC3);
+    }
+
+    fn finish(self) -> Vec<u8> {
+        self.code
+    }
+}
