@@ -1,8 +1,11 @@
-//! [`Evaluator<T>`]: a formula that is interpreted until compiling it pays, then compiled on a
-//! background thread and run as machine code; interpreted for good where the OS forbids JIT code.
+//! [`Evaluator<T>`]: a formula that is interpreted until compiling it pays, then compiled by the
+//! baseline tier on the calling thread (about a microsecond), then, if it keeps being evaluated,
+//! by Cranelift on a background thread; interpreted for good where the OS forbids JIT code.
 
-use crate::expr::Formula;
-use crate::limits::EVALUATOR_THRESHOLD;
+use crate::baseline::Shape;
+use crate::expr::{Args, Formula};
+use crate::jit::{baseline_code, one};
+use crate::limits::{EVALUATOR_OPTIMIZE_THRESHOLD, EVALUATOR_THRESHOLD};
 use crate::memory::CodeRef;
 use crate::{Error, Jit, Number, Params};
 use std::fmt;
@@ -13,28 +16,35 @@ use std::sync::{Arc, OnceLock};
 /// Which tier an [`Evaluator`] runs in.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Tier {
-    /// Interpreting; machine code is not asked for yet, or is being compiled.
+    /// Interpreting: machine code is not asked for yet.
     Interpreting,
-    /// Running machine code.
-    Compiled,
+    /// Running the baseline tier's code (the optimized code may be compiling meanwhile).
+    Baseline,
+    /// Running Cranelift's optimized code.
+    Optimized,
     /// Interpreting for good: compiling failed (the OS forbids executable memory, for one), and
     /// this says why.
     Refused(String),
 }
 
-/// A formula evaluated by the interpreter until it has been evaluated
-/// [`EVALUATOR_THRESHOLD`] times, then compiled on a background thread (no call waits for
-/// Cranelift) and run as machine code from then on. Both tiers give identical results, bit for
-/// bit. Where the OS refuses executable memory it keeps interpreting, says why once on stderr,
-/// and [`Evaluator::tier`] tells it too. `Send + Sync`: evaluate from many threads at once.
+/// A formula that runs in three tiers, each giving the interpreter's results bit for bit:
+/// - interpreted for its first [`EVALUATOR_THRESHOLD`] evaluations;
+/// - then compiled by the baseline tier, on the calling thread, in about a microsecond;
+/// - after [`EVALUATOR_OPTIMIZE_THRESHOLD`] evaluations, compiled by Cranelift on a background
+///   thread (no call waits for it), and run as optimized code from then on.
+///
+/// Where the OS refuses executable memory it keeps interpreting, says why once on stderr, and
+/// [`Evaluator::tier`] tells it too. `Send + Sync`: evaluate from many threads at once.
 ///
 /// ```
-/// let f = fnjit::Evaluator::<f64>::new("x * sin(y) + 1", &["x", "y"])?;
+/// use fnjit::{Evaluator, Tier};
+/// let f = Evaluator::<f64>::new("x * sin(y) + 1", &["x", "y"])?;
 /// let mut sum = 0.0;
 /// for i in 0..5000 {
 ///     sum += f.eval(&[i as f64, 0.5])?;
 /// }
 /// assert!(sum > 0.0);
+/// assert_eq!(f.tier(), Tier::Baseline);
 /// # Ok::<(), fnjit::Error>(())
 /// ```
 pub struct Evaluator<T: Number> {
@@ -43,34 +53,65 @@ pub struct Evaluator<T: Number> {
 
 struct Shared<T: Number> {
     formula: Formula<T>,
-    threshold: u64,
+    /// Evaluations before the baseline compile, and before the optimizing one.
+    baseline_at: u64,
+    optimize_at: u64,
     calls: AtomicU64,
-    asked: AtomicBool,
-    /// Set once by the compiler thread: the code, or why there is none.
-    code: OnceLock<Result<CodeRef, String>>,
+    baseline_asked: AtomicBool,
+    optimize_asked: AtomicBool,
+    /// Set once each: the code, or why there is none.
+    baseline: OnceLock<Result<CodeRef, String>>,
+    optimized: OnceLock<Result<CodeRef, String>>,
 }
 
 impl<T: Number> Evaluator<T> {
-    /// Parses `src` over `vars` (`vars[i]` is argument `i`), with the default threshold.
+    /// Parses `src` over `vars` (`vars[i]` is argument `i`), with the default thresholds.
     ///
     /// # Errors
     /// As [`Formula::parse`].
     pub fn new(src: &str, vars: &[&str]) -> Result<Evaluator<T>, Error> {
-        Self::with_threshold(src, vars, EVALUATOR_THRESHOLD)
+        Self::with_thresholds(src, vars, EVALUATOR_THRESHOLD, EVALUATOR_OPTIMIZE_THRESHOLD)
     }
 
-    /// As [`Evaluator::new`], compiling after `threshold` evaluations (0: on the first).
+    /// As [`Evaluator::new`], compiling the baseline tier after `threshold` evaluations (0: on
+    /// the first); the optimizing compile still waits for [`EVALUATOR_OPTIMIZE_THRESHOLD`].
     ///
     /// # Errors
     /// As [`Formula::parse`].
     pub fn with_threshold(src: &str, vars: &[&str], threshold: u64) -> Result<Evaluator<T>, Error> {
+        Self::with_thresholds(src, vars, threshold, EVALUATOR_OPTIMIZE_THRESHOLD)
+    }
+
+    /// As [`Evaluator::new`], compiling the baseline tier after `baseline` evaluations and
+    /// asking for optimized code after `optimize` (counted from the first evaluation; it is asked
+    /// no earlier than the evaluation after the baseline compile). `u64::MAX` never compiles.
+    ///
+    /// ```
+    /// use fnjit::{Evaluator, Tier};
+    /// let e = Evaluator::<i64>::with_thresholds("a * b + 1", &["a", "b"], 0, u64::MAX)?;
+    /// assert_eq!(e.eval(&[6, 7])?, 43);
+    /// assert_eq!(e.tier(), Tier::Baseline); // and it stays there
+    /// # Ok::<(), fnjit::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`Formula::parse`].
+    pub fn with_thresholds(
+        src: &str,
+        vars: &[&str],
+        baseline: u64,
+        optimize: u64,
+    ) -> Result<Evaluator<T>, Error> {
         Ok(Evaluator {
             shared: Arc::new(Shared {
                 formula: Formula::parse(src, vars)?,
-                threshold,
+                baseline_at: baseline,
+                optimize_at: optimize,
                 calls: AtomicU64::new(0),
-                asked: AtomicBool::new(false),
-                code: OnceLock::new(),
+                baseline_asked: AtomicBool::new(false),
+                optimize_asked: AtomicBool::new(false),
+                baseline: OnceLock::new(),
+                optimized: OnceLock::new(),
             }),
         })
     }
@@ -83,20 +124,41 @@ impl<T: Number> Evaluator<T> {
     #[inline]
     pub fn eval(&self, args: &[T]) -> Result<T, Error> {
         let shared = &*self.shared;
-        match shared.code.get() {
-            Some(Ok(code)) if args.len() == shared.formula.vars().len() => {
-                // SAFETY: `code` is `compile_row`'s code for this formula: it reads one `T` per
-                // variable from its pointer argument (`args`, of exactly that length, checked
-                // here; aligned, as any `[T]`), touches no other memory, and computes as
-                // `compile_formula`'s code does (guarded division; calls only to fnjit's math
-                // functions, which do not unwind). A pointer crosses the C ABI as an i64 does.
-                return Ok(unsafe { <(i64,)>::invoke::<T>(code.entry(), (args.as_ptr() as i64,)) });
+        if args.len() == shared.formula.vars().len() {
+            if let Some(Ok(code)) = shared.optimized.get() {
+                // SAFETY: as below, for `compile_row`'s code.
+                return Ok(unsafe { run(code, args) });
             }
-            Some(_) => {}
-            None => {
-                let calls = shared.calls.fetch_add(1, Ordering::Relaxed);
-                if calls >= shared.threshold && !shared.asked.swap(true, Ordering::Relaxed) {
-                    compile_in_background(Arc::clone(&self.shared));
+            match shared.baseline.get() {
+                Some(Ok(code)) => {
+                    if !shared.optimize_asked.load(Ordering::Relaxed) {
+                        let calls = shared.calls.fetch_add(1, Ordering::Relaxed);
+                        if calls >= shared.optimize_at
+                            && !shared.optimize_asked.swap(true, Ordering::Relaxed)
+                        {
+                            compile_in_background(Arc::clone(&self.shared));
+                        }
+                    }
+                    // SAFETY: `code` is the baseline tier's code for this formula with its
+                    // arguments in memory (`Args::Memory`): it reads one `T` per variable from
+                    // its pointer argument (`args`, of exactly that length, checked above;
+                    // aligned, as any `[T]`), touches no other memory but its frame, and computes
+                    // as `compile_formula`'s code does (guarded division; calls only to fnjit's
+                    // math functions, which do not unwind).
+                    return Ok(unsafe { run(code, args) });
+                }
+                Some(Err(_)) => {}
+                None => {
+                    let calls = shared.calls.fetch_add(1, Ordering::Relaxed);
+                    if calls >= shared.baseline_at
+                        && !shared.baseline_asked.swap(true, Ordering::Relaxed)
+                    {
+                        compile_baseline(shared);
+                        if let Some(Ok(code)) = shared.baseline.get() {
+                            // SAFETY: as above, for the baseline tier's code.
+                            return Ok(unsafe { run(code, args) });
+                        }
+                    }
                 }
             }
         }
@@ -105,10 +167,12 @@ impl<T: Number> Evaluator<T> {
 
     /// Which tier runs now.
     pub fn tier(&self) -> Tier {
-        match self.shared.code.get() {
-            None => Tier::Interpreting,
-            Some(Ok(_)) => Tier::Compiled,
-            Some(Err(why)) => Tier::Refused(why.clone()),
+        let shared = &*self.shared;
+        match (shared.baseline.get(), shared.optimized.get()) {
+            (_, Some(Ok(_))) => Tier::Optimized,
+            (Some(Ok(_)), _) => Tier::Baseline,
+            (Some(Err(why)), _) => Tier::Refused(why.clone()),
+            (None, _) => Tier::Interpreting,
         }
     }
 
@@ -118,14 +182,42 @@ impl<T: Number> Evaluator<T> {
     }
 }
 
+/// Calls code that reads its arguments from memory.
+///
+/// # Safety
+/// `code` must be compiled for a formula of `T` with `args.len()` variables, reading them from
+/// memory (`Args::Memory`), under the contract of `Function::new`.
+#[inline]
+unsafe fn run<T: Number>(code: &CodeRef, args: &[T]) -> T {
+    // SAFETY: as the caller guarantees. A pointer crosses the C ABI as an i64 does.
+    unsafe { <(i64,)>::invoke::<T>(code.entry(), (args.as_ptr() as i64,)) }
+}
+
 impl<T: Number> fmt::Debug for Evaluator<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Evaluator")
             .field("vars", &self.shared.formula.vars())
-            .field("threshold", &self.shared.threshold)
+            .field("baseline_at", &self.shared.baseline_at)
+            .field("optimize_at", &self.shared.optimize_at)
             .field("tier", &self.tier())
             .finish_non_exhaustive()
     }
+}
+
+/// Compiles the baseline tier's code on this thread, into `shared.baseline`.
+fn compile_baseline<T: Number>(shared: &Shared<T>) {
+    let result = crate::isa::check_host(&target_lexicon::Triple::host())
+        .and_then(|()| {
+            let codes = baseline_code(
+                &[shared.formula.program()],
+                Shape::Formula(Args::Memory),
+                "fnjit_evaluator",
+                crate::perf_map::enabled_by_env(),
+            )?;
+            one(codes)
+        })
+        .map_err(|e| e.to_string());
+    settle(&shared.baseline, result);
 }
 
 /// One compile job for the background thread, which owns one [`Jit`] for all of them.
@@ -154,30 +246,33 @@ fn compile_in_background<T: Number>(shared: Arc<Shared<T>>) {
                 Ok(jit) => jit.compile_row(&shared.formula).map_err(|e| e.to_string()),
                 Err(e) => Err(e.to_string()),
             };
-            settle(&shared, result);
+            settle(&shared.optimized, result);
         })
     };
     match sender {
         Some(sender) => {
             if let Err(mpsc::SendError(job)) = sender.send(job) {
                 drop(job);
-                settle(&shared, Err("fnjit's compiler thread has stopped".into()));
+                settle(
+                    &shared.optimized,
+                    Err("fnjit's compiler thread has stopped".into()),
+                );
             }
         }
         None => settle(
-            &shared,
+            &shared.optimized,
             Err("the OS refused fnjit a compiler thread".into()),
         ),
     }
 }
 
-/// Records the compiler's result; a refusal is said once per process on stderr.
-fn settle<T: Number>(shared: &Shared<T>, result: Result<CodeRef, String>) {
+/// Records a compiler's result; a refusal is said once per process on stderr.
+fn settle(slot: &OnceLock<Result<CodeRef, String>>, result: Result<CodeRef, String>) {
     static SAID: AtomicBool = AtomicBool::new(false);
     if let Err(why) = &result
         && !SAID.swap(true, Ordering::Relaxed)
     {
         eprintln!("fnjit: an Evaluator keeps interpreting: {why}");
     }
-    let _ = shared.code.set(result);
+    let _ = slot.set(result);
 }

@@ -16,11 +16,14 @@ pub const CACHE_ENTRIES: usize = 1024;
 /// How many free pages the pool of code memory keeps for each placement (near the program's code,
 /// and not).
 pub const POOL_PAGES: usize = 64;
-/// How many evaluations an [`crate::Evaluator`] interprets before it asks for machine code, unless
-/// told otherwise ([`crate::Evaluator::with_threshold`]). A compile costs as much as 80 to 1,800
-/// interpreted evaluations (the break-evens of docs/performance.md), but it runs off the calling
-/// thread, which goes on interpreting meanwhile: waiting for the break-even before asking would
-/// only add interpretation. Asking costs the calling thread about 4 µs, as much as 40
-/// evaluations of a 20-operator formula, so it is not worth it for fewer than about 100. The
-/// tiering curve in docs/performance.md, is measured with this value.
-pub const EVALUATOR_THRESHOLD: u64 = 100;
+/// How many evaluations an [`crate::Evaluator`] interprets before it compiles the baseline
+/// tier on the calling thread, unless told otherwise ([`crate::Evaluator::with_threshold`]). The
+/// baseline compile of a formula from memory costs about as much as 10 to 20 interpreted
+/// evaluations of a 20-operator formula (docs/performance.md, "The baseline tier"): compiling at
+/// the break-even bounds the cost of any number of calls by twice the better tier's.
+pub const EVALUATOR_THRESHOLD: u64 = 16;
+/// How many evaluations an [`crate::Evaluator`] makes before it asks fnjit's compiler thread for
+/// Cranelift's optimized code, unless told otherwise ([`crate::Evaluator::with_thresholds`]).
+/// The compile runs off the calling thread; asking costs the caller about 4 µs, and the optimized
+/// code saves 2 to 5 ns a call over the baseline tier's, so it pays after a few thousand calls.
+pub const EVALUATOR_OPTIMIZE_THRESHOLD: u64 = 4096;

@@ -114,3 +114,52 @@ pub(crate) fn emit_with<E: Emitter>(program: &Program, shape: Shape) -> Vec<u8> 
 fn address(f: Func) -> usize {
     f.rust().address() as usize
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::expr::Formula;
+
+    fn hex(bytes: &[u8]) -> String {
+        bytes.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// `x + 1` for `i32`, byte for byte, on both ISAs (whatever the host): read with objdump, it
+    /// is the stack machine of the module's comment, and nothing more.
+    #[test]
+    fn golden_bytes_of_x_plus_1() {
+        let formula = Formula::<i32>::parse("x + 1", &["x"]).expect("parse");
+        let shape = Shape::Formula(Args::Registers);
+        // sub rsp, 24; mov [rsp+16], rdi; mov eax, [rsp+16]; mov [rsp], rax; mov eax, 1;
+        // add eax, [rsp]; add rsp, 24; ret
+        assert_eq!(
+            hex(&emit_with::<x64::X64>(formula.program(), shape)),
+            "4881ec1800000048897c24108b44241048890424b8010000000304244881c418000000c3"
+        );
+        // stp x29, x30, [sp, #-16]!; mov x29, sp; sub sp, sp, #32; str x0, [sp, #16];
+        // ldr w0, [sp, #16]; str x0, [sp]; mov x0, #1; ldr w1, [sp]; add w0, w1, w0;
+        // add sp, sp, #32; ldp x29, x30, [sp], #16; ret
+        assert_eq!(
+            hex(&emit_with::<arm64::Arm64>(formula.program(), shape)),
+            "fd7bbfa9fd030091ff8300d1e00b00f9e01340b9e00300f9200080d2e10340b92000000bff830091fd7bc1a8c0035fd6"
+        );
+    }
+
+    /// A frame over a page is entered a page at a time, each touched (the guard page below the
+    /// stack must be hit, not stepped over).
+    #[test]
+    fn big_frames_are_probed_page_by_page() {
+        let src = vec!["x"; 1200].join(" ** ");
+        let formula = Formula::<f64>::parse(&src, &["x"]).expect("parse");
+        assert_eq!(formula.program().max_stack, 1200);
+        let shape = Shape::Formula(Args::Registers);
+        let x = emit_with::<x64::X64>(formula.program(), shape);
+        // sub rsp, 4096; or dword [rsp], 0 — twice, for 9,616 bytes.
+        let probe = "4881ec00100000830c2400";
+        assert!(hex(&x).starts_with(&probe.repeat(2)), "{}", &hex(&x)[..60]);
+        let a = emit_with::<arm64::Arm64>(formula.program(), shape);
+        // sub sp, sp, #1, lsl #12; str xzr, [sp] — twice.
+        let probe = "ff0740d1ff0300f9";
+        assert!(hex(&a[8..]).starts_with(&probe.repeat(2)), "{}", &hex(&a)[..60]);
+    }
+}

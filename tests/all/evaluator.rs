@@ -1,35 +1,42 @@
-//! `Evaluator<T>`: interprets until the threshold, compiles in the background, switches, and
-//! gives the interpreter's results while threads call it across the switch. (Random formulas in
+//! `Evaluator<T>`: interprets until the first threshold, compiles the baseline tier on the calling
+//! thread, asks for optimized code at the second and switches when it is there, and gives the
+//! interpreter's results while threads call it across both switches. (Random formulas in
 //! both tiers against the interpreter: `tests/all/differential.rs`; where the OS refuses executable
 //! memory: `tests/all/mdwe.rs`.)
 
 use fnjit::check::same_f64;
-use fnjit::limits::EVALUATOR_THRESHOLD;
 use fnjit::{Error, Evaluator, Tier};
 use std::time::{Duration, Instant};
 
-/// Waits (up to a minute) for the background compile.
-fn compiled<T: fnjit::Number>(e: &Evaluator<T>) -> Tier {
+/// Waits (up to a minute) for the background compile to replace the baseline tier's code.
+fn optimized<T: fnjit::Number>(e: &Evaluator<T>) -> Tier {
     let start = Instant::now();
-    while e.tier() == Tier::Interpreting && start.elapsed() < Duration::from_secs(60) {
+    while e.tier() == Tier::Baseline && start.elapsed() < Duration::from_secs(60) {
         std::thread::sleep(Duration::from_millis(1));
     }
     e.tier()
 }
 
 #[test]
-fn it_interprets_until_the_threshold_then_runs_compiled_code() {
-    let e = Evaluator::<f64>::with_threshold("x * sin(y) + 1", &["x", "y"], 100).expect("parse");
+fn it_interprets_then_runs_baseline_code_then_optimized_code() {
+    let e = Evaluator::<f64>::with_thresholds("x * sin(y) + 1", &["x", "y"], 100, 300)
+        .expect("parse");
     for i in 0..100 {
         e.eval(&[f64::from(i), 0.5]).expect("two arguments");
     }
-    // 100 evaluations: not yet asked for code, so nothing can have been compiled.
-    std::thread::sleep(Duration::from_millis(50));
     assert_eq!(e.tier(), Tier::Interpreting);
-    e.eval(&[1.0, 2.0]).expect("two arguments"); // the 101st asks for it
-    assert_eq!(compiled(&e), Tier::Compiled);
+    // The 101st compiles the baseline tier on this thread, and runs it.
     assert_eq!(e.eval(&[2.0, 0.5]).expect("eval"), 2.0 * 0.5f64.sin() + 1.0);
-    assert_eq!(EVALUATOR_THRESHOLD, 100);
+    assert_eq!(e.tier(), Tier::Baseline);
+    for i in 101..300 {
+        e.eval(&[f64::from(i), 0.5]).expect("two arguments");
+    }
+    // 300 evaluations: optimized code not yet asked for, so nothing can have been compiled.
+    std::thread::sleep(Duration::from_millis(50));
+    assert_eq!(e.tier(), Tier::Baseline);
+    e.eval(&[1.0, 2.0]).expect("two arguments"); // the 301st asks for it
+    assert_eq!(optimized(&e), Tier::Optimized);
+    assert_eq!(e.eval(&[2.0, 0.5]).expect("eval"), 2.0 * 0.5f64.sin() + 1.0);
     assert_eq!(
         Evaluator::<f64>::new("x", &["x"]).expect("parse").tier(),
         Tier::Interpreting
@@ -38,8 +45,13 @@ fn it_interprets_until_the_threshold_then_runs_compiled_code() {
 
 #[test]
 fn threads_evaluating_across_the_switch_all_get_the_right_results() {
-    let e = Evaluator::<f64>::with_threshold("x * x - y / (x + 0.5) + sqrt(y)", &["x", "y"], 2000)
-        .expect("parse");
+    let e = Evaluator::<f64>::with_thresholds(
+        "x * x - y / (x + 0.5) + sqrt(y)",
+        &["x", "y"],
+        2000,
+        20_000,
+    )
+    .expect("parse");
     let formula = e.formula().clone();
     let tiers = std::thread::scope(|s| {
         let workers: Vec<_> = (0..4)
@@ -67,26 +79,32 @@ fn threads_evaluating_across_the_switch_all_get_the_right_results() {
             .map(|w| w.join().expect("worker"))
             .collect::<Vec<_>>()
     });
-    assert_eq!(compiled(&e), Tier::Compiled);
-    assert!(
-        tiers.iter().any(|seen| seen.contains(&Tier::Compiled)),
-        "no thread ever ran compiled code: {tiers:?}"
-    );
+    assert_eq!(optimized(&e), Tier::Optimized);
+    for tier in [Tier::Baseline, Tier::Optimized] {
+        assert!(
+            tiers.iter().any(|seen| seen.contains(&tier)),
+            "no thread ever ran in {tier:?}: {tiers:?}"
+        );
+    }
 }
 
 #[test]
-fn a_wrong_number_of_arguments_is_an_error_in_both_tiers() {
-    let e = Evaluator::<i32>::with_threshold("x + y", &["x", "y"], 1).expect("parse");
-    for _ in 0..2 {
+fn a_wrong_number_of_arguments_is_an_error_in_every_tier() {
+    let e = Evaluator::<i32>::with_thresholds("x + y", &["x", "y"], 1, 3).expect("parse");
+    for tier in [Tier::Interpreting, Tier::Baseline, Tier::Optimized] {
         for wrong in [&[1][..], &[1, 2, 3], &[]] {
             let err = e.eval(wrong).expect_err("a wrong count");
             assert!(matches!(err, Error::Arguments { expected: 2, .. }), "{err}");
             assert!(err.to_string().contains("argument"), "{err}");
         }
+        assert_eq!(
+            if tier == Tier::Optimized { optimized(&e) } else { e.tier() },
+            tier
+        );
         e.eval(&[1, 2]).expect("two arguments");
-        e.eval(&[1, 2]).expect("two arguments"); // past the threshold: compiles
-        assert_eq!(compiled(&e), Tier::Compiled);
+        e.eval(&[1, 2]).expect("two arguments"); // past a threshold: the next tier
     }
+    assert_eq!(optimized(&e), Tier::Optimized);
     assert_eq!(
         e.eval(&[i32::MAX, 1]).expect("eval"),
         i32::MIN,

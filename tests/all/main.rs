@@ -7,6 +7,7 @@ mod common;
 
 mod agreement;
 mod architecture;
+mod baseline;
 mod batch;
 mod cache;
 mod differential;

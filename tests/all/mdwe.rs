@@ -37,6 +37,14 @@ fn refused_exec_memory_is_an_error_not_a_crash() {
         stdout.contains("Jit::compile: the operating system refused to make JIT code executable"),
         "{stdout}"
     );
+    for baseline in ["compile_formula", "compile_kernel"] {
+        assert!(
+            stdout.contains(&format!(
+                "baseline {baseline}: the operating system refused to make JIT code executable"
+            )),
+            "{stdout}"
+        );
+    }
     // Evaluators keep interpreting, right, and say why once for the whole process.
     assert!(
         stdout.contains("Evaluator: the operating system refused to make JIT code executable"),
@@ -80,6 +88,16 @@ fn child() {
         Ok(_) => panic!("Jit::compile succeeded under MDWE"),
         Err(e) => println!("Jit::compile: {e}"),
     }
+    let mut baseline = fnjit::Jit::with_strategy(fnjit::Strategy::Baseline).expect("a Jit");
+    let formula = fnjit::Formula::<f64>::parse("x * 2 + 1", &["x"]).expect("parse");
+    match baseline.compile_formula::<f64, f64>(&formula) {
+        Ok(_) => panic!("a baseline compile_formula succeeded under MDWE"),
+        Err(e) => println!("baseline compile_formula: {e}"),
+    }
+    match baseline.compile_kernel(&formula) {
+        Ok(_) => panic!("a baseline compile_kernel succeeded under MDWE"),
+        Err(e) => println!("baseline compile_kernel: {e}"),
+    }
     match fnjit::HandStub::gist() {
         Ok(_) => panic!("HandStub::gist succeeded under MDWE"),
         Err(e) => println!("HandStub::gist: {e}"),
@@ -94,6 +112,8 @@ fn child() {
     for e in &evaluators {
         let start = std::time::Instant::now();
         while e.tier() == fnjit::Tier::Interpreting && start.elapsed().as_secs() < 60 {
+            // The baseline compile happens on an evaluating thread: this one.
+            e.eval(&[1.0]).expect("eval");
             std::thread::sleep(std::time::Duration::from_millis(1));
         }
         match e.tier() {

@@ -1,7 +1,7 @@
 //! Compiling and dropping 100,000 functions leaves memory flat: nothing leaks, code or metadata.
 
 use crate::common;
-use fnjit::{HandStub, Jit, compile_inc};
+use fnjit::{Formula, HandStub, Jit, Strategy, compile_inc};
 
 fn rss_bytes() -> u64 {
     let statm = std::fs::read_to_string("/proc/self/statm").expect("read /proc/self/statm");
@@ -64,6 +64,18 @@ fn memory_stays_flat_under_churn() {
     assert_flat("Jit::compile::<(f64, f64), f64>", 100_000, || {
         let f = jit.compile::<(f64, f64), f64>(&hypot[0]).expect("compile");
         assert_eq!(f.call((3.0, 4.0)), 5.0);
+    });
+    let mut baseline = Jit::with_strategy(Strategy::Baseline).expect("jit");
+    let formula = Formula::<f64>::parse("x * 3 + 1 / x - sin(x)", &["x"]).expect("parse");
+    assert_flat("baseline compile_formula", 100_000, || {
+        let f = baseline.compile_formula::<f64, f64>(&formula).expect("compile");
+        assert_eq!(f.call(2.0), 6.5 - 2f64.sin());
+    });
+    assert_flat("baseline compile_kernel", 100_000, || {
+        let k = baseline.compile_kernel(&formula).expect("compile");
+        let mut out = [0.0; 2];
+        k.eval(&[&[2.0, 2.0]], &mut out).expect("eval");
+        assert_eq!(out, [6.5 - 2f64.sin(); 2]);
     });
     assert_flat("HandStub::gist", 100_000, || {
         let s = HandStub::gist().expect("stub");

@@ -91,6 +91,46 @@ fn code_is_never_writable_and_executable_and_is_unmapped_on_drop() {
         "a fresh mapping outlived its drop"
     );
     shared_mappings_too();
+    baseline_chunks_too();
+}
+
+/// 100,000 live baseline functions: packed into shared chunks, each mapped read-execute at one
+/// address and read-write at another (never both at once), the read-write alias unmapped once a
+/// chunk is full, every chunk unmapped when its last function drops.
+fn baseline_chunks_too() {
+    let mut jit = fnjit::Jit::with_strategy(fnjit::Strategy::Baseline).expect("jit");
+    let formula = |k: i64| fnjit::Formula::<i64>::parse(&format!("x * {k} - 1"), &["x"]).expect("parse");
+    // The arena's current chunk exists from here on.
+    let first = jit.compile_formula::<i64, i64>(&formula(0)).expect("compile");
+    drop(first);
+    let before = executable_lines();
+    let writable_before = maps().lines().filter(|l| perms(l).starts_with("rw-s")).count();
+    let fs: Vec<_> = (0..100_000)
+        .map(|k| jit.compile_formula::<i64, i64>(&formula(k)).expect("compile"))
+        .collect();
+    let live = maps();
+    assert_eq!(
+        rwx_lines(&live),
+        Vec::<&str>::new(),
+        "rwx mapping with 100,000 baseline functions"
+    );
+    for (k, f) in fs.iter().enumerate().step_by(997) {
+        assert_eq!(f.call(3), 3 * k as i64 - 1);
+        let line = line_holding(&live, f.code().as_ptr() as usize).expect("mapped");
+        assert!(perms(&line).starts_with("r-x"), "{line}");
+    }
+    let chunks = executable_lines() - before;
+    assert!(chunks >= 2, "100,000 functions in {chunks} chunks");
+    assert!(
+        maps().lines().filter(|l| perms(l).starts_with("rw-s")).count() <= writable_before + 1,
+        "full chunks kept their read-write alias"
+    );
+    drop(fs);
+    assert!(
+        executable_lines() <= before + 1,
+        "chunks outlived their functions: {} executable mappings, {before} before",
+        executable_lines()
+    );
 }
 
 fn perms(line: &str) -> &str {

@@ -106,8 +106,10 @@ pub enum Path {
     Batch,
     /// `Evaluator` before it asks for code.
     Interpreting,
-    /// `Evaluator` once it runs compiled code.
-    Compiled,
+    /// `Evaluator` once it runs the baseline tier's code (compiled on the first evaluation).
+    Baseline,
+    /// `Evaluator` once it runs Cranelift's optimized code.
+    Optimized,
     /// `Kernel::eval` on every length of the rows from every lane offset, so every tail and
     /// every misalignment of a vector load.
     Kernel,
@@ -117,13 +119,14 @@ pub enum Path {
 }
 
 impl Path {
-    pub const ALL: [Path; 8] = [
+    pub const ALL: [Path; 9] = [
         Path::Formula,
         Path::CachedMiss,
         Path::CachedHit,
         Path::Batch,
         Path::Interpreting,
-        Path::Compiled,
+        Path::Baseline,
+        Path::Optimized,
         Path::Kernel,
         Path::KernelPar,
     ];
@@ -135,7 +138,8 @@ impl Path {
             Path::CachedHit => "compile_formula_cached (hit)",
             Path::Batch => "compile_formulas (batch)",
             Path::Interpreting => "Evaluator (interpreting)",
-            Path::Compiled => "Evaluator (compiled)",
+            Path::Baseline => "Evaluator (baseline)",
+            Path::Optimized => "Evaluator (optimized)",
             Path::Kernel => "Kernel::eval",
             Path::KernelPar => "Kernel::eval_par",
         }
@@ -143,7 +147,10 @@ impl Path {
 
     /// Whether it compiles with a `Jit` of [`JITS`] (the Evaluator has its own).
     fn on_jit(self) -> bool {
-        !matches!(self, Path::Interpreting | Path::Compiled)
+        !matches!(
+            self,
+            Path::Interpreting | Path::Baseline | Path::Optimized
+        )
     }
 }
 
@@ -499,7 +506,11 @@ impl<T: Value> Case<'_, T> {
                     self.calls(name, i, f)?;
                 }
             }
-            Path::Interpreting | Path::Compiled | Path::Kernel | Path::KernelPar => {
+            Path::Interpreting
+            | Path::Baseline
+            | Path::Optimized
+            | Path::Kernel
+            | Path::KernelPar => {
                 unreachable!("{name} has its own method")
             }
         }
@@ -601,33 +612,41 @@ impl<T: Value> Case<'_, T> {
         Ok(())
     }
 
-    /// An `Evaluator` per formula: never compiling, or compiling at once (all of the group
-    /// asked for first, then waited for).
+    /// An `Evaluator` per formula: never compiling, compiling the baseline tier at once (and
+    /// never optimizing), or both at once (all of the group asked for first, then waited for).
     fn evaluator(&self, path: Path) -> Result<(), Disagreement> {
         let name = path.name();
-        let threshold = if path == Path::Compiled { 0 } else { u64::MAX };
+        let (baseline, optimize, tier) = match path {
+            Path::Baseline => (0, u64::MAX, Tier::Baseline),
+            Path::Optimized => (0, 0, Tier::Optimized),
+            _ => (u64::MAX, u64::MAX, Tier::Interpreting),
+        };
         let evaluators = self
             .srcs
             .iter()
             .enumerate()
             .map(|(i, src)| {
-                Evaluator::<T>::with_threshold(src, &VARS, threshold)
+                Evaluator::<T>::with_thresholds(src, &VARS, baseline, optimize)
                     .map_err(|e| Self::failed(name, i, e))
             })
             .collect::<Result<Vec<_>, _>>()?;
-        if path == Path::Compiled {
+        // The first evaluation compiles the baseline tier; the second asks for optimized code.
+        for _ in 0..2 {
             for e in &evaluators {
                 e.eval(&[T::default(); 3])
                     .map_err(|e| Self::failed(name, 0, e))?;
             }
-            let start = Instant::now();
-            for (i, e) in evaluators.iter().enumerate() {
-                while e.tier() == Tier::Interpreting && start.elapsed() < Duration::from_secs(120) {
-                    std::thread::sleep(Duration::from_micros(50));
-                }
-                if e.tier() != Tier::Compiled {
-                    return Err(Self::failed(name, i, format!("tier {:?}", e.tier())));
-                }
+        }
+        let start = Instant::now();
+        for (i, e) in evaluators.iter().enumerate() {
+            while e.tier() != tier
+                && e.tier() == Tier::Baseline
+                && start.elapsed() < Duration::from_secs(120)
+            {
+                std::thread::sleep(Duration::from_micros(50));
+            }
+            if e.tier() != tier {
+                return Err(Self::failed(name, i, format!("tier {:?}", e.tier())));
             }
         }
         for (i, e) in evaluators.iter().enumerate() {
