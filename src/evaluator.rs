@@ -209,7 +209,8 @@ fn compile_baseline<T: Number>(shared: &Shared<T>) {
     let result = crate::isa::check_host(&target_lexicon::Triple::host())
         .and_then(|()| {
             let codes = baseline_code(
-                &[shared.formula.program()],
+                1,
+                |_| Ok(std::borrow::Cow::Borrowed(shared.formula.program())),
                 Shape::Formula(Args::Memory),
                 "fnjit_evaluator",
                 crate::perf_map::enabled_by_env(),

@@ -1,8 +1,8 @@
 //! Kernels: a formula compiled into a loop over columns, `out[i] = formula(columns[0][i], …)`,
 //! on vectors where Cranelift has them (see `expr/vector.rs`), on every core with `eval_par`.
 
-use crate::error::Error;
 use crate::baseline::Shape;
+use crate::error::Error;
 use crate::expr::{Formula, Number, build_kernel, lanes};
 use crate::func::{Ir, Params};
 use crate::isa::OptLevel;
@@ -58,7 +58,8 @@ impl Jit {
         let program = formula.program();
         if self.strategy() == Strategy::Baseline {
             let code = one(baseline_code(
-                &[program],
+                1,
+                |_| Ok(std::borrow::Cow::Borrowed(program)),
                 Shape::Kernel,
                 "fnjit_kernel",
                 self.perf_map(),

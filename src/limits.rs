@@ -18,12 +18,14 @@ pub const CACHE_ENTRIES: usize = 1024;
 pub const POOL_PAGES: usize = 64;
 /// How many evaluations an [`crate::Evaluator`] interprets before it compiles the baseline
 /// tier on the calling thread, unless told otherwise ([`crate::Evaluator::with_threshold`]). The
-/// baseline compile of a formula from memory costs about as much as 10 to 20 interpreted
-/// evaluations of a 20-operator formula (docs/performance.md, "The baseline tier"): compiling at
-/// the break-even bounds the cost of any number of calls by twice the better tier's.
-pub const EVALUATOR_THRESHOLD: u64 = 16;
+/// baseline compile of a parsed formula costs about as much as 4 to 10 interpreted evaluations of
+/// a 20-operator formula (docs/performance.md, "The baseline tier"), and parsing, which every
+/// tier pays, costs more than that: compiling after 4 keeps the Evaluator close to the best of
+/// interpreting and compiling first at every count.
+pub const EVALUATOR_THRESHOLD: u64 = 4;
 /// How many evaluations an [`crate::Evaluator`] makes before it asks fnjit's compiler thread for
 /// Cranelift's optimized code, unless told otherwise ([`crate::Evaluator::with_thresholds`]).
-/// The compile runs off the calling thread; asking costs the caller about 4 µs, and the optimized
-/// code saves 2 to 5 ns a call over the baseline tier's, so it pays after a few thousand calls.
-pub const EVALUATOR_OPTIMIZE_THRESHOLD: u64 = 4096;
+/// The compile runs off the calling thread, but it takes 100 to 150 µs of a core, and the
+/// optimized code saves about 10 ns a call of a 20-operator formula over the baseline tier's:
+/// it pays after about 10,000 calls.
+pub const EVALUATOR_OPTIMIZE_THRESHOLD: u64 = 10_000;

@@ -7,8 +7,8 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use fnjit::check::{Inputs, check, inc_reference};
 use fnjit::{Evaluator, Formula, HandStub, Jit, compile_inc};
 use fnjit_cli::bench::{
-    BATCH, CALLS, Contender, EXPR_20, FORMULAS, Fixtures, TIER_FORMULA, TO_CALLABLE, f64_engines,
-    formula_20, i64_engines, inc_ir, inputs, int_inputs, native_inc, to_callable_once,
+    BATCH, CALLS, Contender, EXPR_20, FORMULAS, Fixtures, TIER_FORMULA, TO_CALLABLE, both_tiers,
+    f64_engines, formula_20, i64_engines, inc_ir, inputs, int_inputs, native_inc, to_callable_once,
 };
 use std::hint::black_box;
 
@@ -140,9 +140,7 @@ fn formulas(c: &mut Criterion) {
         g.throughput(Throughput::Elements(256));
         match formula.native_i64 {
             None => {
-                let f =
-                    fnjit::compile_formula::<(f64, f64, f64), f64>(formula.src, &["x", "y", "z"])
-                        .expect("compile");
+                let f = both_tiers::<f64>(formula.src).expect("compile");
                 let inputs = inputs();
                 for (engine, eval) in
                     f64_engines(formula.src, &f, formula.native_f64).expect("engines")
@@ -158,9 +156,7 @@ fn formulas(c: &mut Criterion) {
                 }
             }
             Some(native) => {
-                let f =
-                    fnjit::compile_formula::<(i64, i64, i64), i64>(formula.src, &["x", "y", "z"])
-                        .expect("compile");
+                let f = both_tiers::<i64>(formula.src).expect("compile");
                 let inputs = int_inputs();
                 for (engine, eval) in i64_engines(formula.src, &f, native).expect("engines") {
                     g.bench_function(format!("{engine:?}"), |b| {
@@ -198,6 +194,14 @@ fn kernels(c: &mut Criterion) {
         });
         g.bench_function("Kernel::eval_par", |b| {
             b.iter(|| kernel.eval_par(&cols, &mut out).expect("eval_par"))
+        });
+        let baseline = Jit::with_strategy(fnjit::Strategy::Baseline)
+            .and_then(|mut jit| {
+                jit.compile_kernel(&fnjit::Formula::parse(formula.src, &["x", "y", "z"])?)
+            })
+            .expect("baseline kernel");
+        g.bench_function("baseline Kernel::eval", |b| {
+            b.iter(|| baseline.eval(&cols, &mut out).expect("eval"))
         });
         g.bench_function("Function per row", |b| {
             b.iter(|| {

@@ -151,6 +151,7 @@ fn tier_curve(r: &Results, body: &mut String, y: f64) -> f64 {
     let ways = [
         (Tiering::Interpret, "#777", "always interpret"),
         (Tiering::CompileFirst, "#d9822b", "compile first"),
+        (Tiering::BaselineFirst, "#3a9d3a", "baseline first"),
         (Tiering::Evaluator, "#2b7bd9", "Evaluator"),
     ];
     let (top, height) = (y + 20.0, 220.0);

@@ -156,14 +156,14 @@ impl Arm64 {
 }
 
 impl Emitter for Arm64 {
-    fn new(ty: Ty, shape: Shape, program: &Program) -> Arm64 {
+    fn new(ty: Ty, shape: Shape, program: &Program, code: Vec<u8>) -> Arm64 {
         let in_frame = if shape == Shape::Formula(Args::Registers) {
             program.vars
         } else {
             0
         };
         Arm64 {
-            code: Vec::with_capacity(48 + 16 * program.nodes.len()),
+            code,
             ty,
             shape,
             frame: (8 * (program.max_stack + in_frame)).next_multiple_of(16),
@@ -193,7 +193,12 @@ impl Emitter for Arm64 {
             Shape::Formula(Args::Registers) => {
                 for i in 0..self.vars.min(8) {
                     let at = self.slot(self.values + i);
-                    self.access(true, if kind == Kind::D { Kind::D } else { Kind::X }, i as u32, at);
+                    self.access(
+                        true,
+                        if kind == Kind::D { Kind::D } else { Kind::X },
+                        i as u32,
+                        at,
+                    );
                 }
             }
             Shape::Formula(Args::Memory) => self.put(0xAA00_03E0 | X19), // mov x19, x0

@@ -43,7 +43,8 @@ pub(crate) enum Unary {
 /// What each ISA's emitter does, node by node. `depth` is the number of values on the stack
 /// before the node; the top is in the result register, slot `k` holds value `k` from the bottom.
 pub(crate) trait Emitter {
-    fn new(ty: Ty, shape: Shape, program: &Program) -> Self;
+    /// An emitter that appends to `code`.
+    fn new(ty: Ty, shape: Shape, program: &Program, code: Vec<u8>) -> Self;
     /// Saves what it must, makes the frame, and, for a kernel, starts the loop over rows.
     fn prologue(&mut self);
     /// Stores the top (value `depth - 1`) into its slot: a new value is about to be pushed.
@@ -63,23 +64,23 @@ pub(crate) trait Emitter {
     fn finish(self) -> Vec<u8>;
 }
 
-/// The machine code of `program` as `shape`, for the host (x86-64 or AArch64; empty elsewhere,
-/// where `isa::check_host` refuses the host first).
-pub(crate) fn emit(program: &Program, shape: Shape) -> Vec<u8> {
+/// `code` with the machine code of `program` as `shape` appended, for the host (x86-64 or
+/// AArch64; nothing elsewhere, where `isa::check_host` refuses the host first).
+pub(crate) fn emit(program: &Program, shape: Shape, code: Vec<u8>) -> Vec<u8> {
     #[cfg(target_arch = "x86_64")]
-    return emit_with::<x64::X64>(program, shape);
+    return emit_with::<x64::X64>(program, shape, code);
     #[cfg(target_arch = "aarch64")]
-    return emit_with::<arm64::Arm64>(program, shape);
+    return emit_with::<arm64::Arm64>(program, shape, code);
     #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
     {
         let _ = (program, shape);
-        Vec::new()
+        code
     }
 }
 
-/// The machine code of `program` as `shape`, by emitter `E`.
-pub(crate) fn emit_with<E: Emitter>(program: &Program, shape: Shape) -> Vec<u8> {
-    let mut e = E::new(program.ty, shape, program);
+/// `code` with the machine code of `program` as `shape` appended, by emitter `E`.
+pub(crate) fn emit_with<E: Emitter>(program: &Program, shape: Shape, code: Vec<u8>) -> Vec<u8> {
+    let mut e = E::new(program.ty, shape, program, code);
     e.prologue();
     let mut depth = 0usize;
     for &node in &program.nodes {
@@ -133,14 +134,18 @@ mod tests {
         // sub rsp, 24; mov [rsp+16], rdi; mov eax, [rsp+16]; mov [rsp], rax; mov eax, 1;
         // add eax, [rsp]; add rsp, 24; ret
         assert_eq!(
-            hex(&emit_with::<x64::X64>(formula.program(), shape)),
+            hex(&emit_with::<x64::X64>(formula.program(), shape, Vec::new())),
             "4881ec1800000048897c24108b44241048890424b8010000000304244881c418000000c3"
         );
         // stp x29, x30, [sp, #-16]!; mov x29, sp; sub sp, sp, #32; str x0, [sp, #16];
         // ldr w0, [sp, #16]; str x0, [sp]; mov x0, #1; ldr w1, [sp]; add w0, w1, w0;
         // add sp, sp, #32; ldp x29, x30, [sp], #16; ret
         assert_eq!(
-            hex(&emit_with::<arm64::Arm64>(formula.program(), shape)),
+            hex(&emit_with::<arm64::Arm64>(
+                formula.program(),
+                shape,
+                Vec::new()
+            )),
             "fd7bbfa9fd030091ff8300d1e00b00f9e01340b9e00300f9200080d2e10340b92000000bff830091fd7bc1a8c0035fd6"
         );
     }
@@ -153,13 +158,17 @@ mod tests {
         let formula = Formula::<f64>::parse(&src, &["x"]).expect("parse");
         assert_eq!(formula.program().max_stack, 1200);
         let shape = Shape::Formula(Args::Registers);
-        let x = emit_with::<x64::X64>(formula.program(), shape);
+        let x = emit_with::<x64::X64>(formula.program(), shape, Vec::new());
         // sub rsp, 4096; or dword [rsp], 0 — twice, for 9,616 bytes.
         let probe = "4881ec00100000830c2400";
         assert!(hex(&x).starts_with(&probe.repeat(2)), "{}", &hex(&x)[..60]);
-        let a = emit_with::<arm64::Arm64>(formula.program(), shape);
+        let a = emit_with::<arm64::Arm64>(formula.program(), shape, Vec::new());
         // sub sp, sp, #1, lsl #12; str xzr, [sp] — twice.
         let probe = "ff0740d1ff0300f9";
-        assert!(hex(&a[8..]).starts_with(&probe.repeat(2)), "{}", &hex(&a)[..60]);
+        assert!(
+            hex(&a[8..]).starts_with(&probe.repeat(2)),
+            "{}",
+            &hex(&a)[..60]
+        );
     }
 }

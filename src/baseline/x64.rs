@@ -181,8 +181,7 @@ impl X64 {
         }
         let ext = if sub { 5 } else { 0 };
         self.op(None, true, &[0x81], ext, Rm::Reg(RSP));
-        self.code
-            .extend_from_slice(&(n as u32).to_le_bytes());
+        self.code.extend_from_slice(&(n as u32).to_le_bytes());
     }
 
     /// A short forward jump (`opcode` is `EB` or a `7x` condition); returns where to patch.
@@ -267,7 +266,7 @@ impl X64 {
 }
 
 impl Emitter for X64 {
-    fn new(ty: Ty, shape: Shape, program: &Program) -> X64 {
+    fn new(ty: Ty, shape: Shape, program: &Program, code: Vec<u8>) -> X64 {
         let vars = program.vars;
         let saved: &'static [u8] = match shape {
             Shape::Formula(Args::Registers) => &[],
@@ -285,7 +284,7 @@ impl Emitter for X64 {
         let pushed = 8 + 8 * saved.len();
         let frame = (bytes + pushed).next_multiple_of(16) - pushed;
         X64 {
-            code: Vec::with_capacity(32 + 12 * program.nodes.len()),
+            code,
             ty,
             shape,
             frame,
@@ -489,8 +488,7 @@ impl Emitter for X64 {
             self.op(None, true, &[0xFF], 0, Rm::Reg(R14)); // inc r14
             let back = self.loop_top as i64 - (self.code.len() as i64 + 5);
             self.code.push(0xE9); // jmp loop_top
-            self.code
-                .extend_from_slice(&(back as i32).to_le_bytes());
+            self.code.extend_from_slice(&(back as i32).to_le_bytes());
             let exit = (self.code.len() - self.loop_exit - 4) as u32;
             let at = self.loop_exit;
             self.code[at..at + 4].copy_from_slice(&exit.to_le_bytes());

@@ -422,6 +422,10 @@ impl<T: Number> Formula<T> {
     pub(crate) fn program(&self) -> &Program {
         &self.program
     }
+
+    pub(crate) fn into_program(self) -> Program {
+        self.program
+    }
 }
 
 /// The variable names are identifiers, distinct, and not taken by a function or a constant.

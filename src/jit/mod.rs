@@ -34,6 +34,7 @@ use cranelift_codegen::Context;
 use cranelift_codegen::ir::{Function as IrFunction, Signature};
 use cranelift_codegen::isa::{CallConv, OwnedTargetIsa, TargetFrontendConfig, TargetIsa};
 use cranelift_frontend::FunctionBuilderContext;
+use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 
@@ -367,19 +368,17 @@ impl Jit {
     ) -> Result<Vec<Function<P, R>>, Error> {
         self.check_formula_type::<P, R>(vars.len())?;
         if self.strategy == Strategy::Baseline {
-            let formulas = srcs
-                .iter()
-                .enumerate()
-                .map(|(index, src)| {
-                    Formula::<R>::parse(src, vars).map_err(|error| Error::Batch {
+            let parse = |index: usize| {
+                Formula::<R>::parse(srcs[index], vars)
+                    .map(|f| Cow::Owned(f.into_program()))
+                    .map_err(|error| Error::Batch {
                         index,
                         error: Box::new(error),
                     })
-                })
-                .collect::<Result<Vec<_>, Error>>()?;
-            let programs: Vec<&Program> = formulas.iter().map(Formula::program).collect();
+            };
             let codes = baseline_code(
-                &programs,
+                srcs.len(),
+                parse,
                 Shape::Formula(Args::Registers),
                 "fnjit_expr",
                 self.perf_map,
@@ -445,7 +444,8 @@ impl Jit {
         self.check_formula_type::<P, R>(formula.vars().len())?;
         if self.strategy == Strategy::Baseline {
             let code = one(baseline_code(
-                &[formula.program()],
+                1,
+                |_| Ok(Cow::Borrowed(formula.program())),
                 Shape::Formula(Args::Registers),
                 "fnjit_expr",
                 self.perf_map,
@@ -529,7 +529,8 @@ impl Jit {
     ) -> Result<CodeRef, Error> {
         if self.strategy == Strategy::Baseline {
             return one(baseline_code(
-                &[formula.program()],
+                1,
+                |_| Ok(Cow::Borrowed(formula.program())),
                 Shape::Formula(Args::Memory),
                 "fnjit_evaluator",
                 self.perf_map,
@@ -669,7 +670,13 @@ impl Jit {
         let isa = self.isa(opt)?;
         let compiled = link::compile_one(&*isa, &mut self.ctx, imports);
         self.ctx.clear();
-        one(link::link(&[compiled?], isa, self.placement, self.perf_map, name)?)
+        one(link::link(
+            &[compiled?],
+            isa,
+            self.placement,
+            self.perf_map,
+            name,
+        )?)
     }
 }
 
@@ -681,19 +688,28 @@ pub(crate) fn one(mut codes: Vec<CodeRef>) -> Result<CodeRef, Error> {
     }
 }
 
-/// The baseline tier's code for `programs`, as `shape`, in one block of shared code memory;
-/// `name` is for profilers. Not callable by itself: the caller vouches for its calls.
+/// The baseline tier's code for `count` programs (`program(i)` gives the `i`-th, or its error),
+/// as `shape`, in one block of shared code memory; `name` is for profilers. The machine code is
+/// emitted into one buffer as the programs come, so a batch never holds them all. Not callable by
+/// itself: the caller vouches for its calls.
 ///
 /// # Errors
-/// As [`compile_inc`].
-pub(crate) fn baseline_code(
-    programs: &[&Program],
+/// The first error of `program`; otherwise as [`compile_inc`].
+pub(crate) fn baseline_code<'p>(
+    count: usize,
+    mut program: impl FnMut(usize) -> Result<std::borrow::Cow<'p, Program>, Error>,
     shape: Shape,
     name: &str,
     perf_map: bool,
 ) -> Result<Vec<CodeRef>, Error> {
-    let bytes: Vec<Vec<u8>> = programs.iter().map(|p| baseline::emit(p, shape)).collect();
-    let parts: Vec<&[u8]> = bytes.iter().map(Vec::as_slice).collect();
+    let mut code = Vec::new();
+    let mut spans = Vec::with_capacity(count);
+    for i in 0..count {
+        let start = code.len();
+        code = baseline::emit(&*program(i)?, shape, code);
+        spans.push((start, code.len() - start));
+    }
+    let parts: Vec<&[u8]> = spans.iter().map(|&(at, len)| &code[at..at + len]).collect();
     let codes = CodeRef::install(&parts)?;
     if perf_map {
         for code in &codes {

@@ -68,9 +68,9 @@ type Placed = (Arc<Chunk>, Vec<NonNull<u8>>);
 /// [`Error::MapFailed`] when the kernel gives no memory; [`Error::ExecRefused`] when it refuses
 /// to make the alias executable; [`Error::Coherence`] as `make_executable`.
 pub(super) fn place(parts: &[&[u8]]) -> Result<Option<Placed>, Error> {
-    let len = parts
-        .iter()
-        .try_fold(0usize, |sum, p| sum.checked_add(p.len().next_multiple_of(ALIGN)));
+    let len = parts.iter().try_fold(0usize, |sum, p| {
+        sum.checked_add(p.len().next_multiple_of(ALIGN))
+    });
     let Some(len) = len.filter(|&len| len <= CHUNK_LEN / 4) else {
         return Ok(None);
     };
@@ -121,7 +121,8 @@ fn new_chunk() -> Result<Current, Error> {
         used: 0,
     };
     // SAFETY: `exec` is the read-only alias of the mapping made above, owned by `current`.
-    unsafe { sys::protect_alias(exec, CHUNK_LEN) }.map_err(|source| Error::ExecRefused { source })?;
+    unsafe { sys::protect_alias(exec, CHUNK_LEN) }
+        .map_err(|source| Error::ExecRefused { source })?;
     Ok(current)
 }
 

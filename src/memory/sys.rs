@@ -103,7 +103,8 @@ pub(super) fn map_twice(len: usize) -> io::Result<(NonNull<u8>, NonNull<u8>)> {
         return Err(io::Error::last_os_error());
     }
     let mapped = (|| {
-        let size = libc::off_t::try_from(len).map_err(|_| io::Error::from(io::ErrorKind::OutOfMemory))?;
+        let size =
+            libc::off_t::try_from(len).map_err(|_| io::Error::from(io::ErrorKind::OutOfMemory))?;
         // SAFETY: `fd` is the memory object made above; ftruncate only sizes it.
         if unsafe { libc::ftruncate(fd, size) } != 0 {
             return Err(io::Error::last_os_error());
@@ -115,7 +116,8 @@ pub(super) fn map_twice(len: usize) -> io::Result<(NonNull<u8>, NonNull<u8>)> {
             if p == libc::MAP_FAILED {
                 return Err(io::Error::last_os_error());
             }
-            NonNull::new(p.cast::<u8>()).ok_or_else(|| io::Error::other("mmap returned address zero"))
+            NonNull::new(p.cast::<u8>())
+                .ok_or_else(|| io::Error::other("mmap returned address zero"))
         };
         let write = shared(libc::PROT_READ | libc::PROT_WRITE)?;
         match shared(libc::PROT_READ) {
@@ -143,7 +145,8 @@ pub(super) fn map_twice(len: usize) -> io::Result<(NonNull<u8>, NonNull<u8>)> {
 pub(super) unsafe fn protect_alias(exec: NonNull<u8>, len: usize) -> io::Result<()> {
     // SAFETY: the caller passes the read-only alias it owns; adding execute permission changes
     // no memory that Rust code writes.
-    let rc = unsafe { libc::mprotect(exec.as_ptr().cast(), len, libc::PROT_READ | libc::PROT_EXEC) };
+    let rc =
+        unsafe { libc::mprotect(exec.as_ptr().cast(), len, libc::PROT_READ | libc::PROT_EXEC) };
     if rc == 0 {
         Ok(())
     } else {

@@ -15,7 +15,9 @@ fn the_strategy_is_chosen_once_and_reported() {
     let mut jit = baseline();
     assert_eq!(jit.strategy(), Strategy::Baseline);
     let formula = Formula::<f64>::parse("x * y + sin(x)", &["x", "y"]).expect("parse");
-    let f = jit.compile_formula::<(f64, f64), f64>(&formula).expect("compile");
+    let f = jit
+        .compile_formula::<(f64, f64), f64>(&formula)
+        .expect("compile");
     assert_eq!(f.call((2.0, 3.0)), 6.0 + 2f64.sin());
     assert_eq!(f.ir(), "", "the baseline tier builds no IR");
     let k = jit.compile_kernel(&formula).expect("kernel");
@@ -36,7 +38,9 @@ fn a_frame_bigger_than_a_page_runs_every_shape() {
     let i64_formula = Formula::<i64>::parse(&nested, &["x"]).expect("parse");
     for x in [1.0001, 0.5, -2.0, f64::NAN] {
         let want = f64_formula.eval(&[x]).expect("eval");
-        let f = jit.compile_formula::<f64, f64>(&f64_formula).expect("compile");
+        let f = jit
+            .compile_formula::<f64, f64>(&f64_formula)
+            .expect("compile");
         assert!(same_f64(f.call(x), want), "{x}");
         let mut out = [0.0; 3];
         let k = jit.compile_kernel(&f64_formula).expect("kernel");
@@ -44,11 +48,16 @@ fn a_frame_bigger_than_a_page_runs_every_shape() {
         assert!(out.iter().all(|&o| same_f64(o, want)), "{x}");
     }
     for x in [7, -3, i64::MIN] {
-        let f = jit.compile_formula::<i64, i64>(&i64_formula).expect("compile");
+        let f = jit
+            .compile_formula::<i64, i64>(&i64_formula)
+            .expect("compile");
         assert_eq!(f.call(x), i64_formula.eval(&[x]).expect("eval"));
     }
     let e = Evaluator::<i64>::with_thresholds(&nested, &["x"], 0, u64::MAX).expect("parse");
-    assert_eq!(e.eval(&[5]).expect("eval"), i64_formula.eval(&[5]).expect("eval"));
+    assert_eq!(
+        e.eval(&[5]).expect("eval"),
+        i64_formula.eval(&[5]).expect("eval")
+    );
     assert_eq!(e.tier(), Tier::Baseline);
 }
 

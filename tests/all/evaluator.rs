@@ -19,8 +19,8 @@ fn optimized<T: fnjit::Number>(e: &Evaluator<T>) -> Tier {
 
 #[test]
 fn it_interprets_then_runs_baseline_code_then_optimized_code() {
-    let e = Evaluator::<f64>::with_thresholds("x * sin(y) + 1", &["x", "y"], 100, 300)
-        .expect("parse");
+    let e =
+        Evaluator::<f64>::with_thresholds("x * sin(y) + 1", &["x", "y"], 100, 300).expect("parse");
     for i in 0..100 {
         e.eval(&[f64::from(i), 0.5]).expect("two arguments");
     }
@@ -98,7 +98,11 @@ fn a_wrong_number_of_arguments_is_an_error_in_every_tier() {
             assert!(err.to_string().contains("argument"), "{err}");
         }
         assert_eq!(
-            if tier == Tier::Optimized { optimized(&e) } else { e.tier() },
+            if tier == Tier::Optimized {
+                optimized(&e)
+            } else {
+                e.tier()
+            },
             tier
         );
         e.eval(&[1, 2]).expect("two arguments");

@@ -68,7 +68,9 @@ fn memory_stays_flat_under_churn() {
     let mut baseline = Jit::with_strategy(Strategy::Baseline).expect("jit");
     let formula = Formula::<f64>::parse("x * 3 + 1 / x - sin(x)", &["x"]).expect("parse");
     assert_flat("baseline compile_formula", 100_000, || {
-        let f = baseline.compile_formula::<f64, f64>(&formula).expect("compile");
+        let f = baseline
+            .compile_formula::<f64, f64>(&formula)
+            .expect("compile");
         assert_eq!(f.call(2.0), 6.5 - 2f64.sin());
     });
     assert_flat("baseline compile_kernel", 100_000, || {

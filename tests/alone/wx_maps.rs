@@ -99,14 +99,23 @@ fn code_is_never_writable_and_executable_and_is_unmapped_on_drop() {
 /// chunk is full, every chunk unmapped when its last function drops.
 fn baseline_chunks_too() {
     let mut jit = fnjit::Jit::with_strategy(fnjit::Strategy::Baseline).expect("jit");
-    let formula = |k: i64| fnjit::Formula::<i64>::parse(&format!("x * {k} - 1"), &["x"]).expect("parse");
+    let formula =
+        |k: i64| fnjit::Formula::<i64>::parse(&format!("x * {k} - 1"), &["x"]).expect("parse");
     // The arena's current chunk exists from here on.
-    let first = jit.compile_formula::<i64, i64>(&formula(0)).expect("compile");
+    let first = jit
+        .compile_formula::<i64, i64>(&formula(0))
+        .expect("compile");
     drop(first);
     let before = executable_lines();
-    let writable_before = maps().lines().filter(|l| perms(l).starts_with("rw-s")).count();
+    let writable_before = maps()
+        .lines()
+        .filter(|l| perms(l).starts_with("rw-s"))
+        .count();
     let fs: Vec<_> = (0..100_000)
-        .map(|k| jit.compile_formula::<i64, i64>(&formula(k)).expect("compile"))
+        .map(|k| {
+            jit.compile_formula::<i64, i64>(&formula(k))
+                .expect("compile")
+        })
         .collect();
     let live = maps();
     assert_eq!(
@@ -122,7 +131,11 @@ fn baseline_chunks_too() {
     let chunks = executable_lines() - before;
     assert!(chunks >= 2, "100,000 functions in {chunks} chunks");
     assert!(
-        maps().lines().filter(|l| perms(l).starts_with("rw-s")).count() <= writable_before + 1,
+        maps()
+            .lines()
+            .filter(|l| perms(l).starts_with("rw-s"))
+            .count()
+            <= writable_before + 1,
         "full chunks kept their read-write alias"
     );
     drop(fs);

@@ -147,10 +147,7 @@ impl Path {
 
     /// Whether it compiles with a `Jit` of [`JITS`] (the Evaluator has its own).
     fn on_jit(self) -> bool {
-        !matches!(
-            self,
-            Path::Interpreting | Path::Baseline | Path::Optimized
-        )
+        !matches!(self, Path::Interpreting | Path::Baseline | Path::Optimized)
     }
 }
 

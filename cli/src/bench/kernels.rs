@@ -5,6 +5,7 @@
 
 use super::peers::{Engine, f64_engines};
 use super::{Contender, Failure, Group, Row, Runner, interleaved};
+use fnjit::Strategy;
 use fnjit::{Formula, Jit, Kernel};
 use std::hint::black_box;
 
@@ -97,18 +98,22 @@ pub(super) fn run(
     for (k, formula) in KERNELS.iter().enumerate() {
         let parsed = Formula::<f64>::parse(formula.src, &["x", "y", "z"])?;
         let kernel: Kernel<f64> = jit.compile_kernel(&parsed)?;
-        let scalar = jit.compile_formula::<(f64, f64, f64), f64>(&parsed)?;
+        let baseline: Kernel<f64> =
+            Jit::with_strategy(Strategy::Baseline)?.compile_kernel(&parsed)?;
+        let scalar = super::peers::both_tiers::<f64>(formula.src)?;
         let engines = f64_engines(formula.src, &scalar, formula.native)
             .map_err(|e| Failure::Mismatch(format!("{}: {e}", formula.src)))?;
         // The kernel must give the native loop's bits on every row.
         let (mut want, mut got) = (vec![0.0; KERNEL_ROWS], vec![0.0; KERNEL_ROWS]);
         native(k, cols, &mut want);
-        kernel.eval(&cols, &mut got)?;
-        if let Some(i) = (0..KERNEL_ROWS).find(|&i| want[i].to_bits() != got[i].to_bits()) {
-            return Err(Failure::Mismatch(format!(
-                "{}: the kernel gives {} at row {i}, the native loop {}",
-                formula.src, got[i], want[i]
-            )));
+        for (tier, kernel) in [("optimizing", &kernel), ("baseline", &baseline)] {
+            kernel.eval(&cols, &mut got)?;
+            if let Some(i) = (0..KERNEL_ROWS).find(|&i| want[i].to_bits() != got[i].to_bits()) {
+                return Err(Failure::Mismatch(format!(
+                    "{}: the {tier} kernel gives {} at row {i}, the native loop {}",
+                    formula.src, got[i], want[i]
+                )));
+            }
         }
         let k8 = k as u8;
         let contender = |c| Contender::KernelRow {
@@ -139,11 +144,19 @@ pub(super) fn run(
                 }),
             ),
             (
+                contender(KernelContender::Baseline),
+                Box::new(|n| {
+                    let n = n as usize;
+                    let c = [&cols[0][..n], &cols[1][..n], &cols[2][..n]];
+                    baseline.eval(&c, &mut out.borrow_mut()[..n]).is_ok()
+                }),
+            ),
+            (
                 contender(KernelContender::ScalarPerRow),
                 Box::new(|n| {
                     let mut out = out.borrow_mut();
                     for i in 0..n as usize {
-                        out[i] = scalar.call((cols[0][i], cols[1][i], cols[2][i]));
+                        out[i] = scalar[0].call((cols[0][i], cols[1][i], cols[2][i]));
                     }
                     true
                 }),
@@ -220,6 +233,8 @@ pub enum KernelContender {
     Eval,
     /// `Kernel::eval_par`.
     EvalPar,
+    /// `Kernel::eval` of a baseline kernel (`Strategy::Baseline`).
+    Baseline,
     /// The scalar `Function` called once per row.
     ScalarPerRow,
     /// A formula crate, row by row.

@@ -13,7 +13,8 @@ pub use kernels::{
     KERNEL_ROWS, KERNELS, KernelContender, KernelFormula, PAR_ROWS, columns, native,
 };
 pub use peers::{
-    ENGINES, Engine, Eval, FORMULAS, PeerFormula, f64_engines, i64_engines, inputs, int_inputs,
+    ENGINES, Engine, Eval, FORMULAS, PeerFormula, Tiers, both_tiers, f64_engines, i64_engines,
+    inputs, int_inputs,
 };
 pub use scale::{
     BATCH, QUICK_TIER_POWERS, RSS_BATCH, Scale, TIER_FORMULA, TIER_POWERS, Tiering, formula_20,
@@ -121,7 +122,7 @@ impl Group {
             Group::KernelCores => "kernel on every core, 10,000,000 rows (ns/row)",
             Group::BatchInc => "x + 1, time per function, hot then cold (ns)",
             Group::BatchFormula => "20-operator formulas, per function, hot then cold (ns)",
-            Group::Cache => "compile cache, 20-operator formula (ns)",
+            Group::Cache => "compile cache and compile, parsed 20-operator formula (ns)",
             Group::Tiers => "one formula evaluated 10^p times, in all (ns)",
         }
     }
@@ -319,6 +320,7 @@ impl fmt::Display for Contender {
                     KernelContender::NativeLoop => "native loop".to_owned(),
                     KernelContender::Eval => "Kernel::eval".to_owned(),
                     KernelContender::EvalPar => "Kernel::eval_par".to_owned(),
+                    KernelContender::Baseline => "baseline Kernel::eval".to_owned(),
                     KernelContender::ScalarPerRow => "Function per row".to_owned(),
                     KernelContender::Peer(engine) => format!("{engine:?} per row"),
                 };
@@ -477,25 +479,32 @@ pub struct Results {
     /// owned (code and `Function` values).
     #[serde(default)]
     pub batch_memory_per_function: [f64; 3],
+    /// The same for the baseline tier's batch.
+    #[serde(default)]
+    pub baseline_memory_per_function: [f64; 3],
 }
 
 impl Results {
-    /// For formula `formula` of [`FORMULAS`]: the peer with the fastest evaluation, how many
-    /// times faster fnjit evaluates than it, and after how many evaluations fnjit's parse and
-    /// compile has paid for itself against that peer's parse (`None` if it never does).
-    pub fn against_fastest_peer(&self, formula: u8) -> Option<(Engine, f64, Option<f64>)> {
+    /// For formula `formula` of [`FORMULAS`] and fnjit's tier `tier` (`Engine::Fnjit` or
+    /// `Engine::FnjitBaseline`): the peer with the fastest evaluation, how many times faster
+    /// fnjit evaluates than it, and after how many evaluations fnjit's parse and compile has paid
+    /// for itself against that peer's parse (`None` if it never does).
+    pub fn against_fastest_peer(
+        &self,
+        tier: Engine,
+        formula: u8,
+    ) -> Option<(Engine, f64, Option<f64>)> {
         let time = |group, engine| {
             self.row(group, Contender::Engine { engine, formula })
                 .map(|r| r.median_ns)
         };
-        let fnjit_eval = time(Group::PeerEval, Engine::Fnjit)?;
+        let fnjit_eval = time(Group::PeerEval, tier)?;
         let (peer, peer_eval) = ENGINES
             .iter()
-            .filter(|&&e| e != Engine::Native && e != Engine::Fnjit)
+            .filter(|&&e| !matches!(e, Engine::Native | Engine::Fnjit | Engine::FnjitBaseline))
             .filter_map(|&e| Some((e, time(Group::PeerEval, e)?)))
             .min_by(|a, b| a.1.total_cmp(&b.1))?;
-        let extra_compile =
-            time(Group::PeerCompile, Engine::Fnjit)? - time(Group::PeerCompile, peer)?;
+        let extra_compile = time(Group::PeerCompile, tier)? - time(Group::PeerCompile, peer)?;
         let saved = peer_eval - fnjit_eval;
         let break_even = (saved > 0.0).then(|| (extra_compile / saved).max(0.0).ceil());
         Some((peer, peer_eval / fnjit_eval, break_even))
@@ -691,7 +700,8 @@ pub fn run(rounds: usize, long: bool, progress: &dyn Fn(Group)) -> Result<Result
     rows.extend(peers::run(rounds)?);
     rows.extend(kernels::run(rounds, long, progress)?);
     rows.extend(scale::run(rounds, long, progress)?);
-    let batch_memory_per_function = scale::rss_per_function()?;
+    let batch_memory_per_function = scale::rss_per_function(fnjit::Strategy::Optimizing)?;
+    let baseline_memory_per_function = scale::rss_per_function(fnjit::Strategy::Baseline)?;
 
     // The side-by-side check on a 2^24-input slice.
     let inputs = Inputs::Slice {
@@ -723,6 +733,7 @@ pub fn run(rounds: usize, long: bool, progress: &dyn Fn(Group)) -> Result<Result
         check_vs_call_throughput: 0.0,
         threads,
         batch_memory_per_function,
+        baseline_memory_per_function,
     };
     let call_ns = |code| {
         let c = Contender::Call {
@@ -872,16 +883,24 @@ pub fn table(r: &Results) -> String {
             );
         }
     }
-    out.push_str("\nfnjit against the fastest peer, per formula:\n");
-    for (k, formula) in FORMULAS.iter().enumerate() {
-        if let Some((peer, speedup, break_even)) = r.against_fastest_peer(k as u8) {
-            let pays =
-                break_even.map_or("never".to_owned(), |n| format!("after {n:.0} evaluations"));
-            let _ = writeln!(
-                out,
-                "  {:<44} {speedup:>6.1} x faster than {peer:?}; compile pays {pays}",
-                formula.src.chars().take(44).collect::<String>()
-            );
+    for (tier, name) in [
+        (Engine::Fnjit, "optimizing"),
+        (Engine::FnjitBaseline, "baseline"),
+    ] {
+        let _ = writeln!(
+            out,
+            "\nfnjit ({name}) against the fastest peer, per formula:"
+        );
+        for (k, formula) in FORMULAS.iter().enumerate() {
+            if let Some((peer, speedup, break_even)) = r.against_fastest_peer(tier, k as u8) {
+                let pays =
+                    break_even.map_or("never".to_owned(), |n| format!("after {n:.0} evaluations"));
+                let _ = writeln!(
+                    out,
+                    "  {:<44} {speedup:>6.1} x faster than {peer:?}; compile pays {pays}",
+                    formula.src.chars().take(44).collect::<String>()
+                );
+            }
         }
     }
     let _ = write!(
@@ -892,12 +911,16 @@ pub fn table(r: &Results) -> String {
         r.check_vs_call_throughput,
         r.threads
     );
-    let [grown, trimmed, owned] = r.batch_memory_per_function;
-    let _ = writeln!(
-        out,
-        "memory per live function, batch of {RSS_BATCH} small formulas: {grown:.0} bytes of RSS \
-         after compiling, {trimmed:.0} once freed compiler memory is returned (malloc_trim), \
-         {owned:.0} owned (code and Function)"
-    );
+    for (tier, [grown, trimmed, owned]) in [
+        ("optimizing", r.batch_memory_per_function),
+        ("baseline", r.baseline_memory_per_function),
+    ] {
+        let _ = writeln!(
+            out,
+            "memory per live function, {tier} batch of {RSS_BATCH} small formulas: {grown:.0} \
+             bytes of RSS after compiling, {trimmed:.0} once freed compiler memory is returned \
+             (malloc_trim), {owned:.0} owned (code and Function)"
+        );
+    }
     out
 }

@@ -6,7 +6,7 @@
 use super::{Contender, Failure, Group, Row, Runner, interleaved};
 use evalexpr::{ContextWithMutableVariables, HashMapContext, Value};
 use fasteval::{Compiler, Evaler};
-use fnjit::{Formula, Function, Jit};
+use fnjit::{Formula, Function, Jit, Strategy};
 use std::hint::black_box;
 
 /// An engine that evaluates formulas.
@@ -14,8 +14,10 @@ use std::hint::black_box;
 pub enum Engine {
     /// The same formula written as a Rust closure, called through a black-boxed `fn` pointer.
     Native,
-    /// `compile_formula`.
+    /// `compile_formula`, optimizing (Cranelift).
     Fnjit,
+    /// `compile_formula` on a baseline `Jit` (`Strategy::Baseline`).
+    FnjitBaseline,
     /// fasteval 0.2, compiled, with a callback namespace.
     Fasteval,
     /// exmex 0.21, `FlatEx::eval`.
@@ -27,9 +29,10 @@ pub enum Engine {
 }
 
 /// Engines in table order: the yardstick first.
-pub const ENGINES: [Engine; 6] = [
+pub const ENGINES: [Engine; 7] = [
     Engine::Native,
     Engine::Fnjit,
+    Engine::FnjitBaseline,
     Engine::Fasteval,
     Engine::Exmex,
     Engine::Meval,
@@ -126,10 +129,13 @@ pub fn int_inputs() -> Vec<[i64; 3]> {
 /// A boxed evaluator of one formula at `[x, y, z]`.
 pub type Eval<'a, T> = Box<dyn Fn([T; 3]) -> Result<T, String> + 'a>;
 
+/// fnjit's two tiers' functions of one formula: optimizing, then baseline.
+pub type Tiers<T> = [Function<(T, T, T), T>; 2];
+
 /// The floor and fnjit: the native closure through a black-boxed `fn` pointer, and the compiled
-/// function.
+/// functions of both tiers.
 fn native_and_fnjit<'a, T: fnjit::Number>(
-    jit: &'a Function<(T, T, T), T>,
+    jit: &'a Tiers<T>,
     native: fn(T, T, T) -> T,
 ) -> Vec<(Engine, Eval<'a, T>)> {
     let native: fn(T, T, T) -> T = black_box(native);
@@ -140,9 +146,25 @@ fn native_and_fnjit<'a, T: fnjit::Number>(
         ),
         (
             Engine::Fnjit,
-            Box::new(move |a| Ok(jit.call((a[0], a[1], a[2])))),
+            Box::new(move |a| Ok(jit[0].call((a[0], a[1], a[2])))),
+        ),
+        (
+            Engine::FnjitBaseline,
+            Box::new(move |a| Ok(jit[1].call((a[0], a[1], a[2])))),
         ),
     ]
+}
+
+/// fnjit's functions of `src` in both tiers.
+///
+/// # Errors
+/// As `Jit::compile_formula`.
+pub fn both_tiers<T: fnjit::Number>(src: &str) -> Result<Tiers<T>, fnjit::Error> {
+    let parsed = Formula::<T>::parse(src, &["x", "y", "z"])?;
+    Ok([
+        Jit::new()?.compile_formula(&parsed)?,
+        Jit::with_strategy(Strategy::Baseline)?.compile_formula(&parsed)?,
+    ])
 }
 
 /// Each engine's evaluator of the f64 formula `src` (`jit` is fnjit's compiled one, `native`
@@ -152,7 +174,7 @@ fn native_and_fnjit<'a, T: fnjit::Number>(
 /// The engine that refused `src`, and its message.
 pub fn f64_engines<'a>(
     src: &str,
-    jit: &'a Function<(f64, f64, f64), f64>,
+    jit: &'a Tiers<f64>,
     native: fn(f64, f64, f64) -> f64,
 ) -> Result<Vec<(Engine, Eval<'a, f64>)>, String> {
     let plain = peer_syntax(src, false);
@@ -222,7 +244,7 @@ pub fn f64_engines<'a>(
 /// evalexpr's message when it cannot parse `src`.
 pub fn i64_engines<'a>(
     src: &str,
-    jit: &'a Function<(i64, i64, i64), i64>,
+    jit: &'a Tiers<i64>,
     native: fn(i64, i64, i64) -> i64,
 ) -> Result<Vec<(Engine, Eval<'a, i64>)>, String> {
     let tree = evalexpr::build_operator_tree(src).map_err(|e| format!("evalexpr: {e}"))?;
@@ -244,14 +266,12 @@ pub fn i64_engines<'a>(
 /// Per evaluation and per parse-and-compile, each formula with each engine.
 pub(super) fn run(rounds: usize) -> Result<Vec<Row>, Failure> {
     let mut rows = Vec::new();
-    let mut jit = Jit::new()?;
     for (k, formula) in FORMULAS.iter().enumerate() {
         let k = k as u8;
         let mismatch = |what: String| Failure::Mismatch(format!("{}: {what}", formula.src));
         let (eval_rows, compile_rows) = match formula.native_i64 {
             None => {
-                let parsed = Formula::<f64>::parse(formula.src, &["x", "y", "z"])?;
-                let f = jit.compile_formula::<(f64, f64, f64), f64>(&parsed)?;
+                let f = both_tiers::<f64>(formula.src)?;
                 let engines = f64_engines(formula.src, &f, formula.native_f64).map_err(mismatch)?;
                 let inputs = inputs();
                 for (engine, eval) in &engines {
@@ -260,7 +280,7 @@ pub(super) fn run(rounds: usize) -> Result<Vec<Row>, Failure> {
                             eval(a).map_err(mismatch)?,
                             (formula.native_f64)(a[0], a[1], a[2]),
                         );
-                        let exact = *engine == Engine::Fnjit;
+                        let exact = matches!(engine, Engine::Fnjit | Engine::FnjitBaseline);
                         let close = (got - want).abs() <= 1e-9 * want.abs().max(1.0);
                         if (exact && got.to_bits() != want.to_bits()) || !close {
                             return Err(mismatch(format!(
@@ -294,8 +314,7 @@ pub(super) fn run(rounds: usize) -> Result<Vec<Row>, Failure> {
                 (evals, compile_times(formula.src, false, k, rounds)?)
             }
             Some(native) => {
-                let f =
-                    fnjit::compile_formula::<(i64, i64, i64), i64>(formula.src, &["x", "y", "z"])?;
+                let f = both_tiers::<i64>(formula.src)?;
                 let engines = i64_engines(formula.src, &f, native).map_err(mismatch)?;
                 let inputs = int_inputs();
                 for (engine, eval) in &engines {
@@ -343,27 +362,33 @@ pub(super) fn run(rounds: usize) -> Result<Vec<Row>, Failure> {
 fn compile_times(src: &'static str, int: bool, k: u8, rounds: usize) -> Result<Vec<Row>, Failure> {
     let plain = peer_syntax(src, false);
     let with_math = peer_syntax(src, true);
-    let mut jit = Jit::new()?;
     let vars = ["x", "y", "z"];
-    let fnjit: Box<dyn FnMut(u64) -> bool> = if int {
-        Box::new(move |n| {
-            (0..n).all(|_| {
-                Formula::<i64>::parse(src, &vars)
-                    .and_then(|f| jit.compile_formula::<(i64, i64, i64), i64>(&f))
-                    .is_ok()
+    let tier = |strategy| -> Result<Box<dyn FnMut(u64) -> bool>, Failure> {
+        let mut jit = Jit::with_strategy(strategy)?;
+        Ok(if int {
+            Box::new(move |n| {
+                (0..n).all(|_| {
+                    Formula::<i64>::parse(src, &vars)
+                        .and_then(|f| jit.compile_formula::<(i64, i64, i64), i64>(&f))
+                        .is_ok()
+                })
             })
-        })
-    } else {
-        Box::new(move |n| {
-            (0..n).all(|_| {
-                Formula::<f64>::parse(src, &vars)
-                    .and_then(|f| jit.compile_formula::<(f64, f64, f64), f64>(&f))
-                    .is_ok()
+        } else {
+            Box::new(move |n| {
+                (0..n).all(|_| {
+                    Formula::<f64>::parse(src, &vars)
+                        .and_then(|f| jit.compile_formula::<(f64, f64, f64), f64>(&f))
+                        .is_ok()
+                })
             })
         })
     };
+    let (fnjit, baseline) = (tier(Strategy::Optimizing)?, tier(Strategy::Baseline)?);
     let engine = |engine| Contender::Engine { engine, formula: k };
-    let mut runners: Vec<Runner<'_>> = vec![(engine(Engine::Fnjit), fnjit)];
+    let mut runners: Vec<Runner<'_>> = vec![
+        (engine(Engine::Fnjit), fnjit),
+        (engine(Engine::FnjitBaseline), baseline),
+    ];
     if !int {
         let p = plain.clone();
         runners.push((

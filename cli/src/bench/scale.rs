@@ -5,8 +5,7 @@
 use super::{Contender, Failure, Group, Row, quartiles};
 use fnjit::HandStub;
 use fnjit::jit::Placement;
-use fnjit::limits::EVALUATOR_THRESHOLD;
-use fnjit::{Error, Evaluator, Formula, Function, Jit};
+use fnjit::{Error, Evaluator, Formula, Function, Jit, Strategy};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::hint::black_box;
@@ -41,6 +40,18 @@ pub enum Scale {
     ParseAndHit,
     /// `Jit::compile_formula` of the same parsed formula, without the cache.
     CacheMiss,
+    /// `Jit::compile_formulas` of [`BATCH`] `x + 1` formulas on a baseline `Jit`.
+    BaselineBatchInc,
+    /// Parse and `Jit::compile_formula` of one 20-operator formula on a baseline `Jit`.
+    BaselineFormula,
+    /// `Jit::compile_formulas` of [`BATCH`] 20-operator formulas on a baseline `Jit`.
+    BaselineBatchFormula,
+    /// `Jit::compile_formula` of the same parsed formula on a baseline `Jit`, without the cache.
+    BaselineCompile,
+    /// Parse and `Jit::compile_kernel` of the 20-operator formula.
+    Kernel,
+    /// Parse and `Jit::compile_kernel` of the 20-operator formula on a baseline `Jit`.
+    BaselineKernel,
 }
 
 /// Who evaluates a formula `10^calls_log10` times in [`Group::Tiers`].
@@ -51,6 +62,9 @@ pub enum Tiering {
     /// `Formula::parse` and `Jit::compile_formula` first (a reused `Jit`), then
     /// `Function::call` every time.
     CompileFirst,
+    /// `Formula::parse` and `Jit::compile_formula` on a baseline `Jit` first, then
+    /// `Function::call` every time.
+    BaselineFirst,
     /// `Evaluator::new` (which parses), then `Evaluator::eval` every time.
     Evaluator,
 }
@@ -66,6 +80,12 @@ impl fmt::Display for Scale {
             Scale::CacheHit => "compile_formula_cached, a hit",
             Scale::ParseAndHit => "parse the text, then a hit",
             Scale::CacheMiss => "compile_formula, no cache",
+            Scale::BaselineCompile => "compile_formula, baseline, no cache",
+            Scale::BaselineBatchInc => "x + 1 formulas, baseline, batch of 1,000",
+            Scale::BaselineFormula => "parse + compile_formula, baseline",
+            Scale::BaselineBatchFormula => "compile_formulas of 1,000, baseline",
+            Scale::Kernel => "parse + compile_kernel",
+            Scale::BaselineKernel => "parse + compile_kernel, baseline",
         })
     }
 }
@@ -95,14 +115,15 @@ pub fn inc_ir(jit: &Jit) -> cranelift_codegen::ir::Function {
     func
 }
 
-/// One timed operation of `what` (a whole batch for the batch contenders), checked. Returns
-/// nanoseconds per function.
+/// One timed operation of `what` (a whole batch for the batch contenders), checked, on `jit` or
+/// (for the baseline contenders) `baseline`. Returns nanoseconds per function.
 fn once(
     what: Scale,
-    jit: &mut Jit,
+    [jit, baseline]: [&mut Jit; 2],
     inc: &[cranelift_codegen::ir::Function],
 ) -> Result<f64, Failure> {
     let srcs: Vec<String>;
+    let vars = ["x", "y", "z"];
     let start = Instant::now();
     let (functions, ok) = match what {
         Scale::GistWay => (1, HandStub::gist_placed(Placement::Fresh)?.call(41) == 42),
@@ -111,19 +132,42 @@ fn once(
             let fs = jit.compile_many::<i32, i32>(inc)?;
             (fs.len(), fs.iter().all(|f| f.call(41) == 42))
         }
-        Scale::SingleFormula => {
-            let formula = Formula::<f64>::parse(&formula_20(7), &["x", "y", "z"])?;
+        Scale::BaselineBatchInc => {
+            let srcs = [black_box("x + 1"); BATCH];
+            let fs = baseline.compile_formulas::<i32, i32>(&srcs, &["x"])?;
+            (fs.len(), fs.iter().all(|f| f.call(41) == 42))
+        }
+        Scale::SingleFormula | Scale::BaselineFormula => {
+            let jit = if what == Scale::SingleFormula {
+                jit
+            } else {
+                baseline
+            };
+            let formula = Formula::<f64>::parse(black_box(&formula_20(7)), &vars)?;
             let f: Function<(f64, f64, f64), f64> = jit.compile_formula(&formula)?;
             (1, f.call((1.0, 2.0, 3.0)).is_finite())
         }
-        Scale::BatchFormula => {
+        Scale::BatchFormula | Scale::BaselineBatchFormula => {
+            let jit = if what == Scale::BatchFormula {
+                jit
+            } else {
+                baseline
+            };
             srcs = (0..BATCH).map(formula_20).collect();
             let srcs: Vec<&str> = srcs.iter().map(String::as_str).collect();
-            let fs = jit.compile_formulas::<(f64, f64, f64), f64>(&srcs, &["x", "y", "z"])?;
+            let fs = jit.compile_formulas::<(f64, f64, f64), f64>(&srcs, &vars)?;
             (
                 fs.len(),
                 fs.iter().all(|f| f.call((1.0, 2.0, 3.0)).is_finite()),
             )
+        }
+        Scale::Kernel | Scale::BaselineKernel => {
+            let jit = if what == Scale::Kernel { jit } else { baseline };
+            let formula = Formula::<f64>::parse(black_box(&formula_20(7)), &vars)?;
+            let kernel = jit.compile_kernel(&formula)?;
+            let mut out = [0.0];
+            kernel.eval(&[&[1.0], &[2.0], &[3.0]], &mut out)?;
+            (1, out[0].is_finite())
         }
         other => {
             return Err(Failure::Mismatch(format!(
@@ -141,6 +185,7 @@ fn once(
 /// Hot and cold, interleaved: rows for `group` with `contenders` (the yardstick first).
 fn compiles(group: Group, contenders: &[Scale], rounds: usize) -> Result<Vec<Row>, Failure> {
     let mut jit = Jit::new()?;
+    let mut baseline = Jit::with_strategy(Strategy::Baseline)?;
     let inc: Vec<_> = (0..BATCH).map(|_| inc_ir(&jit)).collect();
     let mut buffer = vec![0u8; EVICT_BYTES];
     let n = contenders.len();
@@ -149,7 +194,13 @@ fn compiles(group: Group, contenders: &[Scale], rounds: usize) -> Result<Vec<Row
         for k in 0..n {
             let i = (k + round) % n;
             let what = contenders[i];
-            let batch = matches!(what, Scale::BatchInc | Scale::BatchFormula);
+            let batch = matches!(
+                what,
+                Scale::BatchInc
+                    | Scale::BatchFormula
+                    | Scale::BaselineBatchInc
+                    | Scale::BaselineBatchFormula
+            );
             let (hots, colds) = if batch {
                 (1, 1)
             } else {
@@ -157,12 +208,12 @@ fn compiles(group: Group, contenders: &[Scale], rounds: usize) -> Result<Vec<Row
             };
             let mut sum = 0.0;
             for _ in 0..hots {
-                sum += once(what, &mut jit, &inc)?;
+                sum += once(what, [&mut jit, &mut baseline], &inc)?;
             }
             let mut cold_sum = 0.0;
             for _ in 0..colds {
                 evict(&mut buffer);
-                cold_sum += once(what, &mut jit, &inc)?;
+                cold_sum += once(what, [&mut jit, &mut baseline], &inc)?;
             }
             if round > 0 {
                 hot[i].push(sum / hots as f64);
@@ -188,15 +239,21 @@ fn compiles(group: Group, contenders: &[Scale], rounds: usize) -> Result<Vec<Row
     Ok(rows)
 }
 
-/// The cache: a hit, text to a hit, and the compile a hit saves.
+/// The cache: a hit, text to a hit, and the compile a hit saves, optimizing and baseline.
 fn cache(rounds: usize) -> Result<Vec<Row>, Failure> {
     let mut jit = Jit::new()?;
+    let mut baseline = Jit::with_strategy(Strategy::Baseline)?;
     let vars = ["x", "y", "z"];
     let src = formula_20(7);
     let formula = Formula::<f64>::parse(&src, &vars)?;
     let first = jit.compile_formula_cached::<(f64, f64, f64), f64>(&formula)?;
     let want = first.call((1.0, 2.0, 3.0));
-    let contenders = [Scale::CacheMiss, Scale::CacheHit, Scale::ParseAndHit];
+    let contenders = [
+        Scale::CacheMiss,
+        Scale::BaselineCompile,
+        Scale::CacheHit,
+        Scale::ParseAndHit,
+    ];
     let reps = |what| if what == Scale::CacheMiss { 20 } else { 10_000 };
     let mut samples = vec![Vec::new(); contenders.len()];
     for round in 0..rounds + 1 {
@@ -206,6 +263,7 @@ fn cache(rounds: usize) -> Result<Vec<Row>, Failure> {
             for _ in 0..reps(what) {
                 let f: Function<(f64, f64, f64), f64> = match what {
                     Scale::CacheMiss => jit.compile_formula(&formula)?,
+                    Scale::BaselineCompile => baseline.compile_formula(black_box(&formula))?,
                     Scale::CacheHit => jit.compile_formula_cached(black_box(&formula))?,
                     _ => jit.compile_formula_cached(&Formula::parse(black_box(&src), &vars)?)?,
                 };
@@ -240,10 +298,10 @@ fn cache(rounds: usize) -> Result<Vec<Row>, Failure> {
 /// memory grown while the batch lives, per function; the same after `malloc_trim` hands the
 /// compiler's freed scratch memory back (glibc); and what the functions own, their code (the
 /// span of the shared mapping they use, alignment included) plus the `Function` values.
-pub(super) fn rss_per_function() -> Result<[f64; 3], Error> {
+pub(super) fn rss_per_function(strategy: Strategy) -> Result<[f64; 3], Error> {
     let srcs: Vec<String> = (0..RSS_BATCH).map(|k| format!("x * {k} + y")).collect();
     let srcs: Vec<&str> = srcs.iter().map(String::as_str).collect();
-    let mut jit = Jit::new()?;
+    let mut jit = Jit::with_strategy(strategy)?;
     jit.compile_formulas::<(f64, f64), f64>(&srcs[..BATCH], &["x", "y"])?; // warm up
     trim();
     let before = rss_bytes();
@@ -290,15 +348,17 @@ pub const TIER_POWERS: std::ops::RangeInclusive<u8> = 0..=7;
 pub const QUICK_TIER_POWERS: std::ops::RangeInclusive<u8> = 0..=5;
 
 /// The tiering curve: for 10^p calls, the whole time (compiling included) of always
-/// interpreting, compiling first, and an `Evaluator`. Each row's ratio is its time over the
-/// better of the first two.
+/// interpreting, compiling first (optimizing, and baseline), and an `Evaluator`. Each row's ratio
+/// is its time over the best of the first three.
 fn tiers(rounds: usize, long: bool) -> Result<Vec<Row>, Failure> {
     let vars = ["x", "y", "z"];
     let formula = Formula::<f64>::parse(TIER_FORMULA, &vars)?;
     let mut jit = Jit::new()?;
+    let mut baseline = Jit::with_strategy(Strategy::Baseline)?;
     let who = [
         Tiering::Interpret,
         Tiering::CompileFirst,
+        Tiering::BaselineFirst,
         Tiering::Evaluator,
     ];
     let mut rows = Vec::new();
@@ -319,7 +379,7 @@ fn tiers(rounds: usize, long: bool) -> Result<Vec<Row>, Failure> {
                 // Each starts from the text, as a program that reads formulas does. Below the
                 // threshold (no compile is asked for), a sample repeats the whole run so that a
                 // run of a microsecond is not timed alone, cold from its neighbour's compile.
-                let reps = match (calls < EVALUATOR_THRESHOLD, who[i]) {
+                let reps = match (calls < 1000, who[i]) {
                     (false, _) => 1,
                     (true, Tiering::CompileFirst) => 20, // tens of µs a run
                     (true, _) => 10_000 / calls,
@@ -334,7 +394,11 @@ fn tiers(rounds: usize, long: bool) -> Result<Vec<Row>, Failure> {
                                 .map(|c| formula.eval(black_box(&arg(c))).unwrap_or(f64::NAN))
                                 .sum::<f64>()
                         }
-                        Tiering::CompileFirst => {
+                        Tiering::CompileFirst | Tiering::BaselineFirst => {
+                            let jit = match who[i] {
+                                Tiering::CompileFirst => &mut jit,
+                                _ => &mut baseline,
+                            };
                             let formula = Formula::<f64>::parse(black_box(TIER_FORMULA), &vars)?;
                             let f: Function<(f64, f64, f64), f64> =
                                 jit.compile_formula(&formula)?;
@@ -366,7 +430,7 @@ fn tiers(rounds: usize, long: bool) -> Result<Vec<Row>, Failure> {
             }
         }
         let stats: Vec<_> = samples.into_iter().map(|mut s| quartiles(&mut s)).collect();
-        let best = stats[0].1.min(stats[1].1);
+        let best = stats[0].1.min(stats[1].1).min(stats[2].1);
         for (&w, (p25, median, p75)) in who.iter().zip(stats) {
             rows.push(Row {
                 group: Group::Tiers,
@@ -397,13 +461,25 @@ pub(super) fn run(
     progress(Group::BatchInc);
     let mut rows = compiles(
         Group::BatchInc,
-        &[Scale::GistWay, Scale::ReusedJit, Scale::BatchInc],
+        &[
+            Scale::GistWay,
+            Scale::ReusedJit,
+            Scale::BatchInc,
+            Scale::BaselineBatchInc,
+        ],
         rounds,
     )?;
     progress(Group::BatchFormula);
     rows.extend(compiles(
         Group::BatchFormula,
-        &[Scale::SingleFormula, Scale::BatchFormula],
+        &[
+            Scale::SingleFormula,
+            Scale::BatchFormula,
+            Scale::BaselineFormula,
+            Scale::BaselineBatchFormula,
+            Scale::Kernel,
+            Scale::BaselineKernel,
+        ],
         rounds,
     )?);
     progress(Group::Cache);
