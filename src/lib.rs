@@ -53,6 +53,8 @@ mod pages {
     struct Kernels;
     #[doc = include_str!("../docs/batches.md")]
     struct Batches;
+    #[doc = include_str!("../docs/baseline.md")]
+    struct Baseline;
 }
 
 /// A compile-time proof that the callable types may be shared between threads.

@@ -1,9 +1,11 @@
 //! The baseline emitter for AArch64 (AAPCS64, and Apple's variant, which agrees for these
-//! signatures): the top of the stack in `x0`/`w0` (integers) or `d0` (f64), the rest in 8-byte
-//! slots at `[sp + 8k]`. Scratch: `x1`, `x2`, `x9`, `x16`, `x17`, `d1`, `d2`. A formula from
-//! memory keeps its argument pointer in `x19`; a kernel keeps the column table, the output, the
-//! length and the row in `x19` to `x22`, all callee-saved, so calls of Rust math functions keep
-//! them. `x18` (the platform register) is never touched.
+//! signatures). f64 value `k` lives in `d<16 + k>` for `k` < 13, else in the 8-byte slot
+//! `[sp + 8k]`; `d29..31` are scratch. Integers keep the top in `x0`/`w0` and the rest in slots;
+//! `x1`, `x2`, `x9`, `x16` and `x17` are scratch. `v16..31` are caller-saved, so a call of a Rust
+//! math function saves the values in registers to their slots first and reloads them after. A
+//! formula from memory keeps its argument pointer in `x19`; a kernel keeps the column table, the
+//! output, the length and the row in `x19` to `x22`, all callee-saved. `x18` (the platform
+//! register) is never touched.
 
 use super::{Emitter, Shape, Unary};
 use crate::expr::{Args, BinOp, Program, Ty};
@@ -18,6 +20,11 @@ const X22: u32 = 22;
 const X17: u32 = 17;
 /// The page size that stack probes step by (the smallest of any AArch64 Linux).
 const PROBE: usize = 4096;
+/// f64 values `0..VALUE_REGS` live in `d16..`; the three above are scratch.
+const VALUE_REGS: usize = 13;
+const FIRST: u32 = 16;
+const S1: u32 = 29;
+const S2: u32 = 30;
 
 // Condition codes.
 const EQ: u32 = 0;
@@ -137,11 +144,63 @@ impl Arm64 {
         self.put(sf | op | m << 16 | n << 5 | d);
     }
 
-    /// `fcsel d0, d0(1.0), d2(0.0), cond` after an `fcmp`: a comparison as 1.0 or 0.0.
-    fn truth(&mut self, cond: u32) {
-        self.put(0x1E6E_1000); // fmov d0, #1.0
-        self.put(0x9E67_03E2); // fmov d2, xzr
-        self.put(0x1E60_0C00 | 2 << 16 | cond << 12); // fcsel d0, d0, d2, cond
+    /// `d = cond ? 1.0 : 0.0` after an `fcmp`.
+    fn truth(&mut self, d: u32, cond: u32) {
+        self.put(0x1E6E_1000 | d); // fmov d, #1.0
+        self.put(0x9E67_03E0 | S2); // fmov S2, xzr
+        self.put(0x1E60_0C00 | S2 << 16 | cond << 12 | d << 5 | d); // fcsel d, d, S2, cond
+    }
+
+    /// The register of f64 value `k`, if it has one.
+    fn reg(&self, k: usize) -> Option<u32> {
+        (k < VALUE_REGS).then_some(FIRST + k as u32)
+    }
+
+    /// `fmov d, n` (nothing if they are one register).
+    fn fmov(&mut self, d: u32, n: u32) {
+        if d != n {
+            self.put(0x1E60_4000 | n << 5 | d);
+        }
+    }
+
+    /// `d = value k`.
+    fn get(&mut self, d: u32, k: usize) {
+        match self.reg(k) {
+            Some(r) => self.fmov(d, r),
+            None => self.access(false, Kind::D, d, self.slot(k)),
+        }
+    }
+
+    /// `value k = d`.
+    fn set(&mut self, k: usize, d: u32) {
+        match self.reg(k) {
+            Some(r) => self.fmov(r, d),
+            None => self.access(true, Kind::D, d, self.slot(k)),
+        }
+    }
+
+    /// The register to read value `k` from: its own, or `scratch` loaded with it.
+    fn read(&mut self, k: usize, scratch: u32) -> u32 {
+        match self.reg(k) {
+            Some(r) => r,
+            None => {
+                self.get(scratch, k);
+                scratch
+            }
+        }
+    }
+
+    /// The register to write value `k` to: its own, or `S1` ([`Self::set`] it after).
+    fn dest(&self, k: usize) -> u32 {
+        self.reg(k).unwrap_or(S1)
+    }
+
+    /// Stores the integer top (value `depth - 1`) into its slot: a value is about to be pushed.
+    fn spill(&mut self, depth: usize) {
+        if depth > 0 {
+            let at = self.slot(depth - 1);
+            self.access(true, Kind::X, 0, at);
+        }
     }
 
     /// The branch at `at` (a `b.cond` when `cond` is set), pointed at here.
@@ -215,75 +274,96 @@ impl Emitter for Arm64 {
         }
     }
 
-    fn spill(&mut self, depth: usize) {
-        if depth == 0 {
-            return;
-        }
-        let at = self.slot(depth - 1);
-        let kind = if self.ty == Ty::F64 { Kind::D } else { Kind::X };
-        self.access(true, kind, 0, at);
-    }
-
-    fn var(&mut self, index: usize) {
+    fn var(&mut self, index: usize, depth: usize) {
         let kind = self.kind();
+        let t = if kind == Kind::D {
+            self.dest(depth)
+        } else {
+            self.spill(depth);
+            0
+        };
         match self.shape {
             Shape::Formula(Args::Registers) => {
                 let at = self.slot(self.values + index);
-                self.access(false, kind, 0, at);
+                self.access(false, kind, t, at);
             }
             Shape::Formula(Args::Memory) => {
-                self.access(false, kind, 0, Addr::Offset(X19, kind.size() * index));
+                self.access(false, kind, t, Addr::Offset(X19, kind.size() * index));
             }
             Shape::Kernel => {
                 self.access(false, Kind::X, 9, Addr::Offset(X19, 8 * index)); // x9 = column
-                self.access(false, kind, 0, Addr::Scaled(9, X22));
+                self.access(false, kind, t, Addr::Scaled(9, X22));
             }
+        }
+        if kind == Kind::D {
+            self.set(depth, t);
         }
     }
 
-    fn literal(&mut self, bits: u64) {
+    fn literal(&mut self, bits: u64, depth: usize) {
         match self.ty {
             Ty::F64 => {
                 self.mov_imm(9, bits);
-                self.put(0x9E67_0120); // fmov d0, x9
+                let d = self.dest(depth);
+                self.put(0x9E67_0120 | d); // fmov d, x9
+                self.set(depth, d);
             }
-            Ty::I64 => self.mov_imm(0, bits),
-            Ty::I32 => self.mov_imm(0, bits & 0xFFFF_FFFF),
+            Ty::I64 => {
+                self.spill(depth);
+                self.mov_imm(0, bits);
+            }
+            Ty::I32 => {
+                self.spill(depth);
+                self.mov_imm(0, bits & 0xFFFF_FFFF);
+            }
         }
     }
 
-    fn unary(&mut self, op: Unary) {
+    fn unary(&mut self, op: Unary, depth: usize) {
         let sf = self.sf();
-        match op {
-            Unary::Neg if self.ty == Ty::F64 => self.put(0x1E61_4000), // fneg d0, d0
-            Unary::Neg => self.put(sf | 0x4B00_03E0),                  // neg x0, x0
-            Unary::Not => self.put(sf | 0x2A20_03E0),                  // mvn x0, x0
-            Unary::Abs => self.put(0x1E60_C000),                       // fabs d0, d0
-            Unary::Sqrt => self.put(0x1E61_C000),                      // fsqrt d0, d0
-        }
+        let op = match op {
+            Unary::Neg if self.ty != Ty::F64 => return self.put(sf | 0x4B00_03E0), // neg x0, x0
+            Unary::Not => return self.put(sf | 0x2A20_03E0),                       // mvn x0, x0
+            Unary::Neg => 0x1E61_4000,                                             // fneg
+            Unary::Abs => 0x1E60_C000,                                             // fabs
+            Unary::Sqrt => 0x1E61_C000,                                            // fsqrt
+        };
+        let k = depth - 1;
+        let n = self.read(k, S1);
+        let d = self.dest(k);
+        self.put(op | n << 5 | d);
+        self.set(k, d);
     }
 
     fn binary(&mut self, op: BinOp, depth: usize) {
-        let a = self.slot(depth - 2);
+        let (ka, kb) = (depth - 2, depth - 1);
         if self.ty == Ty::F64 {
-            self.access(false, Kind::D, 1, a); // d1 = a; d0 = b
-            let arith = |op: u32| 0x1E60_0000 | op | 1 << 5; // op d0, d1, d0
+            let (n, m) = (self.read(ka, S1), self.read(kb, S2));
+            let d = self.dest(ka);
+            let arith = |op: u32| 0x1E60_0000 | op | m << 16 | n << 5 | d; // op d, a, b
             let cond = match op {
-                BinOp::Add => return self.put(arith(0x2800)),
-                BinOp::Sub => return self.put(arith(0x3800)),
-                BinOp::Mul => return self.put(arith(0x0800)),
-                BinOp::Div => return self.put(arith(0x1800)),
-                BinOp::Lt => MI,
-                BinOp::Le => LS,
-                BinOp::Gt => GT,
-                BinOp::Ge => GE,
-                BinOp::Eq => EQ,
+                BinOp::Add => Err(arith(0x2800)),
+                BinOp::Sub => Err(arith(0x3800)),
+                BinOp::Mul => Err(arith(0x0800)),
+                BinOp::Div => Err(arith(0x1800)),
+                BinOp::Lt => Ok(MI),
+                BinOp::Le => Ok(LS),
+                BinOp::Gt => Ok(GT),
+                BinOp::Ge => Ok(GE),
+                BinOp::Eq => Ok(EQ),
                 // `%` and `**` are calls; the parser refuses bit operators in f64 formulas.
-                _ => NE,
+                _ => Ok(NE),
             };
-            self.put(0x1E60_2000 | 1 << 5); // fcmp d1, d0 (unordered: only NE holds)
-            return self.truth(cond);
+            match cond {
+                Err(word) => self.put(word),
+                Ok(cond) => {
+                    self.put(0x1E60_2000 | m << 16 | n << 5); // fcmp a, b (unordered: only NE)
+                    self.truth(d, cond);
+                }
+            }
+            return self.set(ka, d);
         }
+        let a = self.slot(ka);
         let kind = self.kind();
         self.access(false, kind, 1, a); // x1 = a; x0 = b
         match op {
@@ -315,13 +395,16 @@ impl Emitter for Arm64 {
     }
 
     fn select(&mut self, depth: usize) {
-        let (c, a) = (self.slot(depth - 3), self.slot(depth - 2));
+        let (kc, ka, kb) = (depth - 3, depth - 2, depth - 1);
         if self.ty == Ty::F64 {
-            self.access(false, Kind::D, 1, c);
-            self.access(false, Kind::D, 2, a);
-            self.put(0x1E60_2008 | 1 << 5); // fcmp d1, #0.0 (NaN: NE holds)
-            self.put(0x1E60_0C00 | NE << 12 | 2 << 5); // fcsel d0, d2, d0, ne
+            let c = self.read(kc, S1);
+            self.put(0x1E60_2008 | c << 5); // fcmp c, #0.0 (NaN: NE holds)
+            let (a, b) = (self.read(ka, S1), self.read(kb, S2));
+            let d = self.dest(kc);
+            self.put(0x1E60_0C00 | b << 16 | NE << 12 | a << 5 | d); // fcsel d, a, b, ne
+            self.set(kc, d);
         } else {
+            let (c, a) = (self.slot(kc), self.slot(ka));
             let kind = self.kind();
             self.access(false, kind, 1, c);
             self.access(false, kind, 2, a);
@@ -332,25 +415,38 @@ impl Emitter for Arm64 {
     }
 
     fn call(&mut self, address: usize, arity: usize, depth: usize) {
-        if arity == 2 {
-            let a = self.slot(depth - 2);
-            self.put(0x1E60_4001); // fmov d1, d0
-            self.access(false, Kind::D, 0, a);
+        // v16..31 may be clobbered: the values below the arguments wait in their slots.
+        let first = depth - arity;
+        for k in 0..first.min(VALUE_REGS) {
+            let slot = self.slot(k);
+            self.access(true, Kind::D, FIRST + k as u32, slot);
+        }
+        for (arg, k) in (first..depth).enumerate() {
+            self.get(arg as u32, k);
         }
         self.mov_imm(16, address as u64);
         self.put(0xD63F_0200); // blr x16
+        self.set(first, 0);
+        for k in 0..first.min(VALUE_REGS) {
+            let slot = self.slot(k);
+            self.access(false, Kind::D, FIRST + k as u32, slot);
+        }
     }
 
     fn epilogue(&mut self) {
+        let result = if self.ty == Ty::F64 { FIRST } else { 0 };
         if self.shape == Shape::Kernel {
             let kind = self.kind();
-            self.access(true, kind, 0, Addr::Scaled(X20, X22));
+            self.access(true, kind, result, Addr::Scaled(X20, X22));
             self.put(0x9100_0400 | X22 << 5 | X22); // add x22, x22, #1
             let back = (self.loop_top as i64 - self.code.len() as i64) / 4;
             self.put(0x1400_0000 | (back as u32 & 0x3FF_FFFF)); // b loop_top
             let exit = self.loop_exit;
             self.land(exit, Some(HS));
             self.put(0xAA00_03E0 | X21 << 16); // mov x0, x21
+        }
+        if self.shape != Shape::Kernel {
+            self.fmov(0, result); // the f64 result to d0 (integers are in x0 already)
         }
         self.sp_adjust(false, self.frame);
         if self.shape != Shape::Formula(Args::Registers) {

@@ -2,10 +2,11 @@
 //! register allocator. A formula is callable in about a microsecond, where Cranelift takes 40 to
 //! 130 (docs/performance.md, "The baseline tier").
 //!
-//! The code is a stack machine whose top lives in a register (`rax`/`xmm0` on x86-64, `x0`/`d0`
-//! on AArch64) and whose other values live in stack slots of the function's frame: slot `k` holds
-//! the `k`-th value from the bottom. Each node of the program becomes a few instructions, emitted
-//! by the host's [`Emitter`] (`x64.rs`, `arm64.rs`). The operations are those of Cranelift's
+//! The code is a stack machine with the stack's places fixed by depth: f64 value `k` lives in
+//! register `k` of a bank of 13 (`xmm0..12`, `d16..28`), integer values in stack slots with the
+//! top in a register (`rax`, `x0`); past the registers, and around calls, values live in slots of
+//! the function's frame. Each node of the program becomes a few instructions, emitted by the
+//! host's [`Emitter`] (`x64.rs`, `arm64.rs`). The operations are those of Cranelift's
 //! lowering (`expr/lower.rs`): the same IEEE-754 instructions, the same guarded division, and
 //! calls of the same Rust math functions (`expr/math.rs`), by absolute address, so the code needs
 //! no relocation and agrees with the interpreter bit for bit.
@@ -41,25 +42,28 @@ pub(crate) enum Unary {
 }
 
 /// What each ISA's emitter does, node by node. `depth` is the number of values on the stack
-/// before the node; the top is in the result register, slot `k` holds value `k` from the bottom.
+/// before the node. Where value `k` lives is the emitter's choice: f64 values in registers by
+/// depth (memory slots past the registers), integers with the top in a register and the rest in
+/// slots.
 pub(crate) trait Emitter {
     /// An emitter that appends to `code`.
     fn new(ty: Ty, shape: Shape, program: &Program, code: Vec<u8>) -> Self;
     /// Saves what it must, makes the frame, and, for a kernel, starts the loop over rows.
     fn prologue(&mut self);
-    /// Stores the top (value `depth - 1`) into its slot: a new value is about to be pushed.
-    fn spill(&mut self, depth: usize);
-    fn var(&mut self, index: usize);
-    fn literal(&mut self, bits: u64);
-    fn unary(&mut self, op: Unary);
-    /// `slot[depth - 2] op top`, for an operator with an instruction (not f64 `%` or `**`).
+    /// Pushes variable `index` as value `depth`.
+    fn var(&mut self, index: usize, depth: usize);
+    /// Pushes a literal as value `depth`.
+    fn literal(&mut self, bits: u64, depth: usize);
+    /// Replaces value `depth - 1`.
+    fn unary(&mut self, op: Unary, depth: usize);
+    /// `value[depth - 2] op value[depth - 1]`, for an operator with an instruction (not f64 `%`
+    /// or `**`).
     fn binary(&mut self, op: BinOp, depth: usize);
-    /// `slot[depth - 3] ? slot[depth - 2] : top`.
+    /// `value[depth - 3] ? value[depth - 2] : value[depth - 1]`.
     fn select(&mut self, depth: usize);
-    /// The Rust function at `address`, of one f64 argument (the top) or two (`slot[depth - 2]`
-    /// and the top).
+    /// The Rust function at `address`, of the f64 values `depth - arity .. depth`.
     fn call(&mut self, address: usize, arity: usize, depth: usize);
-    /// Returns the top, or, for a kernel, stores it as the row's result and closes the loop.
+    /// Returns value 0, or, for a kernel, stores it as the row's result and closes the loop.
     fn epilogue(&mut self);
     fn finish(self) -> Vec<u8>;
 }
@@ -85,24 +89,18 @@ pub(crate) fn emit_with<E: Emitter>(program: &Program, shape: Shape, code: Vec<u
     let mut depth = 0usize;
     for &node in &program.nodes {
         match node {
-            Node::Var(i) => {
-                e.spill(depth);
-                e.var(usize::from(i));
-            }
-            Node::Lit(bits) => {
-                e.spill(depth);
-                e.literal(bits);
-            }
-            Node::Un(UnOp::Neg) => e.unary(Unary::Neg),
-            Node::Un(UnOp::Not) => e.unary(Unary::Not),
+            Node::Var(i) => e.var(usize::from(i), depth),
+            Node::Lit(bits) => e.literal(bits, depth),
+            Node::Un(UnOp::Neg) => e.unary(Unary::Neg, depth),
+            Node::Un(UnOp::Not) => e.unary(Unary::Not, depth),
             Node::Bin(BinOp::Pow) => e.call(address(Func::Pow), 2, depth),
             Node::Bin(BinOp::Rem) if program.ty == Ty::F64 => {
                 e.call(REM_CALLEE.1.address() as usize, 2, depth);
             }
             Node::Bin(op) => e.binary(op, depth),
             Node::Select => e.select(depth),
-            Node::Call(Func::Abs) => e.unary(Unary::Abs),
-            Node::Call(Func::Sqrt) => e.unary(Unary::Sqrt),
+            Node::Call(Func::Abs) => e.unary(Unary::Abs, depth),
+            Node::Call(Func::Sqrt) => e.unary(Unary::Sqrt, depth),
             Node::Call(f) => e.call(address(f), f.arity(), depth),
         }
         depth = depth + 1 - node.pops();

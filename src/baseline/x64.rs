@@ -1,8 +1,9 @@
-//! The baseline emitter for x86-64 (System V): the top of the stack in `rax` (integers) or `xmm0`
-//! (f64), the rest in 8-byte slots at `[rsp + 8k]`. Scratch: `rcx`, `rdx`, `xmm1`, `xmm2`. A
+//! The baseline emitter for x86-64 (System V). f64 value `k` lives in `xmm<k>` for `k` < 13, else
+//! in the 8-byte slot `[rsp + 8k]`; `xmm13..15` are scratch. Integers keep the top in `rax` and
+//! the rest in slots; `rcx` and `rdx` are scratch. Calls of Rust math functions (which may clobber
+//! every `xmm`) save the values in registers to their slots first and reload them after. A
 //! formula from memory keeps its argument pointer in `rbx`; a kernel keeps the column table, the
-//! output, the length and the row in `rbx`, `r12`, `r13` and `r14`, all callee-saved, so calls of
-//! Rust math functions keep them.
+//! output, the length and the row in `rbx`, `r12`, `r13` and `r14`, all callee-saved.
 
 use super::{Emitter, Shape, Unary};
 use crate::expr::{Args, BinOp, Program, Ty};
@@ -21,6 +22,11 @@ const R14: u8 = 14;
 const INT_ARGS: [u8; 6] = [RDI, RSI, RDX, RCX, 8, 9];
 /// The page size that stack probes step by (the smallest of any x86-64 Linux).
 const PROBE: usize = 4096;
+/// f64 values `0..VALUE_REGS` live in `xmm0..`; the three above are scratch.
+const VALUE_REGS: usize = 13;
+const S1: u8 = 13;
+const S2: u8 = 14;
+const S3: u8 = 15;
 
 /// A memory operand: `[base + index * scale + disp]`.
 #[derive(Clone, Copy)]
@@ -154,10 +160,55 @@ impl X64 {
         self.op(Some(0x66), true, &[0x0F, 0x6E], xmm, Rm::Reg(reg));
     }
 
-    /// `xmm1 = bits` (through `rax`, which is free in f64 code between nodes).
-    fn xmm1_const(&mut self, bits: u64) {
+    /// `xmm = bits` (through `rax`, which f64 code holds nothing in between nodes).
+    fn xmm_const(&mut self, xmm: u8, bits: u64) {
         self.mov_imm(RAX, bits);
-        self.movq_to_xmm(1, RAX);
+        self.movq_to_xmm(xmm, RAX);
+    }
+
+    /// Where f64 value `k` lives.
+    fn loc(&self, k: usize) -> Rm {
+        if k < VALUE_REGS {
+            Rm::Reg(k as u8)
+        } else {
+            self.slot(k)
+        }
+    }
+
+    /// `xmm = value k`.
+    fn get(&mut self, xmm: u8, k: usize) {
+        match self.loc(k) {
+            Rm::Reg(r) if r == xmm => {}
+            Rm::Reg(r) => self.movapd(xmm, r),
+            at => self.movsd_load(xmm, at),
+        }
+    }
+
+    /// `value k = xmm`.
+    fn set(&mut self, k: usize, xmm: u8) {
+        match self.loc(k) {
+            Rm::Reg(r) if r == xmm => {}
+            Rm::Reg(r) => self.movapd(r, xmm),
+            at => self.movsd_store(at, xmm),
+        }
+    }
+
+    /// The register that holds value `k` for an instruction that writes it: its own, or `S1`
+    /// (loaded) for a value in memory; [`Self::put_back`] stores `S1` after.
+    fn work(&mut self, k: usize) -> u8 {
+        match self.loc(k) {
+            Rm::Reg(r) => r,
+            _ => {
+                self.get(S1, k);
+                S1
+            }
+        }
+    }
+
+    fn put_back(&mut self, k: usize, xmm: u8) {
+        if xmm == S1 {
+            self.set(k, S1);
+        }
     }
 
     fn push(&mut self, reg: u8) {
@@ -232,10 +283,12 @@ impl X64 {
         self.land8(done_too);
     }
 
-    /// `xmm0 = xmm0 & 1.0`: a comparison's mask as 1.0 or 0.0.
-    fn mask_to_one(&mut self) {
-        self.xmm1_const(1f64.to_bits());
-        self.sse(0x66, 0x54, 0, Rm::Reg(1)); // andpd xmm0, xmm1
+    /// Stores the integer top (value `depth - 1`) into its slot: a value is about to be pushed.
+    fn spill(&mut self, depth: usize) {
+        if depth > 0 {
+            let at = self.slot(depth - 1);
+            self.op(None, true, &[0x89], RAX, at);
+        }
     }
 
     /// Where variable `index` lies, given a free `rax` for a kernel's column pointer.
@@ -336,88 +389,105 @@ impl Emitter for X64 {
         }
     }
 
-    fn spill(&mut self, depth: usize) {
-        if depth == 0 {
+    fn var(&mut self, index: usize, depth: usize) {
+        if self.ty == Ty::F64 {
+            let at = self.var_operand(index);
+            match self.loc(depth) {
+                Rm::Reg(r) => self.movsd_load(r, at),
+                slot => {
+                    self.movsd_load(S1, at);
+                    self.movsd_store(slot, S1);
+                }
+            }
             return;
         }
-        let at = self.slot(depth - 1);
-        if self.ty == Ty::F64 {
-            self.movsd_store(at, 0);
-        } else {
-            self.op(None, true, &[0x89], RAX, at);
-        }
-    }
-
-    fn var(&mut self, index: usize) {
+        self.spill(depth);
         let at = self.var_operand(index);
-        match self.ty {
-            Ty::F64 => self.movsd_load(0, at),
-            Ty::I64 => self.op(None, true, &[0x8B], RAX, at),
-            Ty::I32 => self.op(None, false, &[0x8B], RAX, at),
-        }
+        let w = self.wide();
+        self.op(None, w, &[0x8B], RAX, at);
     }
 
-    fn literal(&mut self, bits: u64) {
+    fn literal(&mut self, bits: u64, depth: usize) {
         match self.ty {
             Ty::F64 => {
-                self.mov_imm(RAX, bits);
-                self.movq_to_xmm(0, RAX);
+                self.xmm_const(S1, bits);
+                self.set(depth, S1);
             }
-            Ty::I64 => self.mov_imm(RAX, bits),
-            Ty::I32 => self.mov_imm(RAX, bits & 0xFFFF_FFFF),
+            Ty::I64 => {
+                self.spill(depth);
+                self.mov_imm(RAX, bits);
+            }
+            Ty::I32 => {
+                self.spill(depth);
+                self.mov_imm(RAX, bits & 0xFFFF_FFFF);
+            }
         }
     }
 
-    fn unary(&mut self, op: Unary) {
+    fn unary(&mut self, op: Unary, depth: usize) {
         let w = self.wide();
+        let k = depth - 1;
         match op {
-            Unary::Neg if self.ty == Ty::F64 => {
-                self.xmm1_const(1 << 63);
-                self.sse(0x66, 0x57, 0, Rm::Reg(1)); // xorpd xmm0, xmm1
-            }
-            Unary::Neg => self.op(None, w, &[0xF7], 3, Rm::Reg(RAX)),
+            Unary::Neg if self.ty != Ty::F64 => self.op(None, w, &[0xF7], 3, Rm::Reg(RAX)),
             Unary::Not => self.op(None, w, &[0xF7], 2, Rm::Reg(RAX)),
-            Unary::Abs => {
-                self.xmm1_const(!(1 << 63));
-                self.sse(0x66, 0x54, 0, Rm::Reg(1)); // andpd xmm0, xmm1
+            Unary::Neg | Unary::Abs => {
+                let (mask, opcode) = match op {
+                    Unary::Neg => (1 << 63, 0x57), // xorpd: the sign flipped
+                    _ => (!(1 << 63), 0x54),       // andpd: the sign cleared
+                };
+                self.xmm_const(S3, mask);
+                let r = self.work(k);
+                self.sse(0x66, opcode, r, Rm::Reg(S3));
+                self.put_back(k, r);
             }
-            Unary::Sqrt => self.sse(0xF2, 0x51, 0, Rm::Reg(0)),
+            Unary::Sqrt => {
+                let r = self.work(k);
+                self.sse(0xF2, 0x51, r, Rm::Reg(r));
+                self.put_back(k, r);
+            }
         }
     }
 
     fn binary(&mut self, op: BinOp, depth: usize) {
-        let a = self.slot(depth - 2);
+        let (ka, kb) = (depth - 2, depth - 1);
         if self.ty == Ty::F64 {
             // `cmpsd` predicates: 0 equal, 1 less, 2 less or equal, 4 not equal (or unordered).
-            let (opcode, swap, predicate) = match op {
-                BinOp::Add => (0x58, false, None),
-                BinOp::Mul => (0x59, false, None),
-                BinOp::Sub => (0x5C, true, None),
-                BinOp::Div => (0x5E, true, None),
-                BinOp::Lt => (0xC2, true, Some(1)),
-                BinOp::Le => (0xC2, true, Some(2)),
-                BinOp::Gt => (0xC2, false, Some(1)),
-                BinOp::Ge => (0xC2, false, Some(2)),
-                BinOp::Eq => (0xC2, false, Some(0)),
-                BinOp::Ne => (0xC2, false, Some(4)),
+            let (opcode, predicate) = match op {
+                BinOp::Add => (0x58, None),
+                BinOp::Mul => (0x59, None),
+                BinOp::Sub => (0x5C, None),
+                BinOp::Div => (0x5E, None),
+                BinOp::Lt | BinOp::Gt => (0xC2, Some(1)),
+                BinOp::Le | BinOp::Ge => (0xC2, Some(2)),
+                BinOp::Eq => (0xC2, Some(0)),
                 // `%` and `**` are calls; the parser refuses bit operators in f64 formulas.
-                _ => (0x58, false, None),
+                _ => (0xC2, Some(4)),
             };
-            if swap {
-                // xmm0 = a op b
-                self.movapd(1, 0);
-                self.movsd_load(0, a);
-                self.sse(0xF2, opcode, 0, Rm::Reg(1));
+            let swap = matches!(op, BinOp::Gt | BinOp::Ge);
+            let r = if swap {
+                // a > b is b < a: compute it in S1 from b, then it becomes value a.
+                self.get(S1, kb);
+                let a = self.loc(ka);
+                self.sse(0xF2, opcode, S1, a);
+                S1
             } else {
-                // xmm0 = b op a: commutative, or a comparison reversed (b < a is a > b)
-                self.sse(0xF2, opcode, 0, a);
-            }
+                let r = self.work(ka);
+                let b = self.loc(kb);
+                self.sse(0xF2, opcode, r, b);
+                r
+            };
             if let Some(p) = predicate {
                 self.code.push(p);
-                self.mask_to_one();
+                // The comparison's mask, as 1.0 or 0.0.
+                self.xmm_const(S3, 1f64.to_bits());
+                self.sse(0x66, 0x54, r, Rm::Reg(S3)); // andpd
+            }
+            if r == S1 {
+                self.set(ka, S1);
             }
             return;
         }
+        let a = self.slot(ka);
         let w = self.wide();
         match op {
             BinOp::Add => self.op(None, w, &[0x03], RAX, a),
@@ -443,18 +513,20 @@ impl Emitter for X64 {
     }
 
     fn select(&mut self, depth: usize) {
-        let (c, a) = (self.slot(depth - 3), self.slot(depth - 2));
+        let (kc, ka, kb) = (depth - 3, depth - 2, depth - 1);
         if self.ty == Ty::F64 {
-            self.movsd_load(1, c);
-            self.sse(0x66, 0x57, 2, Rm::Reg(2)); // xorpd xmm2, xmm2
-            self.sse(0xF2, 0xC2, 1, Rm::Reg(2)); // cmpneqsd xmm1, xmm2: c != 0, or NaN
+            self.get(S1, kc);
+            self.sse(0x66, 0x57, S2, Rm::Reg(S2)); // xorpd S2, S2
+            self.sse(0xF2, 0xC2, S1, Rm::Reg(S2)); // cmpneqsd S1, S2: c != 0, or NaN
             self.code.push(4);
-            self.movsd_load(2, a);
-            self.sse(0x66, 0x54, 2, Rm::Reg(1)); // andpd xmm2, xmm1: a where true
-            self.sse(0x66, 0x55, 1, Rm::Reg(0)); // andnpd xmm1, xmm0: b where false
-            self.sse(0x66, 0x56, 1, Rm::Reg(2)); // orpd xmm1, xmm2
-            self.movapd(0, 1);
+            self.get(S2, ka);
+            self.sse(0x66, 0x54, S2, Rm::Reg(S1)); // andpd S2, S1: a where true
+            self.get(S3, kb);
+            self.sse(0x66, 0x55, S1, Rm::Reg(S3)); // andnpd S1, S3: b where false
+            self.sse(0x66, 0x56, S1, Rm::Reg(S2)); // orpd S1, S2
+            self.set(kc, S1);
         } else {
+            let (c, a) = (self.slot(kc), self.slot(ka));
             let w = self.wide();
             self.op(None, w, &[0x8B], RCX, c); // mov rcx, c
             self.op(None, w, &[0x85], RCX, Rm::Reg(RCX)); // test rcx, rcx
@@ -463,13 +535,24 @@ impl Emitter for X64 {
     }
 
     fn call(&mut self, address: usize, arity: usize, depth: usize) {
-        if arity == 2 {
-            let a = self.slot(depth - 2);
-            self.movapd(1, 0);
-            self.movsd_load(0, a);
+        // Every xmm may be clobbered: the values below the arguments wait in their slots.
+        let first = depth - arity;
+        for k in 0..first.min(VALUE_REGS) {
+            let slot = self.slot(k);
+            self.movsd_store(slot, k as u8);
+        }
+        // Argument i comes from value first + i, never from a lower register: in this order no
+        // move overwrites an argument not yet moved.
+        for (arg, k) in (first..depth).enumerate() {
+            self.get(arg as u8, k);
         }
         self.mov_imm(RAX, address as u64);
         self.code.extend_from_slice(&[0xFF, 0xD0]); // call rax
+        self.set(first, 0);
+        for k in 0..first.min(VALUE_REGS) {
+            let slot = self.slot(k);
+            self.movsd_load(k as u8, slot);
+        }
     }
 
     fn epilogue(&mut self) {

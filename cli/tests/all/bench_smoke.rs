@@ -70,15 +70,18 @@ fn bench_measures_every_contender_and_round_trips_through_json_and_svg() {
         .count();
     assert_eq!(
         tiers,
-        3 * QUICK_TIER_POWERS.count(),
+        4 * QUICK_TIER_POWERS.count(),
         "every way at every power of ten"
     );
-    let [grown, trimmed, owned] = results.batch_memory_per_function;
-    assert!(
-        grown > 0.0 && trimmed > 0.0 && owned > 0.0,
-        "{:?}",
-        results.batch_memory_per_function
-    );
+    for [grown, trimmed, owned] in [
+        results.batch_memory_per_function,
+        results.baseline_memory_per_function,
+    ] {
+        assert!(
+            grown > 0.0 && trimmed > 0.0 && owned > 0.0,
+            "{grown} {trimmed} {owned}"
+        );
+    }
 
     let json = serde_json::to_string(&results).expect("to json");
     let back: Results = serde_json::from_str(&json).expect("from json");
