@@ -40,6 +40,10 @@ pub enum Scale {
     ParseAndHit,
     /// `Jit::compile_formula` of the same parsed formula, without the cache.
     CacheMiss,
+    /// `Jit::compile` of `x + 1` as IR (`opt_level = speed`).
+    UserIr,
+    /// `Jit::compile` of `x + 1` as IR on a baseline `Jit` (`opt_level = none`).
+    BaselineUserIr,
     /// `Jit::compile_formulas` of [`BATCH`] `x + 1` formulas on a baseline `Jit`.
     BaselineBatchInc,
     /// Parse and `Jit::compile_formula` of one 20-operator formula on a baseline `Jit`.
@@ -81,6 +85,8 @@ impl fmt::Display for Scale {
             Scale::ParseAndHit => "parse the text, then a hit",
             Scale::CacheMiss => "compile_formula, no cache",
             Scale::BaselineCompile => "compile_formula, baseline, no cache",
+            Scale::UserIr => "x + 1 as IR, Jit::compile",
+            Scale::BaselineUserIr => "x + 1 as IR, Jit::compile, baseline Jit",
             Scale::BaselineBatchInc => "x + 1 formulas, baseline, batch of 1,000",
             Scale::BaselineFormula => "parse + compile_formula, baseline",
             Scale::BaselineBatchFormula => "compile_formulas of 1,000, baseline",
@@ -132,6 +138,8 @@ fn once(
             let fs = jit.compile_many::<i32, i32>(inc)?;
             (fs.len(), fs.iter().all(|f| f.call(41) == 42))
         }
+        Scale::UserIr => (1, jit.compile::<i32, i32>(&inc[0])?.call(41) == 42),
+        Scale::BaselineUserIr => (1, baseline.compile::<i32, i32>(&inc[0])?.call(41) == 42),
         Scale::BaselineBatchInc => {
             let srcs = [black_box("x + 1"); BATCH];
             let fs = baseline.compile_formulas::<i32, i32>(&srcs, &["x"])?;
@@ -465,6 +473,8 @@ pub(super) fn run(
             Scale::GistWay,
             Scale::ReusedJit,
             Scale::BatchInc,
+            Scale::UserIr,
+            Scale::BaselineUserIr,
             Scale::BaselineBatchInc,
         ],
         rounds,
