@@ -132,7 +132,7 @@ impl<T: Number> Evaluator<T> {
             match shared.baseline.get() {
                 Some(Ok(code)) => {
                     if !shared.optimize_asked.load(Ordering::Relaxed) {
-                        let calls = shared.calls.fetch_add(1, Ordering::Relaxed);
+                        let calls = count(&shared.calls);
                         if calls >= shared.optimize_at
                             && !shared.optimize_asked.swap(true, Ordering::Relaxed)
                         {
@@ -149,7 +149,7 @@ impl<T: Number> Evaluator<T> {
                 }
                 Some(Err(_)) => {}
                 None => {
-                    let calls = shared.calls.fetch_add(1, Ordering::Relaxed);
+                    let calls = count(&shared.calls);
                     if calls >= shared.baseline_at
                         && !shared.baseline_asked.swap(true, Ordering::Relaxed)
                     {
@@ -180,6 +180,16 @@ impl<T: Number> Evaluator<T> {
     pub fn formula(&self) -> &Formula<T> {
         &self.shared.formula
     }
+}
+
+/// Counts an evaluation and returns the count before it. A load and a store, not an atomic
+/// increment (which costs as much as a baseline call of a small formula): evaluations on several
+/// threads at once may be counted once, which only delays the next tier a little.
+#[inline]
+fn count(calls: &AtomicU64) -> u64 {
+    let before = calls.load(Ordering::Relaxed);
+    calls.store(before + 1, Ordering::Relaxed);
+    before
 }
 
 /// Calls code that reads its arguments from memory.

@@ -221,6 +221,9 @@ impl Emitter for Arm64 {
         } else {
             0
         };
+        let mut code = code;
+        // A few instructions a node: one allocation for most formulas.
+        code.reserve(64 + 16 * program.nodes.len());
         Arm64 {
             code,
             ty,

@@ -74,10 +74,17 @@ impl X64 {
     }
 
     /// One instruction: `prefix`, REX (with W if `w`), `opcode`, then ModRM/SIB/displacement
-    /// for register field `reg` and operand `rm`.
+    /// for register field `reg` and operand `rm`. Assembled in a local buffer and appended at
+    /// once: most of a baseline compile is this function.
     fn op(&mut self, prefix: Option<u8>, w: bool, opcode: &[u8], reg: u8, rm: Rm) {
+        let mut buf = [0u8; 16];
+        let mut n = 0;
+        let mut put = |byte: u8| {
+            buf[n] = byte;
+            n += 1;
+        };
         if let Some(p) = prefix {
-            self.code.push(p);
+            put(p);
         }
         let (b, x) = match rm {
             Rm::Reg(r) => (r, 0),
@@ -85,41 +92,43 @@ impl X64 {
         };
         let rex = 0x40 | u8::from(w) << 3 | (reg >> 3) << 2 | (x >> 3) << 1 | (b >> 3);
         if rex != 0x40 {
-            self.code.push(rex);
+            put(rex);
         }
-        self.code.extend_from_slice(opcode);
+        for &byte in opcode {
+            put(byte);
+        }
         let reg = (reg & 7) << 3;
         match rm {
-            Rm::Reg(r) => self.code.push(0xC0 | reg | (r & 7)),
+            Rm::Reg(r) => put(0xC0 | reg | (r & 7)),
             Rm::Mem(m) => {
-                let short = i8::try_from(m.disp).is_ok();
                 // rbp and r13 as a base always need a displacement.
                 let mode = if m.disp == 0 && m.base & 7 != 5 {
                     0x00
-                } else if short {
+                } else if i8::try_from(m.disp).is_ok() {
                     0x40
                 } else {
                     0x80
                 };
                 match m.index {
                     Some((index, scale)) => {
-                        self.code.push(mode | reg | 4);
+                        put(mode | reg | 4);
                         let ss = scale.trailing_zeros() as u8;
-                        self.code.push(ss << 6 | (index & 7) << 3 | (m.base & 7));
+                        put(ss << 6 | (index & 7) << 3 | (m.base & 7));
                     }
                     None if m.base & 7 == RSP => {
-                        self.code.push(mode | reg | 4);
-                        self.code.push(0x24);
+                        put(mode | reg | 4);
+                        put(0x24);
                     }
-                    None => self.code.push(mode | reg | (m.base & 7)),
+                    None => put(mode | reg | (m.base & 7)),
                 }
                 match mode {
-                    0x40 => self.code.push(m.disp as u8),
-                    0x80 => self.code.extend_from_slice(&m.disp.to_le_bytes()),
+                    0x40 => put(m.disp as u8),
+                    0x80 => m.disp.to_le_bytes().into_iter().for_each(put),
                     _ => {}
                 }
             }
         }
+        self.code.extend_from_slice(&buf[..n]);
     }
 
     /// An SSE2 scalar-double instruction `0F opcode` with mandatory prefix `prefix`.
@@ -336,6 +345,9 @@ impl Emitter for X64 {
         // it at a multiple of 16.
         let pushed = 8 + 8 * saved.len();
         let frame = (bytes + pushed).next_multiple_of(16) - pushed;
+        let mut code = code;
+        // About 12 bytes a node: one allocation for most formulas.
+        code.reserve(64 + 16 * program.nodes.len());
         X64 {
             code,
             ty,

@@ -99,3 +99,23 @@ fn your_ir_compiles_at_cranelifts_fastest_settings() {
     let fs = jit.compile_many::<f64, f64>(&square).expect("compile");
     assert_eq!(fs[0].call(-3.0), 9.0);
 }
+
+/// Where a baseline compile's time goes: run under callgrind, one compile of the 20-operator
+/// formula a thousand times (`valgrind --tool=callgrind <test binary> --ignored --exact
+/// baseline::compile_under_a_profiler`).
+#[test]
+#[ignore = "for a profiler"]
+fn compile_under_a_profiler() {
+    let mut jit = baseline();
+    let formula = Formula::<f64>::parse(
+        "x*y-z/(x+7.5)+y*y*0.5-x/3.0+z*z*z-(x-y)*(y-z)+2.5*x-y/4.0+z",
+        &["x", "y", "z"],
+    )
+    .expect("parse");
+    for _ in 0..1000 {
+        let f = jit
+            .compile_formula::<(f64, f64, f64), f64>(&formula)
+            .expect("compile");
+        assert!(f.call((1.0, 2.0, 3.0)).is_finite());
+    }
+}
