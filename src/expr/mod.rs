@@ -436,7 +436,8 @@ fn check_vars(vars: &[&str]) -> Result<(), Error> {
             vars.len()
         )));
     }
-    let mut seen = std::collections::HashMap::with_capacity(vars.len());
+    // A kernel's variables may be thousands: a map then, a scan for the usual few.
+    let mut seen = std::collections::HashMap::new();
     for (i, &name) in vars.iter().enumerate() {
         let bad = |why: String| Err(Error::Variables(format!("variable {i}, '{name}', {why}")));
         let mut chars = name.chars();
@@ -452,7 +453,12 @@ fn check_vars(vars: &[&str]) -> Result<(), Error> {
         if Func::by_name(name).is_some() || parse::CONSTANTS.iter().any(|(c, _)| *c == name) {
             return bad("is the name of a function or a constant".into());
         }
-        if let Some(j) = seen.insert(name, i) {
+        let twice = if vars.len() <= 16 {
+            vars[..i].iter().position(|&v| v == name)
+        } else {
+            seen.insert(name, i)
+        };
+        if let Some(j) = twice {
             return bad(format!("is declared twice (also variable {j})"));
         }
     }

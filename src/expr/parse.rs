@@ -431,8 +431,9 @@ pub(super) fn parse(src: &str, vars: &[&str], ty: Ty) -> Result<Program, SyntaxE
         src,
         ty,
         vars,
-        out: Vec::new(),
-        pending: Vec::new(),
+        // A node per two or three bytes of a typical formula: one allocation each, mostly.
+        out: Vec::with_capacity(src.len() / 2 + 4),
+        pending: Vec::with_capacity(16),
         nesting: 0,
         operators: 0,
     };

@@ -119,3 +119,17 @@ fn compile_under_a_profiler() {
         assert!(f.call((1.0, 2.0, 3.0)).is_finite());
     }
 }
+
+/// Where parsing's time goes, for the profiler: the 20-operator formula parsed a thousand times.
+#[test]
+#[ignore = "for a profiler"]
+fn parse_under_a_profiler() {
+    for _ in 0..1000 {
+        let formula = Formula::<f64>::parse(
+            "x*y-z/(x+7.5)+y*y*0.5-x/3.0+z*z*z-(x-y)*(y-z)+2.5*x-y/4.0+z",
+            &["x", "y", "z"],
+        )
+        .expect("parse");
+        assert_eq!(formula.vars().len(), 3);
+    }
+}

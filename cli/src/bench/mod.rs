@@ -482,6 +482,9 @@ pub struct Results {
     /// The same for the baseline tier's batch.
     #[serde(default)]
     pub baseline_memory_per_function: [f64; 3],
+    /// The same for baseline functions compiled one at a time (in the shared chunks).
+    #[serde(default)]
+    pub baseline_single_memory_per_function: [f64; 3],
 }
 
 impl Results {
@@ -700,8 +703,10 @@ pub fn run(rounds: usize, long: bool, progress: &dyn Fn(Group)) -> Result<Result
     rows.extend(peers::run(rounds)?);
     rows.extend(kernels::run(rounds, long, progress)?);
     rows.extend(scale::run(rounds, long, progress)?);
-    let batch_memory_per_function = scale::rss_per_function(fnjit::Strategy::Optimizing)?;
-    let baseline_memory_per_function = scale::rss_per_function(fnjit::Strategy::Baseline)?;
+    let batch_memory_per_function = scale::rss_per_function(fnjit::Strategy::Optimizing, true)?;
+    let baseline_memory_per_function = scale::rss_per_function(fnjit::Strategy::Baseline, true)?;
+    let baseline_single_memory_per_function =
+        scale::rss_per_function(fnjit::Strategy::Baseline, false)?;
 
     // The side-by-side check on a 2^24-input slice.
     let inputs = Inputs::Slice {
@@ -734,6 +739,7 @@ pub fn run(rounds: usize, long: bool, progress: &dyn Fn(Group)) -> Result<Result
         threads,
         batch_memory_per_function,
         baseline_memory_per_function,
+        baseline_single_memory_per_function,
     };
     let call_ns = |code| {
         let c = Contender::Call {
@@ -912,13 +918,17 @@ pub fn table(r: &Results) -> String {
         r.threads
     );
     for (tier, [grown, trimmed, owned]) in [
-        ("optimizing", r.batch_memory_per_function),
-        ("baseline", r.baseline_memory_per_function),
+        ("an optimizing batch", r.batch_memory_per_function),
+        ("a baseline batch", r.baseline_memory_per_function),
+        (
+            "baseline, one at a time,",
+            r.baseline_single_memory_per_function,
+        ),
     ] {
         let _ = writeln!(
             out,
-            "memory per live function, {tier} batch of {RSS_BATCH} small formulas: {grown:.0} \
-             bytes of RSS after compiling, {trimmed:.0} once freed compiler memory is returned \
+            "memory per live function, {tier} of {RSS_BATCH} small formulas: {grown:.0} bytes of \
+             RSS after compiling, {trimmed:.0} once freed compiler memory is returned \
              (malloc_trim), {owned:.0} owned (code and Function)"
         );
     }

@@ -302,18 +302,30 @@ fn cache(rounds: usize) -> Result<Vec<Row>, Failure> {
         .collect())
 }
 
-/// What a live function of a batch of [`RSS_BATCH`] small formulas costs, in bytes: resident
-/// memory grown while the batch lives, per function; the same after `malloc_trim` hands the
-/// compiler's freed scratch memory back (glibc); and what the functions own, their code (the
-/// span of the shared mapping they use, alignment included) plus the `Function` values.
-pub(super) fn rss_per_function(strategy: Strategy) -> Result<[f64; 3], Error> {
+/// What a live function of [`RSS_BATCH`] small formulas costs, in bytes, compiled as one batch
+/// or one at a time: resident memory grown while they live, per function; the same after
+/// `malloc_trim` hands the compiler's freed scratch memory back (glibc); and what the functions
+/// own, their code (the span of the memory they use, alignment and gaps included) plus the
+/// `Function` values.
+pub(super) fn rss_per_function(strategy: Strategy, batch: bool) -> Result<[f64; 3], Error> {
     let srcs: Vec<String> = (0..RSS_BATCH).map(|k| format!("x * {k} + y")).collect();
     let srcs: Vec<&str> = srcs.iter().map(String::as_str).collect();
     let mut jit = Jit::with_strategy(strategy)?;
-    jit.compile_formulas::<(f64, f64), f64>(&srcs[..BATCH], &["x", "y"])?; // warm up
+    let vars = ["x", "y"];
+    type Small = Function<(f64, f64), f64>;
+    let mut compile = |srcs: &[&str]| -> Result<Vec<Small>, Error> {
+        if batch {
+            jit.compile_formulas(srcs, &vars)
+        } else {
+            srcs.iter()
+                .map(|src| jit.compile_formula(&Formula::parse(src, &vars)?))
+                .collect()
+        }
+    };
+    compile(&srcs[..BATCH])?; // warm up
     trim();
     let before = rss_bytes();
-    let fs = jit.compile_formulas::<(f64, f64), f64>(&srcs, &["x", "y"])?;
+    let fs = compile(&srcs)?;
     let grown = rss_bytes().saturating_sub(before) as f64;
     trim();
     let trimmed = rss_bytes().saturating_sub(before) as f64;

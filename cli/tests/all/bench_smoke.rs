@@ -76,6 +76,7 @@ fn bench_measures_every_contender_and_round_trips_through_json_and_svg() {
     for [grown, trimmed, owned] in [
         results.batch_memory_per_function,
         results.baseline_memory_per_function,
+        results.baseline_single_memory_per_function,
     ] {
         assert!(
             grown > 0.0 && trimmed > 0.0 && owned > 0.0,
