@@ -1,10 +1,10 @@
 //! [`Evaluator<T>`]: a formula that is interpreted until compiling it pays, then compiled by the
-//! baseline tier on the calling thread (about a microsecond), then, if it keeps being evaluated,
+//! baseline tier on the calling thread (a few microseconds), then, if it keeps being evaluated,
 //! by Cranelift on a background thread; interpreted for good where the OS forbids JIT code.
 
 use crate::baseline::Shape;
 use crate::expr::{Args, Formula};
-use crate::jit::{baseline_code, one};
+use crate::jit::baseline_one;
 use crate::limits::{EVALUATOR_OPTIMIZE_THRESHOLD, EVALUATOR_THRESHOLD};
 use crate::memory::CodeRef;
 use crate::{Error, Jit, Number, Params};
@@ -29,7 +29,7 @@ pub enum Tier {
 
 /// A formula that runs in three tiers, each giving the interpreter's results bit for bit:
 /// - interpreted for its first [`EVALUATOR_THRESHOLD`] evaluations;
-/// - then compiled by the baseline tier, on the calling thread, in about a microsecond;
+/// - then compiled by the baseline tier, on the calling thread, in a few microseconds;
 /// - after [`EVALUATOR_OPTIMIZE_THRESHOLD`] evaluations, compiled by Cranelift on a background
 ///   thread (no call waits for it), and run as optimized code from then on.
 ///
@@ -218,14 +218,12 @@ impl<T: Number> fmt::Debug for Evaluator<T> {
 fn compile_baseline<T: Number>(shared: &Shared<T>) {
     let result = crate::isa::check_host(&target_lexicon::Triple::host())
         .and_then(|()| {
-            let codes = baseline_code(
-                1,
-                |_| Ok(std::borrow::Cow::Borrowed(shared.formula.program())),
+            baseline_one(
+                shared.formula.program(),
                 Shape::Formula(Args::Memory),
                 "fnjit_evaluator",
                 crate::perf_map::enabled_by_env(),
-            )?;
-            one(codes)
+            )
         })
         .map_err(|e| e.to_string());
     settle(&shared.baseline, result);

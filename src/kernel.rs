@@ -6,7 +6,7 @@ use crate::error::Error;
 use crate::expr::{Formula, Number, build_kernel, lanes};
 use crate::func::{Ir, Params};
 use crate::isa::OptLevel;
-use crate::jit::{Jit, Strategy, baseline_code, one};
+use crate::jit::{Jit, Strategy, baseline_one};
 use crate::memory::CodeRef;
 use crate::parallel;
 use std::fmt;
@@ -57,13 +57,7 @@ impl Jit {
     pub fn compile_kernel<T: Number>(&mut self, formula: &Formula<T>) -> Result<Kernel<T>, Error> {
         let program = formula.program();
         if self.strategy() == Strategy::Baseline {
-            let code = one(baseline_code(
-                1,
-                |_| Ok(std::borrow::Cow::Borrowed(program)),
-                Shape::Kernel,
-                "fnjit_kernel",
-                self.perf_map(),
-            )?)?;
+            let code = baseline_one(program, Shape::Kernel, "fnjit_kernel", self.perf_map())?;
             // SAFETY: the baseline emitter (`baseline/`) wrote the loop of `expr/vector.rs`'s
             // signature for this formula, one row at a time: it loads one column pointer per
             // variable from its first argument, reads row `i` of each for `i` in [0, len), writes

@@ -7,7 +7,7 @@
 //! output, the length and the row in `x19` to `x22`, all callee-saved. `x18` (the platform
 //! register) is never touched.
 
-use super::{Emitter, Shape, Unary};
+use super::{Emitter, PROBE, Shape, Unary, VALUE_REGS, slot_bytes};
 use crate::expr::{Args, BinOp, Program, Ty};
 
 const SP: u32 = 31;
@@ -18,10 +18,7 @@ const X21: u32 = 21;
 const X22: u32 = 22;
 /// Where an offset too big for an immediate is built.
 const X17: u32 = 17;
-/// The page size that stack probes step by (the smallest of any AArch64 Linux).
-const PROBE: usize = 4096;
-/// f64 values `0..VALUE_REGS` live in `d16..`; the three above are scratch.
-const VALUE_REGS: usize = 13;
+/// f64 value `k` lives in `d<FIRST + k>`; `d29..31` are scratch.
 const FIRST: u32 = 16;
 const S1: u32 = 29;
 const S2: u32 = 30;
@@ -216,19 +213,11 @@ impl Arm64 {
 
 impl Emitter for Arm64 {
     fn new(ty: Ty, shape: Shape, program: &Program, code: Vec<u8>) -> Arm64 {
-        let in_frame = if shape == Shape::Formula(Args::Registers) {
-            program.vars
-        } else {
-            0
-        };
-        let mut code = code;
-        // A few instructions a node: one allocation for most formulas.
-        code.reserve(64 + 16 * program.nodes.len());
         Arm64 {
             code,
             ty,
             shape,
-            frame: (8 * (program.max_stack + in_frame)).next_multiple_of(16),
+            frame: slot_bytes(program, shape).next_multiple_of(16),
             values: program.max_stack,
             vars: program.vars,
             loop_top: 0,

@@ -1,6 +1,6 @@
 //! The baseline tier: machine code straight from a formula's postfix program, one pass, no IR, no
-//! register allocator. A formula is callable in about a microsecond, where Cranelift takes 40 to
-//! 130 (docs/performance.md, "The baseline tier").
+//! register allocator. A formula is callable in a few microseconds, where Cranelift takes 40 to
+//! 150 (docs/performance.md, "The baseline tier").
 //!
 //! The code is a stack machine with the stack's places fixed by depth: f64 value `k` lives in
 //! register `k` of a bank of 13 (`xmm0..12`, `d16..28`), integer values in stack slots with the
@@ -17,6 +17,23 @@ mod arm64;
 mod x64;
 
 use crate::expr::{Args, BinOp, Func, Node, Program, REM_CALLEE, Ty, UnOp};
+
+/// How many f64 values live in registers (the rest in frame slots): 13 of the 16 that both ISAs
+/// give a leaf function's floats (x86-64's `xmm0..15`, AArch64's caller-saved `v16..31`), three
+/// left as scratch.
+const VALUE_REGS: usize = 13;
+/// The page size that stack probes step by: the smallest of any x86-64 or AArch64 Linux.
+const PROBE: usize = 4096;
+
+/// The bytes of frame slots `program` needs as `shape`: one per value of its deepest stack, and
+/// for a formula with its arguments in registers, one per argument, stored there on entry.
+fn slot_bytes(program: &Program, shape: Shape) -> usize {
+    let arguments = match shape {
+        Shape::Formula(Args::Registers) => program.vars,
+        _ => 0,
+    };
+    8 * (program.max_stack + arguments)
+}
 
 /// What a baseline function is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -83,7 +100,9 @@ pub(crate) fn emit(program: &Program, shape: Shape, code: Vec<u8>) -> Vec<u8> {
 }
 
 /// `code` with the machine code of `program` as `shape` appended, by emitter `E`.
-pub(crate) fn emit_with<E: Emitter>(program: &Program, shape: Shape, code: Vec<u8>) -> Vec<u8> {
+pub(crate) fn emit_with<E: Emitter>(program: &Program, shape: Shape, mut code: Vec<u8>) -> Vec<u8> {
+    // A few instructions a node: one allocation for most formulas.
+    code.reserve(64 + 16 * program.nodes.len());
     let mut e = E::new(program.ty, shape, program, code);
     e.prologue();
     let mut depth = 0usize;

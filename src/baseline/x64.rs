@@ -5,7 +5,7 @@
 //! formula from memory keeps its argument pointer in `rbx`; a kernel keeps the column table, the
 //! output, the length and the row in `rbx`, `r12`, `r13` and `r14`, all callee-saved.
 
-use super::{Emitter, Shape, Unary};
+use super::{Emitter, PROBE, Shape, Unary, VALUE_REGS, slot_bytes};
 use crate::expr::{Args, BinOp, Program, Ty};
 
 const RAX: u8 = 0;
@@ -20,10 +20,7 @@ const R13: u8 = 13;
 const R14: u8 = 14;
 /// Where System V passes the first six integer arguments.
 const INT_ARGS: [u8; 6] = [RDI, RSI, RDX, RCX, 8, 9];
-/// The page size that stack probes step by (the smallest of any x86-64 Linux).
-const PROBE: usize = 4096;
-/// f64 values `0..VALUE_REGS` live in `xmm0..`; the three above are scratch.
-const VALUE_REGS: usize = 13;
+/// `xmm13..15`: scratch.
 const S1: u8 = 13;
 const S2: u8 = 14;
 const S3: u8 = 15;
@@ -335,19 +332,11 @@ impl Emitter for X64 {
             Shape::Formula(Args::Memory) => &[RBX],
             Shape::Kernel => &[RBX, R12, R13, R14],
         };
-        let in_frame = if shape == Shape::Formula(Args::Registers) {
-            vars
-        } else {
-            0
-        };
-        let bytes = 8 * (program.max_stack + in_frame);
+        let bytes = slot_bytes(program, shape);
         // At entry rsp is 8 below a multiple of 16; after the pushes and the frame, a call needs
         // it at a multiple of 16.
         let pushed = 8 + 8 * saved.len();
         let frame = (bytes + pushed).next_multiple_of(16) - pushed;
-        let mut code = code;
-        // About 12 bytes a node: one allocation for most formulas.
-        code.reserve(64 + 16 * program.nodes.len());
         X64 {
             code,
             ty,

@@ -4,10 +4,10 @@
 //!   and never writable again. No value of any type here is writable and executable at once.
 //!
 //! The system calls live in `sys.rs`, the pool of free pages in `pool.rs`, near placement in
-//! `near.rs`, the shared chunks of small functions in `arena.rs`, and what each architecture needs
-//! before new code may run in `coherence.rs`. When
-//! its owner drops, a one-page mapping is made read-write again (never executable), zeroed and
-//! pooled for the next function; everything else is unmapped.
+//! `near.rs`, the shared chunks of small functions in `arena.rs`, and what each architecture
+//! needs before new code may run in `coherence.rs`. When its owner drops, a one-page mapping is
+//! made read-write again (never executable), zeroed and pooled for the next function; a chunk is
+//! unmapped with its last function; everything else is unmapped.
 
 mod arena;
 mod coherence;
@@ -246,6 +246,9 @@ impl CodeRef {
     /// # Errors
     /// As [`WritableCode::new`] and [`WritableCode::make_executable`].
     pub(crate) fn install(parts: &[&[u8]]) -> Result<Vec<CodeRef>, Error> {
+        if parts.is_empty() {
+            return Ok(Vec::new());
+        }
         if let Some((chunk, entries)) = arena::place(parts)? {
             let owner = Arc::new(Owner::Chunk(chunk));
             return Ok(entries
