@@ -126,7 +126,11 @@ impl<T: Number> Evaluator<T> {
         let shared = &*self.shared;
         if args.len() == shared.formula.vars().len() {
             if let Some(Ok(code)) = shared.optimized.get() {
-                // SAFETY: as below, for `compile_row`'s code.
+                // SAFETY: `code` is `compile_row`'s code for this formula: it reads one `T` per
+                // variable from its pointer argument (`args`, of exactly that length, checked
+                // above; aligned, as any `[T]`), touches no other memory but its frame, and
+                // computes as `compile_formula`'s code does (guarded division; calls only to
+                // fnjit's math functions, which do not unwind).
                 return Ok(unsafe { run(code, args) });
             }
             match shared.baseline.get() {
@@ -140,11 +144,7 @@ impl<T: Number> Evaluator<T> {
                         }
                     }
                     // SAFETY: `code` is the baseline tier's code for this formula with its
-                    // arguments in memory (`Args::Memory`): it reads one `T` per variable from
-                    // its pointer argument (`args`, of exactly that length, checked above;
-                    // aligned, as any `[T]`), touches no other memory but its frame, and computes
-                    // as `compile_formula`'s code does (guarded division; calls only to fnjit's
-                    // math functions, which do not unwind).
+                    // arguments in memory (`Args::Memory`), under the same contract as above.
                     return Ok(unsafe { run(code, args) });
                 }
                 Some(Err(_)) => {}
