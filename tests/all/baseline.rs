@@ -133,3 +133,48 @@ fn parse_under_a_profiler() {
         assert_eq!(formula.vars().len(), 3);
     }
 }
+
+/// How a baseline kernel's speed depends on where its code lands: the same loop compiled eight
+/// times (each at another place in the shared chunk), each timed over 1,000,000 rows. A tool for
+/// looking, not a check: `cargo test --test all -- --ignored --nocapture kernel_speed_by_address`.
+#[test]
+#[ignore = "a measurement"]
+fn kernel_speed_by_address() {
+    let mut jit = baseline();
+    let formula = Formula::<f64>::parse(
+        "x*y-z/(x+1.5)+y*y*0.5-x/3.0+z*z*z-(x-y)*(y-z)+2.5*x-y/4.0+z",
+        &["x", "y", "z"],
+    )
+    .expect("parse");
+    let rows = 1_000_000;
+    let cols: Vec<Vec<f64>> = (0..3)
+        .map(|c| {
+            (0..rows)
+                .map(|i| 0.5 + ((i * (c + 3)) % 1000) as f64 * 0.001)
+                .collect()
+        })
+        .collect();
+    let cols: Vec<&[f64]> = cols.iter().map(Vec::as_slice).collect();
+    let mut out = vec![0.0; rows];
+    let mut keep = Vec::new();
+    for _ in 0..8 {
+        let k = jit.compile_kernel(&formula).expect("kernel");
+        let mut best = f64::MAX;
+        for _ in 0..5 {
+            let start = std::time::Instant::now();
+            k.eval(&cols, &mut out).expect("eval");
+            best = best.min(start.elapsed().as_nanos() as f64 / rows as f64);
+        }
+        println!(
+            "{:p} (offset {:3} in 64): {best:.2} ns/row",
+            k.code().as_ptr(),
+            k.code().as_ptr() as usize % 64
+        );
+        keep.push(k);
+        // Shift the next kernel by a small function in between.
+        keep.push(
+            jit.compile_kernel(&Formula::parse("x", &["x", "y", "z"]).expect("x"))
+                .expect("k"),
+        );
+    }
+}
