@@ -7,7 +7,7 @@
 //! output, the length and the row in `x19` to `x22`, all callee-saved. `x18` (the platform
 //! register) is never touched.
 
-use super::{Emitter, PROBE, Shape, Unary, VALUE_REGS, slot_bytes};
+use super::{Emitter, PROBE, Shape, Unary, VALUE_REGS, slot_bytes, vars_in_registers};
 use crate::expr::{Args, BinOp, Program, Ty};
 
 const SP: u32 = 31;
@@ -61,6 +61,8 @@ pub(crate) struct Arm64 {
     frame: usize,
     values: usize,
     vars: usize,
+    /// Variable `i` lives in `d<FIRST + values + i>` (`super::vars_in_registers`).
+    var_regs: bool,
     loop_top: usize,
     loop_exit: usize,
 }
@@ -148,6 +150,11 @@ impl Arm64 {
         self.put(0x1E60_0C00 | S2 << 16 | cond << 12 | d << 5 | d); // fcsel d, d, S2, cond
     }
 
+    /// The register of variable `i` when variables live in registers.
+    fn var_reg(&self, i: usize) -> u32 {
+        FIRST + (self.values + i) as u32
+    }
+
     /// The register of f64 value `k`, if it has one.
     fn reg(&self, k: usize) -> Option<u32> {
         (k < VALUE_REGS).then_some(FIRST + k as u32)
@@ -220,6 +227,7 @@ impl Emitter for Arm64 {
             frame: slot_bytes(program, shape).next_multiple_of(16),
             values: program.max_stack,
             vars: program.vars,
+            var_regs: vars_in_registers(program, shape),
             loop_top: 0,
             loop_exit: 0,
         }
@@ -241,6 +249,11 @@ impl Emitter for Arm64 {
         self.sp_adjust(true, left);
         let kind = self.kind();
         match self.shape {
+            Shape::Formula(Args::Registers) if self.var_regs => {
+                for i in 0..self.vars {
+                    self.fmov(self.var_reg(i), i as u32);
+                }
+            }
             Shape::Formula(Args::Registers) => {
                 for i in 0..self.vars.min(8) {
                     let at = self.slot(self.values + i);
@@ -262,11 +275,22 @@ impl Emitter for Arm64 {
                 self.put(0xEB00_001F | X21 << 16 | X22 << 5); // cmp x22, x21
                 self.loop_exit = self.code.len();
                 self.put(0); // b.hs exit, patched in the epilogue
+                if self.var_regs {
+                    for i in 0..self.vars {
+                        self.access(false, Kind::X, 9, Addr::Offset(X19, 8 * i)); // x9 = column
+                        let d = self.var_reg(i);
+                        self.access(false, Kind::D, d, Addr::Scaled(9, X22));
+                    }
+                }
             }
         }
     }
 
     fn var(&mut self, index: usize, depth: usize) {
+        if self.var_regs {
+            let r = self.var_reg(index);
+            return self.set(depth, r);
+        }
         let kind = self.kind();
         let t = if kind == Kind::D {
             self.dest(depth)

@@ -25,6 +25,22 @@ const VALUE_REGS: usize = 13;
 /// The page size that stack probes step by: the smallest of any x86-64 or AArch64 Linux.
 const PROBE: usize = 4096;
 
+/// Whether the variables of `program` live in registers, above the values' (register
+/// `max_stack + i` of the bank holds variable `i`), loaded once per call or per row instead of
+/// at each use: for f64 formulas and kernels with their arguments in registers or columns, when
+/// values and variables fit the bank together and no call would clobber them.
+fn vars_in_registers(program: &Program, shape: Shape) -> bool {
+    let calls = program.nodes.iter().any(|node| match node {
+        Node::Call(f) => !matches!(f, Func::Abs | Func::Sqrt),
+        Node::Bin(op) => matches!(op, BinOp::Pow | BinOp::Rem),
+        _ => false,
+    });
+    program.ty == Ty::F64
+        && shape != Shape::Formula(Args::Memory)
+        && !calls
+        && program.max_stack + program.vars <= VALUE_REGS
+}
+
 /// The bytes of frame slots `program` needs as `shape`: one per value of its deepest stack, and
 /// for a formula with its arguments in registers, one per argument, stored there on entry.
 fn slot_bytes(program: &Program, shape: Shape) -> usize {

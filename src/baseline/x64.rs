@@ -5,7 +5,7 @@
 //! formula from memory keeps its argument pointer in `rbx`; a kernel keeps the column table, the
 //! output, the length and the row in `rbx`, `r12`, `r13` and `r14`, all callee-saved.
 
-use super::{Emitter, PROBE, Shape, Unary, VALUE_REGS, slot_bytes};
+use super::{Emitter, PROBE, Shape, Unary, VALUE_REGS, slot_bytes, vars_in_registers};
 use crate::expr::{Args, BinOp, Program, Ty};
 
 const RAX: u8 = 0;
@@ -51,6 +51,8 @@ pub(crate) struct X64 {
     vars: usize,
     /// Callee-saved registers pushed, in push order.
     saved: &'static [u8],
+    /// Variable `i` lives in `xmm<values + i>` (`super::vars_in_registers`).
+    var_regs: bool,
     /// Where a kernel's loop starts, and the jump out of it to patch.
     loop_top: usize,
     loop_exit: usize,
@@ -345,6 +347,7 @@ impl Emitter for X64 {
             values: program.max_stack,
             vars,
             saved,
+            var_regs: vars_in_registers(program, shape),
             loop_top: 0,
             loop_exit: 0,
         }
@@ -366,6 +369,12 @@ impl Emitter for X64 {
         }
         self.rsp_adjust(true, left);
         match self.shape {
+            Shape::Formula(Args::Registers) if self.var_regs => {
+                // Highest first: each argument moves up, above every argument not yet moved.
+                for i in (0..self.vars).rev() {
+                    self.movapd((self.values + i) as u8, i as u8);
+                }
+            }
             Shape::Formula(Args::Registers) => {
                 for (i, &reg) in INT_ARGS.iter().enumerate().take(self.vars) {
                     let at = self.slot(self.values + i);
@@ -386,11 +395,20 @@ impl Emitter for X64 {
                 self.op(None, true, &[0x39], R13, Rm::Reg(R14)); // cmp r14, r13
                 self.code.extend_from_slice(&[0x0F, 0x83, 0, 0, 0, 0]); // jae exit
                 self.loop_exit = self.code.len() - 4;
+                if self.var_regs {
+                    for i in 0..self.vars {
+                        let at = self.var_operand(i);
+                        self.movsd_load((self.values + i) as u8, at);
+                    }
+                }
             }
         }
     }
 
     fn var(&mut self, index: usize, depth: usize) {
+        if self.var_regs {
+            return self.set(depth, (self.values + index) as u8);
+        }
         if self.ty == Ty::F64 {
             let at = self.var_operand(index);
             match self.loc(depth) {
