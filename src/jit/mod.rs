@@ -44,11 +44,11 @@ pub type JitFunction = Function<i32, i32>;
 /// How a [`Jit`] compiles formulas and kernels, and which Cranelift settings it gives your IR.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Strategy {
-    /// Machine code straight from the parsed formula, in one pass (3 µs for a 20-operator
-    /// formula, 37 times faster than Cranelift, on this project's machine): formulas, batches,
-    /// cached formulas and kernels. Its calls take 1 to 1.5 times as long as the optimizing
-    /// tier's, its arithmetic kernels twice (docs/performance.md, "The baseline tier"). Your IR
-    /// ([`Jit::compile`], [`Jit::compile_many`]) compiles with `opt_level = none`.
+    /// Machine code straight from the parsed formula, in one pass (2.5 µs for a 20-operator
+    /// formula, 50 times faster than Cranelift, on this project's machine): formulas, batches,
+    /// cached formulas and kernels. Its calls take 1.2 to 1.3 times as long as the optimizing
+    /// tier's, its arithmetic kernels 2 to 3.5 times (docs/performance.md, "The baseline tier").
+    /// Your IR ([`Jit::compile`], [`Jit::compile_many`]) compiles with `opt_level = none`.
     Baseline,
     /// Cranelift with `opt_level = speed` for everything: the fastest code.
     Optimizing,
