@@ -100,6 +100,15 @@ fn your_ir_compiles_at_cranelifts_fastest_settings() {
     assert_eq!(fs[0].call(-3.0), 9.0);
 }
 
+/// The 20-operator formula of the benchmarks, for the profiling tests below.
+fn formula_20() -> Formula<f64> {
+    Formula::parse(
+        "x*y-z/(x+1.5)+y*y*0.5-x/3.0+z*z*z-(x-y)*(y-z)+2.5*x-y/4.0+z",
+        &["x", "y", "z"],
+    )
+    .expect("parse")
+}
+
 /// Where a baseline compile's time goes: run under callgrind, one compile of the 20-operator
 /// formula a thousand times (`valgrind --tool=callgrind <test binary> --ignored --exact
 /// baseline::compile_under_a_profiler`).
@@ -107,11 +116,7 @@ fn your_ir_compiles_at_cranelifts_fastest_settings() {
 #[ignore = "for a profiler"]
 fn compile_under_a_profiler() {
     let mut jit = baseline();
-    let formula = Formula::<f64>::parse(
-        "x*y-z/(x+7.5)+y*y*0.5-x/3.0+z*z*z-(x-y)*(y-z)+2.5*x-y/4.0+z",
-        &["x", "y", "z"],
-    )
-    .expect("parse");
+    let formula = formula_20();
     for _ in 0..1000 {
         let f = jit
             .compile_formula::<(f64, f64, f64), f64>(&formula)
@@ -125,12 +130,7 @@ fn compile_under_a_profiler() {
 #[ignore = "for a profiler"]
 fn parse_under_a_profiler() {
     for _ in 0..1000 {
-        let formula = Formula::<f64>::parse(
-            "x*y-z/(x+7.5)+y*y*0.5-x/3.0+z*z*z-(x-y)*(y-z)+2.5*x-y/4.0+z",
-            &["x", "y", "z"],
-        )
-        .expect("parse");
-        assert_eq!(formula.vars().len(), 3);
+        assert_eq!(formula_20().vars().len(), 3);
     }
 }
 
@@ -141,11 +141,7 @@ fn parse_under_a_profiler() {
 #[ignore = "a measurement"]
 fn kernel_speed_by_address() {
     let mut jit = baseline();
-    let formula = Formula::<f64>::parse(
-        "x*y-z/(x+1.5)+y*y*0.5-x/3.0+z*z*z-(x-y)*(y-z)+2.5*x-y/4.0+z",
-        &["x", "y", "z"],
-    )
-    .expect("parse");
+    let formula = formula_20();
     let rows = 1_000_000;
     let cols: Vec<Vec<f64>> = (0..3)
         .map(|c| {
