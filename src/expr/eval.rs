@@ -123,24 +123,12 @@ impl Semantics for f64 {
 
     fn call(f: Func, args: &[Self]) -> Self {
         let (x, y) = (args[0], args.get(1).copied().unwrap_or(0.0));
-        match f {
-            // Moves bits, as `-` does: a signaling NaN stays one (so does Cranelift's `fabs`).
-            Func::Abs => x.abs(),
-            // The rest compute, and quiet a NaN argument first, as the hardware instructions that
-            // JIT code uses for them do (`sqrtsd`, `roundsd`, `minsd`; AArch64's `fsqrt`,
-            // `frintm`, `fmin`). Rust's `floor`, `ceil` and `trunc` are software on the x86-64
-            // baseline, which return a signaling NaN unchanged.
-            Func::Sqrt => math::quiet(x).sqrt(),
-            Func::Floor => math::quiet(x).floor(),
-            Func::Ceil => math::quiet(x).ceil(),
-            Func::Trunc => math::quiet(x).trunc(),
-            Func::Min => math::min(x, y),
-            Func::Max => math::max(x, y),
-            other => match other.callee() {
-                Some((_, super::Callee::Unary(f))) => f(x),
-                Some((_, super::Callee::Binary(f))) => f(x, y),
-                None => f64::NAN,
-            },
+        // The very functions JIT code calls (`math.rs`): `abs` moves bits, as `-` does; the rest
+        // quiet a NaN argument first, as the hardware instructions do that JIT code uses for some
+        // of them (`sqrtsd`, `roundsd`, `minsd`; AArch64's `fsqrt`, `frintm`, `fmin`).
+        match f.rust() {
+            super::Callee::Unary(f) => f(x),
+            super::Callee::Binary(f) => f(x, y),
         }
     }
 }

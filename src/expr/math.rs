@@ -1,8 +1,9 @@
-//! The f64 functions that Cranelift has no instruction for, as `extern "C"` Rust functions. JIT
-//! code calls these very functions, and so does the interpreter, so the two agree bit for bit.
-//! None of them can panic or unwind: each is one method of `f64`, total on every input.
+//! The f64 functions of formulas as `extern "C"` Rust functions: Cranelift's code calls those it
+//! has no instruction for, the baseline tier's code those it does not inline, and the interpreter
+//! all of them, so every tier agrees bit for bit. None of them can panic or unwind: each is one
+//! method of `f64` (or [`min`], [`max`]), total on every input.
 //!
-//! Each quiets its arguments first ([`quiet`]): the formula language treats a signaling NaN as
+//! Each but `abs` (which moves bits, as `-` does) quiets its arguments first ([`quiet`]): the formula language treats a signaling NaN as
 //! its quiet NaN everywhere (docs/language.md, NaN policy), while glibc tells them apart
 //! (`pow(sNaN, 0)` is NaN, `pow(qNaN, 0)` is 1; `hypot(sNaN, inf)` is NaN, `hypot(qNaN, inf)` is
 //! inf).
@@ -40,16 +41,6 @@ pub(crate) extern "C" fn abs(x: f64) -> f64 {
     x.abs()
 }
 
-/// [`min`], callable from JIT code.
-pub(crate) extern "C" fn minimum(x: f64, y: f64) -> f64 {
-    min(x, y)
-}
-
-/// [`max`], callable from JIT code.
-pub(crate) extern "C" fn maximum(x: f64, y: f64) -> f64 {
-    max(x, y)
-}
-
 /// `f64::powf`: what `**` and `pow` mean.
 pub(crate) extern "C" fn pow(x: f64, y: f64) -> f64 {
     quiet(x).powf(quiet(y))
@@ -72,7 +63,7 @@ pub(crate) extern "C" fn rem(x: f64, y: f64) -> f64 {
 
 /// The smaller of `x` and `y` as IEEE 754-2019 `minimum` and Cranelift's `fmin` define it: NaN if
 /// either is NaN, and -0 below +0. (Rust's `f64::min` ignores a NaN instead.)
-pub(crate) fn min(x: f64, y: f64) -> f64 {
+pub(crate) extern "C" fn min(x: f64, y: f64) -> f64 {
     if x.is_nan() || y.is_nan() {
         f64::NAN
     } else if x == y {
@@ -86,7 +77,7 @@ pub(crate) fn min(x: f64, y: f64) -> f64 {
 
 /// The larger of `x` and `y`, as [`min`] with the order reversed: NaN if either is NaN, and +0
 /// above -0.
-pub(crate) fn max(x: f64, y: f64) -> f64 {
+pub(crate) extern "C" fn max(x: f64, y: f64) -> f64 {
     if x.is_nan() || y.is_nan() {
         f64::NAN
     } else if x == y {

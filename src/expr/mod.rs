@@ -251,8 +251,8 @@ impl Func {
             Func::Ceil => Unary(math::ceil),
             Func::Round => Unary(math::round),
             Func::Trunc => Unary(math::trunc),
-            Func::Min => Binary(math::minimum),
-            Func::Max => Binary(math::maximum),
+            Func::Min => Binary(math::min),
+            Func::Max => Binary(math::max),
             Func::Hypot => Binary(math::hypot),
         }
     }

@@ -518,8 +518,9 @@ impl Jit {
         self
     }
 
-    /// Compiles `formula` to read its arguments from memory ([`Args::Memory`]): the code of an
-    /// [`crate::Evaluator`]. Not callable by itself; the caller vouches for its calls.
+    /// Compiles `formula` with Cranelift to read its arguments from memory ([`Args::Memory`]): an
+    /// [`crate::Evaluator`]'s optimized code (its baseline code comes from [`baseline_one`]). Not
+    /// callable by itself; the caller vouches for its calls.
     ///
     /// # Errors
     /// As [`compile_inc`].
@@ -527,14 +528,6 @@ impl Jit {
         &mut self,
         formula: &Formula<T>,
     ) -> Result<CodeRef, Error> {
-        if self.strategy == Strategy::Baseline {
-            return baseline_one(
-                formula.program(),
-                Shape::Formula(Args::Memory),
-                "fnjit_evaluator",
-                self.perf_map,
-            );
-        }
         let imports = self.build_ir(|func, fctx, target| {
             build_formula(func, fctx, target, formula.program(), Args::Memory)
         });

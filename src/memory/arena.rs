@@ -120,8 +120,9 @@ fn new_chunk() -> Result<Current, Error> {
         write,
         used: 0,
     };
-    // SAFETY: `exec` is the read-only alias of the mapping made above, owned by `current`.
-    unsafe { sys::protect_alias(exec, CHUNK_LEN) }
+    // SAFETY: `exec` is the read-only alias of the mapping made above, owned by `current`, and
+    // nothing references it yet.
+    unsafe { sys::protect(exec, CHUNK_LEN, sys::Protection::ReadExecute) }
         .map_err(|source| Error::ExecRefused { source })?;
     Ok(current)
 }

@@ -55,8 +55,8 @@ pub(super) enum Protection {
 /// `mprotect` of a whole mapping (nothing on macOS AArch64: see the module's comment).
 ///
 /// # Safety
-/// `ptr`/`len` must be exactly one mapping made by [`map`] that the caller owns, and no
-/// reference into it may be used across the change: Rust must never write through a reference
+/// `ptr`/`len` must be exactly one mapping made by [`map`] (or the read-only alias of
+/// [`map_twice`]) that the caller owns, and no reference into it may be used across the change: Rust must never write through a reference
 /// into memory that became read-execute, nor run code in memory that became read-write.
 #[cfg(unix)]
 pub(super) unsafe fn protect(ptr: NonNull<u8>, len: usize, to: Protection) -> io::Result<()> {
@@ -81,8 +81,8 @@ pub(super) unsafe fn protect(ptr: NonNull<u8>, len: usize, to: Protection) -> io
 /// fail if the arguments are wrong, and a destructor has no one to report to.
 ///
 /// # Safety
-/// `ptr`/`len` must be exactly one mapping made by [`map`] that the caller owns and no longer
-/// references.
+/// `ptr`/`len` must be exactly one mapping made by [`map`] or [`map_twice`] that the caller owns
+/// and no longer references.
 #[cfg(unix)]
 pub(super) unsafe fn unmap(ptr: NonNull<u8>, len: usize) {
     // SAFETY: the caller passes one mapping it owns and references no more.
@@ -92,7 +92,9 @@ pub(super) unsafe fn unmap(ptr: NonNull<u8>, len: usize) {
 }
 
 /// One memory object of `len` bytes mapped twice (Linux): read-write at `write` and read-only at
-/// `exec` (made read-execute by [`protect_alias`]). Writes through `write` show at `exec`. The
+/// `exec`, to be made read-execute by [`protect`], and not by `PROT_EXEC` here, so that a policy
+/// that refuses code memory (`PR_SET_MDWE` refuses to add `PROT_EXEC` to a mapping) refuses it as
+/// it refuses every other. Writes through `write` show at `exec`. The
 /// file descriptor is closed before this returns: the mappings keep the object alive.
 #[cfg(any(target_os = "linux", target_os = "android"))]
 pub(super) fn map_twice(len: usize) -> io::Result<(NonNull<u8>, NonNull<u8>)> {
@@ -132,26 +134,6 @@ pub(super) fn map_twice(len: usize) -> io::Result<(NonNull<u8>, NonNull<u8>)> {
     // SAFETY: `fd` is ours; the mappings (if any) hold the object.
     unsafe { libc::close(fd) };
     mapped
-}
-
-/// `mprotect` of the read-only alias of [`map_twice`] to read-execute. It is a separate call, and
-/// not `PROT_EXEC` at `mmap`, so that a policy that refuses code memory (`PR_SET_MDWE` refuses
-/// to add `PROT_EXEC` to a mapping) refuses this as it refuses [`protect`].
-///
-/// # Safety
-/// `exec`/`len` must be exactly the read-only alias of one [`map_twice`] that the caller owns;
-/// nothing has been written through a reference into it (it was never writable).
-#[cfg(any(target_os = "linux", target_os = "android"))]
-pub(super) unsafe fn protect_alias(exec: NonNull<u8>, len: usize) -> io::Result<()> {
-    // SAFETY: the caller passes the read-only alias it owns; adding execute permission changes
-    // no memory that Rust code writes.
-    let rc =
-        unsafe { libc::mprotect(exec.as_ptr().cast(), len, libc::PROT_READ | libc::PROT_EXEC) };
-    if rc == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
-    }
 }
 
 /// The system's page size (at least 4096).
