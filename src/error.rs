@@ -69,6 +69,14 @@ pub enum Error {
         /// The IR's signature.
         found: String,
     },
+    /// The host's C ABI passes this signature differently from Cranelift's code, so fnjit cannot
+    /// call it soundly.
+    Abi {
+        /// The signature.
+        signature: String,
+        /// Where the two differ, and what to do instead.
+        reason: String,
+    },
     /// The IR holds an instruction or a type that a safe call could not survive.
     UnsafeIr {
         /// The instruction, as CLIF text.
@@ -90,6 +98,13 @@ pub enum Error {
     Link {
         /// The callee, as the IR names it.
         callee: String,
+    },
+    /// Cranelift panicked on IR that its verifier passed; fnjit caught the panic.
+    Panicked {
+        /// What was running: compiling or linking.
+        stage: &'static str,
+        /// The panic's message.
+        message: String,
     },
     /// fnjit broke one of its own invariants: a bug in fnjit, never a fault of the input.
     Internal(&'static str),
@@ -190,6 +205,9 @@ impl fmt::Display for Error {
                 "the IR's signature is `{found}`, but the function asked for is `{expected}`: \
                  make them equal, in the host's calling convention (Jit::signature gives it)"
             ),
+            Error::Abi { signature, reason } => {
+                write!(f, "fnjit cannot call `{signature}` on this host: {reason}")
+            }
             Error::UnsafeIr {
                 inst,
                 block,
@@ -204,6 +222,12 @@ impl fmt::Display for Error {
                 "the IR calls {callee}, which fnjit cannot link: it links its own math functions \
                  and Cranelift's libcalls only; pass a function's address as an argument and \
                  `call_indirect` it instead (Jit::compile_unchecked)"
+            ),
+            Error::Panicked { stage, message } => write!(
+                f,
+                "Cranelift panicked while {stage} this IR ({message}); fnjit caught the panic \
+                 and compiled nothing: the IR uses something Cranelift does not support on this \
+                 host"
             ),
             Error::Internal(what) => write!(
                 f,

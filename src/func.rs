@@ -2,12 +2,14 @@
 //! transmute from code to a function pointer.
 //!
 //! A signature is `P -> R`: `P` is a tuple of 0 to 6 [`Scalar`]s (or one bare `Scalar`), `R` is
-//! one `Scalar`. [`Params`] is implemented for those tuples by one macro, so a new arity costs one
-//! line. The signature is checked against the IR once, when the function is compiled (see
+//! one `Scalar` or a tuple of up to four ([`Results`]; `value.rs` says how each travels).
+//! [`Params`] is implemented for those tuples by one macro, so a new arity costs one line. The
+//! signature is checked against the IR once, when the function is compiled (see
 //! [`crate::Jit::compile`]); after that a call is a plain indirect call.
 
 use crate::memory::{CodeRef, ExecutableCode};
-use cranelift_codegen::ir::{self, AbiParam, Signature, Type, types};
+use crate::value::{F32x4, F64x2, I8x16, I16x8, I32x4, I64x2, Results, Scalar};
+use cranelift_codegen::ir::{self, AbiParam, Signature, Type};
 use cranelift_codegen::isa::CallConv;
 use std::fmt;
 use std::marker::PhantomData;
@@ -17,22 +19,6 @@ use std::sync::{Arc, OnceLock};
 mod sealed {
     pub trait Sealed {}
 }
-
-/// A value that crosses into or out of JIT code: `i32`, `i64`, `f32` or `f64`. Sealed.
-pub trait Scalar: sealed::Sealed + Copy + Send + Sync + fmt::Debug + 'static {
-    /// Its Cranelift type.
-    const TYPE: Type;
-}
-
-macro_rules! scalars {
-    ($($t:ty => $clif:expr),*) => {$(
-        impl sealed::Sealed for $t {}
-        impl Scalar for $t {
-            const TYPE: Type = $clif;
-        }
-    )*};
-}
-scalars!(i32 => types::I32, i64 => types::I64, f32 => types::F32, f64 => types::F64);
 
 /// The parameters of a JIT function: a tuple of 0 to 6 [`Scalar`]s, or one bare `Scalar` (so a
 /// `Function<i32, i32>` is called as `f.call(41)`, a `Function<(i32,), i32>` as `f.call((41,))`).
@@ -48,7 +34,7 @@ pub trait Params: sealed::Sealed + Copy + Send + Sync + 'static {
     /// `extern "C" fn(Self…) -> R` under the host's C ABI, returns for these arguments, touches no
     /// memory it does not own, and does not unwind.
     #[doc(hidden)]
-    unsafe fn invoke<R: Scalar>(entry: NonNull<u8>, args: Self) -> R;
+    unsafe fn invoke<R: Results>(entry: NonNull<u8>, args: Self) -> R;
 }
 
 macro_rules! params {
@@ -59,15 +45,18 @@ macro_rules! params {
 
             #[inline]
             #[allow(non_snake_case, reason = "the type names double as argument names")]
-            unsafe fn invoke<R: Scalar>(entry: NonNull<u8>, ($($a,)*): Self) -> R {
+            unsafe fn invoke<R: Results>(entry: NonNull<u8>, ($($a,)*): Self) -> R {
                 // SAFETY: this is fnjit's one transmute from code to a callable, generic over the
                 // signature. Function pointers and data pointers have the same size and
                 // representation on every host fnjit executes code on, and the caller guarantees
-                // that `entry` implements exactly this signature under the host's C ABI.
+                // that `entry` implements exactly this signature under the host's C ABI, with
+                // `R` returned as `R::Ret` (value.rs: the form C returns it in).
                 let f = unsafe {
-                    std::mem::transmute::<*const u8, extern "C" fn($($a),*) -> R>(entry.as_ptr())
+                    std::mem::transmute::<*const u8, extern "C" fn($($a),*) -> R::Ret>(
+                        entry.as_ptr(),
+                    )
                 };
-                f($($a),*)
+                R::from_ret(f($($a),*))
             }
         }
     };
@@ -82,11 +71,12 @@ params!(A B C D E F);
 
 macro_rules! bare_params {
     ($($t:ty),*) => {$(
+        impl sealed::Sealed for $t {}
         impl Params for $t {
             const TYPES: &'static [Type] = &[<$t as Scalar>::TYPE];
 
             #[inline]
-            unsafe fn invoke<R: Scalar>(entry: NonNull<u8>, args: Self) -> R {
+            unsafe fn invoke<R: Results>(entry: NonNull<u8>, args: Self) -> R {
                 // SAFETY: one bare parameter is the one-element tuple; the caller's guarantee
                 // carries over unchanged.
                 unsafe { <($t,)>::invoke(entry, (args,)) }
@@ -94,14 +84,18 @@ macro_rules! bare_params {
         }
     )*};
 }
-bare_params!(i32, i64, f32, f64);
+bare_params!(
+    i8, u8, i16, u16, i32, u32, i64, u64, i128, u128, bool, f32, f64
+);
+bare_params!(I8x16, I16x8, I32x4, I64x2, F32x4, F64x2);
 
 /// The Cranelift signature of `P -> R` in calling convention `call_conv`.
-pub(crate) fn signature<P: Params, R: Scalar>(call_conv: CallConv) -> Signature {
+pub(crate) fn signature<P: Params, R: Results>(call_conv: CallConv) -> Signature {
     let mut sig = Signature::new(call_conv);
     sig.params
         .extend(P::TYPES.iter().map(|&t| AbiParam::new(t)));
-    sig.returns.push(AbiParam::new(R::TYPE));
+    sig.returns
+        .extend(R::TYPES.iter().map(|&t| AbiParam::new(t)));
     sig
 }
 
@@ -209,7 +203,7 @@ impl Ir {
     }
 }
 
-impl<P: Params, R: Scalar> Function<P, R> {
+impl<P: Params, R: Results> Function<P, R> {
     /// Wraps `code`, compiled from `ir` (`None`: written by hand, or one of a batch).
     ///
     /// # Safety
@@ -306,7 +300,7 @@ unsafe impl<P, R> Send for FnRef<'_, P, R> {}
 // SAFETY: as above.
 unsafe impl<P, R> Sync for FnRef<'_, P, R> {}
 
-impl<P: Params, R: Scalar> FnRef<'_, P, R> {
+impl<P: Params, R: Results> FnRef<'_, P, R> {
     /// Calls the code.
     #[inline]
     pub fn call(self, args: P) -> R {

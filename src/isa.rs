@@ -42,14 +42,26 @@ pub(crate) enum OptLevel {
     Speed,
 }
 
-/// Cranelift's backend for the host, with the CPU features it has (SSE4.1, AVX, …).
-pub(crate) fn host_isa(opt: OptLevel) -> Result<OwnedTargetIsa, Error> {
+/// Cranelift's backend for the host, with the CPU features it has (SSE4.1, AVX, …) but those
+/// named in `off` (Cranelift's setting names, such as `has_sse41`).
+pub(crate) fn host_isa(opt: OptLevel, off: &[String]) -> Result<OwnedTargetIsa, Error> {
     let host = Triple::host();
     check_host(&host)?;
-    let builder = cranelift_native::builder().map_err(|cause| Error::Isa {
+    let refused = |cause: String| Error::Isa {
         triple: host.to_string(),
-        cause: cause.to_owned(),
-    })?;
+        cause,
+    };
+    let mut builder = cranelift_native::builder().map_err(|cause| refused(cause.to_owned()))?;
+    for name in off {
+        if !name.starts_with("has_") {
+            return Err(refused(format!(
+                "{name} is not a CPU feature (those are the settings named has_…)"
+            )));
+        }
+        builder
+            .set(name, "false")
+            .map_err(|e| refused(format!("setting {name}=false: {e}")))?;
+    }
     with_settings(builder, &host, opt)
 }
 
@@ -86,6 +98,13 @@ pub(crate) fn with_settings(
             },
         ),
         ("unwind_info", "false"),
+        // `i128` parameters and results as rustc passes them (two integer registers), which
+        // Cranelift otherwise refuses with a panic on x86-64.
+        ("enable_llvm_abi_extensions", "true"),
+        // A frame bigger than a page (stack slots of user IR) touches each page in order, so that
+        // it meets the guard page instead of stepping over it.
+        ("enable_probestack", "true"),
+        ("probestack_strategy", "inline"),
     ];
     for (name, value) in settings {
         flags

@@ -30,14 +30,16 @@ mod parallel;
 pub mod perf_map;
 mod stub;
 pub mod targets;
+mod value;
 
 pub use error::Error;
 pub use evaluator::{Evaluator, Tier};
 pub use expr::{Expr, Formula, Number, eval_expr, eval_formula};
-pub use func::{FnRef, Function, Params, Scalar};
+pub use func::{FnRef, Function, Params};
 pub use jit::{Jit, JitFunction, Strategy, compile_expr, compile_formula, compile_inc};
 pub use kernel::{Kernel, compile_kernel};
 pub use stub::HandStub;
+pub use value::{F32x4, F64x2, I8x16, I16x8, I32x4, I64x2, Results, Scalar};
 
 /// The examples of the README and of every page of `docs/` run as doctests
 /// (`tests/all/docs.rs` checks that each page with Rust in it is listed here).

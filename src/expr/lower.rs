@@ -14,7 +14,7 @@ use cranelift_codegen::isa::TargetFrontendConfig;
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 
 /// A Rust function that the built IR calls: its symbol name and address. The IR names import
-/// `k` as the user function `u0:k`, so the module must declare them first, in this order.
+/// `k` as the user function `u2:k` (`jit/callees.rs`).
 pub(crate) type Import = (&'static str, Callee);
 
 /// The Cranelift type of a formula type.
@@ -289,7 +289,7 @@ impl Lower<'_> {
                 let user = self
                     .b
                     .func
-                    .declare_imported_user_function(UserExternalName::new(0, k as u32));
+                    .declare_imported_user_function(UserExternalName::new(2, k as u32));
                 let func_ref = self.b.import_function(ExtFuncData {
                     name: ExternalName::user(user),
                     signature,

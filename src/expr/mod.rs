@@ -25,8 +25,8 @@ mod parse;
 mod vector;
 
 use crate::error::{Error, SyntaxError};
-use crate::func::Scalar;
 use crate::limits::MAX_VARS;
+use crate::value::Scalar;
 use cranelift_codegen::ir::{AbiParam, Signature, types};
 use cranelift_codegen::isa::CallConv;
 pub(crate) use lower::{Args, Import, build_formula};
@@ -171,7 +171,7 @@ impl Func {
         ("hypot", Func::Hypot),
     ];
 
-    fn by_name(name: &str) -> Option<Func> {
+    pub(crate) fn by_name(name: &str) -> Option<Func> {
         Self::ALL.iter().find(|(n, _)| *n == name).map(|&(_, f)| f)
     }
 

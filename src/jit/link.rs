@@ -8,6 +8,7 @@
 //! (`define_function_bytes`), which places each as aligned and applies the relocations, and
 //! finalizes the module once.
 
+use super::callees::{self, BATCH, IMPORTS, MATH_NAMESPACE};
 use super::provider::CodeSlot;
 use crate::expr::Import;
 use crate::memory::{CodeRef, Placement, WriteAccess};
@@ -15,7 +16,7 @@ use crate::{Error, parallel, perf_map};
 use cranelift_codegen::binemit::{Addend, CodeOffset, Reloc};
 use cranelift_codegen::control::ControlPlane;
 use cranelift_codegen::entity::EntityRef;
-use cranelift_codegen::ir::{self, ExternalName, KnownSymbol, LibCall, Signature};
+use cranelift_codegen::ir::{self, ExternalName, KnownSymbol, Signature};
 use cranelift_codegen::isa::{OwnedTargetIsa, TargetIsa};
 use cranelift_codegen::{Context, FinalizedRelocTarget};
 use cranelift_frontend::FunctionBuilderContext;
@@ -25,10 +26,11 @@ use cranelift_module::{
 };
 use std::collections::HashMap;
 use std::io;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Fills `func` with function `i`'s IR (checked as the entry point requires) and returns what the
-/// IR's user functions `u0:k` are, or the error that item `i` has.
+/// IR's imports `u2:k` are, or the error that item `i` has.
 pub(super) type Build<'a> = dyn Fn(usize, &mut ir::Function, &mut FunctionBuilderContext) -> Result<Vec<Import>, Error>
     + Sync
     + 'a;
@@ -50,8 +52,10 @@ struct Patch {
 }
 
 enum Target {
-    Import(Import),
-    LibCall(LibCall),
+    /// A Rust function: its symbol and address.
+    Rust(&'static str, usize),
+    /// Function `k` of the batch.
+    Batch(usize),
     Known(KnownSymbol),
     /// An offset into the function itself.
     Own(CodeOffset),
@@ -74,8 +78,8 @@ pub(super) fn compile_all(
             if failed.load(Ordering::Relaxed) {
                 return None;
             }
-            let result =
-                build(i, &mut ctx.func, fctx).and_then(|imports| compile_one(isa, ctx, &imports));
+            let result = build(i, &mut ctx.func, fctx)
+                .and_then(|imports| compile_one(isa, ctx, &imports, count));
             ctx.clear();
             failed.fetch_or(result.is_err(), Ordering::Relaxed);
             Some(result)
@@ -104,38 +108,70 @@ pub(super) fn compile_all(
     }
 }
 
-/// Compiles `ctx.func`, whose user function `u0:k` is `imports[k]`.
+/// Compiles `ctx.func`, one of a batch of `batch` functions: its user function `u2:k` is
+/// `imports[k]`, `u0:k` function `k` of the batch, `u1:k` math function `k` (`callees.rs`).
 pub(super) fn compile_one(
     isa: &dyn TargetIsa,
     ctx: &mut Context,
     imports: &[Import],
+    batch: usize,
 ) -> Result<Compiled, Error> {
-    let callees: Vec<u32> = ctx
+    let call_conv = ctx.func.signature.call_conv;
+    let callees: Vec<(u32, u32)> = ctx
         .func
         .params
         .user_named_funcs()
         .values()
-        .map(|name| name.index)
+        .map(|name| (name.namespace, name.index))
         .collect();
     let signature = ctx.func.signature.clone();
-    let code = ctx
-        .compile(isa, &mut ControlPlane::default())
-        .map_err(|e| Error::from(ModuleError::Compilation(e.inner)))?;
-    let relocs = code
-        .buffer
-        .relocs()
+    let code = caught("compiling", || {
+        ctx.compile(isa, &mut ControlPlane::default())
+            .map(|code| {
+                (
+                    code.code_buffer().to_vec(),
+                    code.buffer.alignment,
+                    code.buffer.relocs().to_vec(),
+                )
+            })
+            .map_err(|e| Error::from(ModuleError::Compilation(e.inner)))
+    })?;
+    let (bytes, alignment, relocs) = code;
+    let relocs = relocs
         .iter()
         .map(|r| {
             let target = match &r.target {
-                FinalizedRelocTarget::ExternalName(ExternalName::User(name)) => callees
-                    .get(name.index())
-                    .and_then(|&k| imports.get(k as usize))
-                    .map(|&import| Target::Import(import))
-                    .ok_or_else(|| Error::Link {
-                        callee: format!("user function {name}"),
-                    })?,
+                FinalizedRelocTarget::ExternalName(ExternalName::User(name)) => {
+                    let callee = callees.get(name.index()).copied();
+                    let unknown = || Error::Link {
+                        callee: callee.map_or_else(
+                            || format!("user function {name}"),
+                            |(ns, k)| format!("u{ns}:{k}"),
+                        ),
+                    };
+                    match callee.ok_or_else(unknown)? {
+                        (IMPORTS, k) => imports
+                            .get(k as usize)
+                            .map(|&(symbol, callee)| {
+                                Target::Rust(symbol, callee.address() as usize)
+                            })
+                            .ok_or_else(unknown)?,
+                        (BATCH, k) if (k as usize) < batch => Target::Batch(k as usize),
+                        (MATH_NAMESPACE, k) => callees::math(k)
+                            .map(|(symbol, callee)| Target::Rust(symbol, callee.address() as usize))
+                            .ok_or_else(unknown)?,
+                        _ => return Err(unknown()),
+                    }
+                }
                 FinalizedRelocTarget::ExternalName(ExternalName::LibCall(call)) => {
-                    Target::LibCall(*call)
+                    match callees::libcall(*call, call_conv) {
+                        Some((symbol, address, _)) => Target::Rust(symbol, address as usize),
+                        None => {
+                            return Err(Error::Link {
+                                callee: format!("Cranelift's libcall {call}"),
+                            });
+                        }
+                    }
                 }
                 FinalizedRelocTarget::ExternalName(ExternalName::KnownSymbol(symbol)) => {
                     Target::Known(*symbol)
@@ -155,14 +191,30 @@ pub(super) fn compile_one(
             })
         })
         .collect::<Result<_, Error>>()?;
-    let align = u64::from(code.buffer.alignment)
+    let align = u64::from(alignment)
         .max(u64::from(isa.function_alignment().minimum))
         .max(isa.symbol_alignment());
     Ok(Compiled {
-        bytes: code.code_buffer().to_vec(),
+        bytes,
         align,
         signature,
         relocs,
+    })
+}
+
+/// Runs `f`, turning a panic inside Cranelift (which some IR that passes the verifier still
+/// causes) into [`Error::Panicked`], so that no compile panics. `stage` says what was running.
+pub(super) fn caught<T>(
+    stage: &'static str,
+    f: impl FnOnce() -> Result<T, Error>,
+) -> Result<T, Error> {
+    catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|payload| {
+        let message = payload
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "a panic without a message".to_owned());
+        Err(Error::Panicked { stage, message })
     })
 }
 
@@ -189,14 +241,14 @@ pub(super) fn link(
     let mut builder = JITBuilder::with_isa(isa, default_libcall_names());
     builder.memory_provider(slot.provider(placement, capacity.ok_or_else(too_big)?));
     for patch in compiled.iter().flat_map(|c| &c.relocs) {
-        if let Target::Import((symbol, callee)) = patch.target {
-            builder.symbol(symbol, callee.address());
+        if let Target::Rust(symbol, address) = patch.target {
+            builder.symbol(symbol, address as *const u8);
         }
     }
     let mut module = JITModule::new(builder);
     // This thread writes code memory until the module is finalized; no JIT code runs meanwhile.
     let access = WriteAccess::begin();
-    let defined = define_all(&mut module, compiled, name);
+    let defined = caught("linking", || define_all(&mut module, compiled, name));
     drop(access);
     let ids = match (slot.take(), defined) {
         (Some(Err(e)), _) | (None, Err(e)) => return Err(e),
@@ -240,27 +292,31 @@ fn define_all(
     name: &str,
 ) -> Result<Vec<FuncId>, Error> {
     let mut imports: HashMap<&'static str, FuncId> = HashMap::new();
-    let mut ids = Vec::with_capacity(compiled.len());
-    for c in compiled {
-        let id = match compiled.len() {
-            1 => module.declare_function(name, Linkage::Local, &c.signature)?,
-            _ => module.declare_anonymous_function(&c.signature)?,
-        };
+    let ids = compiled
+        .iter()
+        .map(|c| match compiled.len() {
+            1 => module.declare_function(name, Linkage::Local, &c.signature),
+            _ => module.declare_anonymous_function(&c.signature),
+        })
+        .collect::<Result<Vec<FuncId>, ModuleError>>()?;
+    for (c, &id) in compiled.iter().zip(&ids) {
         let mut relocs = Vec::with_capacity(c.relocs.len());
         for patch in &c.relocs {
             let name = match patch.target {
-                Target::Import((symbol, callee)) => {
+                Target::Rust(symbol, _) => {
                     let import = match imports.get(symbol) {
                         Some(&import) => import,
                         None => {
-                            let sig = callee.signature(c.signature.call_conv);
+                            // The link goes by name and address (`JITBuilder::symbol`); the
+                            // signature only declares the name.
+                            let sig = Signature::new(c.signature.call_conv);
                             let import = module.declare_function(symbol, Linkage::Import, &sig)?;
                             *imports.entry(symbol).or_insert(import)
                         }
                     };
                     ModuleRelocTarget::user(0, import.as_u32())
                 }
-                Target::LibCall(call) => ModuleRelocTarget::LibCall(call),
+                Target::Batch(k) => ModuleRelocTarget::user(0, ids[k].as_u32()),
                 Target::Known(symbol) => ModuleRelocTarget::KnownSymbol(symbol),
                 Target::Own(offset) => ModuleRelocTarget::FunctionOffset(id, offset),
             };
@@ -272,7 +328,6 @@ fn define_all(
             });
         }
         module.define_function_bytes(id, c.align, &c.bytes, &relocs)?;
-        ids.push(id);
     }
     module.finalize_definitions()?;
     Ok(ids)

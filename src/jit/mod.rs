@@ -15,6 +15,7 @@
 //   and never unwind).
 
 mod cache;
+mod callees;
 mod link;
 mod provider;
 mod validate;
@@ -24,10 +25,11 @@ pub use cache::CacheStats;
 
 use crate::baseline::{self, Shape};
 use crate::expr::{Args, Expr, Formula, Import, Number, Program, build_formula};
-use crate::func::{self, Function, Ir, Params, Scalar};
+use crate::func::{self, Function, Ir, Params};
 use crate::isa::{OptLevel, host_isa};
 use crate::limits::CACHE_ENTRIES;
 use crate::memory::CodeRef;
+use crate::value::{self, Results};
 use crate::{Error, ir, perf_map};
 use cache::Cache;
 use cranelift_codegen::Context;
@@ -37,6 +39,7 @@ use cranelift_frontend::FunctionBuilderContext;
 use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
+use validate::Batch;
 
 /// `fn(i32) -> i32` compiled by Cranelift: what [`compile_inc`] and [`compile_expr`] return.
 pub type JitFunction = Function<i32, i32>;
@@ -66,6 +69,8 @@ pub struct Jit {
     perf_map: bool,
     cache: Cache,
     strategy: Strategy,
+    /// The host's CPU features Cranelift may not use ([`Jit::without_cpu_features`]).
+    cpu_off: Vec<String>,
 }
 
 impl fmt::Debug for Jit {
@@ -134,7 +139,7 @@ impl Jit {
     /// As [`Jit::new`].
     pub fn with_placement(placement: Placement) -> Result<Jit, Error> {
         Ok(Jit {
-            fast_isa: host_isa(OptLevel::None)?,
+            fast_isa: host_isa(OptLevel::None, &[])?,
             speed_isa: None,
             ctx: Context::new(),
             fctx: FunctionBuilderContext::new(),
@@ -142,7 +147,31 @@ impl Jit {
             perf_map: perf_map::enabled_by_env(),
             cache: Cache::new(CACHE_ENTRIES),
             strategy: Strategy::Optimizing,
+            cpu_off: Vec::new(),
         })
+    }
+
+    /// A compiler for the host whose code uses none of the CPU features `features` names
+    /// (Cranelift's settings, such as `has_sse41`, `has_fma` or `has_avx`): code for a lesser CPU of
+    /// the host's architecture. Turning a feature off is always safe; where an instruction needs
+    /// it (`ceil` without SSE4.1, `fma` without FMA), Cranelift calls a Rust function of fnjit's
+    /// instead.
+    ///
+    /// ```
+    /// let mut jit = fnjit::Jit::without_cpu_features(&["has_sse41", "has_fma"])?;
+    /// assert_eq!(jit.compile_expr("x * 2")?.call(21), 42);
+    /// # Ok::<(), fnjit::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::Isa`] for a name that is not one of the host ISA's `has_…` settings; otherwise as
+    /// [`Jit::new`].
+    pub fn without_cpu_features(features: &[&str]) -> Result<Jit, Error> {
+        let cpu_off: Vec<String> = features.iter().map(|&f| f.to_owned()).collect();
+        let mut jit = Self::new()?;
+        jit.fast_isa = host_isa(OptLevel::None, &cpu_off)?;
+        jit.cpu_off = cpu_off;
+        Ok(jit)
     }
 
     /// A compiler for the host that compiles as `strategy` says ([`Jit::new`] is
@@ -201,8 +230,61 @@ impl Jit {
     /// assert_eq!(sig.to_string(), "(i64, f64) -> f64 system_v");
     /// # Ok::<(), fnjit::Error>(())
     /// ```
-    pub fn signature<P: Params, R: Scalar>(&self) -> Signature {
+    pub fn signature<P: Params, R: Results>(&self) -> Signature {
         func::signature::<P, R>(self.call_conv())
+    }
+
+    /// Declares fnjit's math function `name` in `func`, for `call`s that [`Jit::compile`] accepts:
+    /// one of the formula language's functions (`sin`, `pow`, `hypot`, …; docs/language.md),
+    /// the very Rust function formulas call, taking one or two `f64` and returning one. In CLIF
+    /// text it is `u1:k`, `k` being its place in that list (`u1:9` is `sin`).
+    ///
+    /// ```
+    /// use cranelift_codegen::ir::{Function, InstBuilder, UserFuncName};
+    /// use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
+    ///
+    /// let mut jit = fnjit::Jit::new()?;
+    /// let mut func = Function::with_name_signature(UserFuncName::default(), jit.signature::<f64, f64>());
+    /// let sin = jit.import_math(&mut func, "sin")?;
+    /// let mut fctx = FunctionBuilderContext::new();
+    /// let mut b = FunctionBuilder::new(&mut func, &mut fctx);
+    /// let block = b.create_block();
+    /// b.append_block_params_for_function_params(block);
+    /// b.switch_to_block(block);
+    /// let x = b.block_params(block)[0];
+    /// let call = b.ins().call(sin, &[x]);
+    /// let y = b.inst_results(call)[0];
+    /// b.ins().return_(&[y]);
+    /// b.seal_all_blocks();
+    /// b.finalize(jit.frontend_config());
+    ///
+    /// let f = jit.compile::<f64, f64>(&func)?;
+    /// assert_eq!(f.call(1.0), 1f64.sin());
+    /// # Ok::<(), fnjit::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::Link`] when fnjit has no math function of that name.
+    pub fn import_math(
+        &self,
+        func: &mut IrFunction,
+        name: &str,
+    ) -> Result<cranelift_codegen::ir::FuncRef, Error> {
+        use cranelift_codegen::ir::{ExtFuncData, ExternalName, UserExternalName};
+        let unknown = || Error::Link {
+            callee: format!("math function {name:?}"),
+        };
+        let k = callees::math_index(name).ok_or_else(unknown)?;
+        let (_, callee) = callees::math(k).ok_or_else(unknown)?;
+        let signature = func.import_signature(callee.signature(self.call_conv()));
+        let user =
+            func.declare_imported_user_function(UserExternalName::new(callees::MATH_NAMESPACE, k));
+        Ok(func.import_function(ExtFuncData {
+            name: ExternalName::user(user),
+            signature,
+            colocated: false,
+            patchable: false,
+        }))
     }
 
     /// Compiles IR that you built (with cranelift-frontend, or parsed from CLIF text) into a
@@ -213,10 +295,14 @@ impl Jit {
     ///   [`Error::Signature`] shows both.
     /// - Every instruction must touch no memory, make no call and be unable to trap: integer
     ///   and float arithmetic, bit operations, comparisons, `select`, conversions that saturate,
-    ///   constants, branches, block parameters, `return` and vector lane operations. `sdiv`,
-    ///   `udiv`, `srem` and `urem` (which trap on a zero divisor), `fcvt_to_sint` (which traps on
-    ///   NaN), loads, stores, calls, traps, stack slots and globals are refused with
-    ///   [`Error::UnsafeIr`], naming the instruction and its block.
+    ///   constants, branches, block parameters, `return` and vector lane operations. Also
+    ///   accepted where the operands prove them safe: division by a constant that cannot trap,
+    ///   loads and stores inside the function's own stack slots, calls within a batch that do
+    ///   not recurse, and calls of fnjit's math functions ([`Jit::import_math`]). Everything else
+    ///   (division by a variable, `fcvt_to_sint`, other loads, stores and calls, traps, globals)
+    ///   is refused with [`Error::UnsafeIr`], naming the instruction, its block and why
+    ///   (docs/api.md lists the rules).
+    /// - The host's C ABI must pass the signature as Cranelift does, else [`Error::Abi`].
     /// - Cranelift's verifier must pass, else [`Error::Verifier`] carries its message.
     ///
     /// Loops are allowed. A loop that never ends hangs the caller, as it would in Rust.
@@ -247,12 +333,17 @@ impl Jit {
     /// # Errors
     /// [`Error::Signature`], [`Error::UnsafeIr`] or [`Error::Verifier`] as above; otherwise as
     /// [`compile_inc`].
-    pub fn compile<P: Params, R: Scalar>(
+    pub fn compile<P: Params, R: Results>(
         &mut self,
         func: &cranelift_codegen::ir::Function,
     ) -> Result<Function<P, R>, Error> {
         self.check_signature::<P, R>(func)?;
-        validate::check_safe(func)?;
+        let batch = Batch {
+            size: 1,
+            signature: &func.signature,
+        };
+        validate::check_safe(func, batch)?;
+        validate::check_no_recursion(&[func]).map_err(|(_, error)| error)?;
         self.verify(func)?;
         // SAFETY: the signature is `P -> R` in the host's C ABI (checked above), and every
         // instruction is one that touches no memory, makes no call and cannot trap (checked
@@ -273,7 +364,7 @@ impl Jit {
     ///
     /// # Errors
     /// [`Error::Signature`] or [`Error::Verifier`]; otherwise as [`compile_inc`].
-    pub unsafe fn compile_unchecked<P: Params, R: Scalar>(
+    pub unsafe fn compile_unchecked<P: Params, R: Results>(
         &mut self,
         func: &cranelift_codegen::ir::Function,
     ) -> Result<Function<P, R>, Error> {
@@ -319,25 +410,31 @@ impl Jit {
     /// # Errors
     /// [`Error::Batch`], naming the first item that [`Jit::compile`] would refuse and why;
     /// nothing of the batch is kept then. Otherwise as [`compile_inc`].
-    pub fn compile_many<P: Params, R: Scalar>(
+    pub fn compile_many<P: Params, R: Results>(
         &mut self,
         funcs: &[cranelift_codegen::ir::Function],
     ) -> Result<Vec<Function<P, R>>, Error> {
         let isa = self.isa(self.user_opt())?;
         let expected = self.signature::<P, R>();
+        let batch = Batch {
+            size: funcs.len(),
+            signature: &expected,
+        };
+        validate::check_no_recursion(&funcs.iter().collect::<Vec<_>>()).map_err(
+            |(index, error)| Error::Batch {
+                index,
+                error: Box::new(error),
+            },
+        )?;
         let compiled = link::compile_all(&*isa, funcs.len(), &|i, func, _| {
             let src = &funcs[i];
-            if src.signature != expected {
-                return Err(Error::Signature {
-                    expected: expected.to_string(),
-                    found: src.signature.to_string(),
-                });
-            }
-            validate::check_safe(src)?;
+            check_signature(&src.signature, &expected)?;
+            validate::check_safe(src, batch)?;
             verify(src, &*isa)?;
-            func.clone_from(src);
+            copy_user_ir(func, src);
             Ok(Vec::new())
         })?;
+
         // SAFETY: as in `compile`: each signature is `P -> R` in the host's C ABI and each
         // instruction is on the allow-list (both checked above, per function).
         unsafe { self.install_batch(&compiled, isa, "fnjit_user") }
@@ -566,19 +663,11 @@ impl Jit {
         })
     }
 
-    fn check_signature<P: Params, R: Scalar>(
+    fn check_signature<P: Params, R: Results>(
         &self,
         func: &cranelift_codegen::ir::Function,
     ) -> Result<(), Error> {
-        let expected = self.signature::<P, R>();
-        if func.signature == expected {
-            Ok(())
-        } else {
-            Err(Error::Signature {
-                expected: expected.to_string(),
-                found: func.signature.to_string(),
-            })
-        }
+        check_signature(&func.signature, &self.signature::<P, R>())
     }
 
     fn verify(&self, func: &cranelift_codegen::ir::Function) -> Result<(), Error> {
@@ -590,7 +679,10 @@ impl Jit {
             OptLevel::None => self.fast_isa.clone(),
             OptLevel::Speed => match &self.speed_isa {
                 Some(isa) => isa.clone(),
-                None => self.speed_isa.insert(host_isa(OptLevel::Speed)?).clone(),
+                None => self
+                    .speed_isa
+                    .insert(host_isa(OptLevel::Speed, &self.cpu_off)?)
+                    .clone(),
             },
         })
     }
@@ -602,7 +694,7 @@ impl Jit {
     /// The IR must meet the contract of [`Function::new`] for `P -> R`: its signature is `P -> R`
     /// in the host's C ABI, and its code touches no memory but its frame (or only memory the
     /// caller vouches for), returns or loops, and does not unwind.
-    unsafe fn install<P: Params, R: Scalar>(
+    unsafe fn install<P: Params, R: Results>(
         &mut self,
         opt: OptLevel,
         name: &str,
@@ -635,7 +727,7 @@ impl Jit {
     ///
     /// # Safety
     /// Every function of `compiled` must meet the contract of [`Function::new`] for `P -> R`.
-    unsafe fn install_batch<P: Params, R: Scalar>(
+    unsafe fn install_batch<P: Params, R: Results>(
         &self,
         compiled: &[link::Compiled],
         isa: OwnedTargetIsa,
@@ -660,7 +752,7 @@ impl Jit {
         imports: &[Import],
     ) -> Result<CodeRef, Error> {
         let isa = self.isa(opt)?;
-        let compiled = link::compile_one(&*isa, &mut self.ctx, imports);
+        let compiled = link::compile_one(&*isa, &mut self.ctx, imports, 1);
         self.ctx.clear();
         one(link::link(
             &[compiled?],
@@ -745,8 +837,43 @@ impl<F> BuildIr for F where
 /// What `Jit::install` builds for user IR: a copy of it, with no imports.
 fn user_ir(src: &IrFunction) -> impl BuildIr + '_ {
     |func, _, _| {
-        func.clone_from(src);
+        copy_user_ir(func, src);
         Vec::new()
+    }
+}
+
+/// Copies user IR for Cranelift, its calls of fnjit's math functions made absolute: those live in
+/// fnjit's own code, which a `colocated` (PC-relative) call may not reach.
+fn copy_user_ir(func: &mut IrFunction, src: &IrFunction) {
+    func.clone_from(src);
+    let names = src.params.user_named_funcs();
+    for ext in func.dfg.ext_funcs.values_mut() {
+        if let cranelift_codegen::ir::ExternalName::User(r) = ext.name
+            && names[r].namespace == callees::MATH_NAMESPACE
+        {
+            ext.colocated = false;
+        }
+    }
+}
+
+/// [`Error::Signature`] unless `found` is `expected`; [`Error::Abi`] when the host's C ABI cannot
+/// pass it as Cranelift does.
+fn check_signature(found: &Signature, expected: &Signature) -> Result<(), Error> {
+    if *found != *expected {
+        return Err(Error::Signature {
+            expected: expected.to_string(),
+            found: found.to_string(),
+        });
+    }
+    let types = |params: &[cranelift_codegen::ir::AbiParam]| -> Vec<_> {
+        params.iter().map(|p| p.value_type).collect()
+    };
+    match value::abi_refusal(&types(&found.params), &types(&found.returns)) {
+        None => Ok(()),
+        Some(reason) => Err(Error::Abi {
+            signature: found.to_string(),
+            reason,
+        }),
     }
 }
 

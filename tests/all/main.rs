@@ -10,6 +10,7 @@ mod architecture;
 mod baseline;
 mod batch;
 mod cache;
+mod corpus;
 mod differential;
 mod docs;
 mod evaluator;
@@ -19,6 +20,8 @@ mod formula;
 mod golden;
 mod kernel;
 mod mdwe;
+mod proven;
 #[cfg(feature = "targets")]
 mod targets;
 mod typed;
+mod types;

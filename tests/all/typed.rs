@@ -370,7 +370,7 @@ const REFUSED: [(&str, &str); 16] = [
     ),
     (
         "function %f(i64) -> i64 system_v {\n    ss0 = explicit_slot 8\nblock0(v0: i64):\n    v1 = stack_addr.i64 ss0\n    return v1\n}",
-        "refused: v1 = stack_addr.i64 ss0 in block0: stack_addr reaches the stack or machine registers outside the IR; use compile_unchecked",
+        "refused: return v1 in block0: uses the address of ss0 other than as the address of a load or store inside it; compile() allows no other use of a stack address",
     ),
     (
         "function %f(i64) -> i64 system_v {\n    gv0 = symbol %g\nblock0(v0: i64):\n    v1 = symbol_value.i64 gv0\n    return v1\n}",
