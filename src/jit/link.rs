@@ -292,13 +292,15 @@ fn define_all(
     name: &str,
 ) -> Result<Vec<FuncId>, Error> {
     let mut imports: HashMap<&'static str, FuncId> = HashMap::new();
-    let ids = compiled
-        .iter()
-        .map(|c| match compiled.len() {
-            1 => module.declare_function(name, Linkage::Local, &c.signature),
-            _ => module.declare_anonymous_function(&c.signature),
-        })
-        .collect::<Result<Vec<FuncId>, ModuleError>>()?;
+    // Every function is declared before any is defined: a call within the batch names its
+    // callee's id.
+    let mut ids = Vec::with_capacity(compiled.len());
+    for c in compiled {
+        ids.push(match compiled.len() {
+            1 => module.declare_function(name, Linkage::Local, &c.signature)?,
+            _ => module.declare_anonymous_function(&c.signature)?,
+        });
+    }
     for (c, &id) in compiled.iter().zip(&ids) {
         let mut relocs = Vec::with_capacity(c.relocs.len());
         for patch in &c.relocs {

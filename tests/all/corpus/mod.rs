@@ -203,6 +203,7 @@ fn run<P: Args, R: Rets>(
 macro_rules! signatures {
     ($($key:literal => ($($p:ty),*) -> ($($r:ty),+);)*) => {
         /// The runner for a signature key (`"i64 i8 -> i8"`).
+        #[allow(unused_parens, reason = "one result is a parenthesized type")]
         fn runner(key: &str) -> Option<Runner> {
             Some(match key {
                 $($key => run::<($($p,)*), ($($r),+)>,)*
