@@ -81,6 +81,7 @@ scalars! {
     i64 => types::I64, ret i64, word u64, |r| r as i64;
     u64 => types::I64, ret u64, word u64, |r| r as u64;
     bool => types::I8, ret u32, word u64, |r| r as u8 != 0;
+    f64 => types::F64, ret f64, word f64, |r| r;
 }
 
 impl sealed::Sealed for f32 {}
@@ -102,23 +103,6 @@ impl Scalar for f32 {
     )]
     fn from_word(word: f64) -> f32 {
         f32::from_bits(word.to_bits() as u32)
-    }
-}
-
-impl sealed::Sealed for f64 {}
-impl Scalar for f64 {
-    const TYPE: Type = types::F64;
-    type Ret = f64;
-    type Word = f64;
-
-    #[inline]
-    fn from_ret(ret: f64) -> f64 {
-        ret
-    }
-
-    #[inline]
-    fn from_word(word: f64) -> f64 {
-        word
     }
 }
 

@@ -189,38 +189,64 @@ impl Func {
         }
     }
 
-    /// The Rust function JIT code calls for this function, if Cranelift has no instruction for
-    /// it: its symbol name and address.
-    pub(crate) fn callee(self) -> Option<(&'static str, Callee)> {
-        let name = match self {
-            Func::Abs
-            | Func::Sqrt
-            | Func::Floor
-            | Func::Ceil
-            | Func::Trunc
-            | Func::Min
-            | Func::Max => return None,
+    /// Function `k` of the language's list (docs/language.md): what user IR names `u1:k`.
+    pub(crate) fn nth(k: usize) -> Option<Func> {
+        Self::ALL.get(k).map(|&(_, f)| f)
+    }
+
+    /// Its place in the language's list ([`Func::nth`]).
+    pub(crate) fn index(self) -> usize {
+        Self::ALL
+            .iter()
+            .position(|&(_, f)| f == self)
+            .unwrap_or(usize::MAX)
+    }
+
+    /// The symbol of its Rust function, for the link and for profilers.
+    pub(crate) fn symbol(self) -> &'static str {
+        match self {
+            Func::Abs => "fnjit_abs",
+            Func::Sqrt => "fnjit_sqrt",
             Func::Cbrt => "fnjit_cbrt",
             Func::Exp => "fnjit_exp",
             Func::Exp2 => "fnjit_exp2",
             Func::Ln => "fnjit_ln",
             Func::Log2 => "fnjit_log2",
             Func::Log10 => "fnjit_log10",
+            Func::Pow => "fnjit_pow",
             Func::Sin => "fnjit_sin",
             Func::Cos => "fnjit_cos",
             Func::Tan => "fnjit_tan",
             Func::Asin => "fnjit_asin",
             Func::Acos => "fnjit_acos",
             Func::Atan => "fnjit_atan",
+            Func::Atan2 => "fnjit_atan2",
             Func::Sinh => "fnjit_sinh",
             Func::Cosh => "fnjit_cosh",
             Func::Tanh => "fnjit_tanh",
+            Func::Floor => "fnjit_floor",
+            Func::Ceil => "fnjit_ceil",
             Func::Round => "fnjit_round",
-            Func::Pow => "fnjit_pow",
-            Func::Atan2 => "fnjit_atan2",
+            Func::Trunc => "fnjit_trunc",
+            Func::Min => "fnjit_min",
+            Func::Max => "fnjit_max",
             Func::Hypot => "fnjit_hypot",
-        };
-        Some((name, self.rust()))
+        }
+    }
+
+    /// The Rust function JIT code calls for this function, if Cranelift has no instruction for
+    /// it: its symbol name and address.
+    pub(crate) fn callee(self) -> Option<(&'static str, Callee)> {
+        match self {
+            Func::Abs
+            | Func::Sqrt
+            | Func::Floor
+            | Func::Ceil
+            | Func::Trunc
+            | Func::Min
+            | Func::Max => None,
+            _ => Some((self.symbol(), self.rust())),
+        }
     }
 
     /// The Rust function that computes this function as the interpreter does: what JIT code

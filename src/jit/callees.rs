@@ -3,7 +3,7 @@
 //!
 //! - `u0:k` in your IR is function `k` of the batch being compiled ([`crate::Jit::compile_many`];
 //!   a single compile is a batch of one).
-//! - `u1:k` is fnjit's math function `k` ([`MATH`], declared by [`crate::Jit::import_math`]): the
+//! - `u1:k` is fnjit's math function `k` ([`math`], declared by [`crate::Jit::import_math`]): the
 //!   same Rust functions formulas call.
 //! - `u2:k` is import `k` of IR that fnjit built itself (formulas, kernels).
 //! - Cranelift's libcalls (`ceil`, `floor`, `trunc`, `nearest` and `fma` on a host without the
@@ -16,53 +16,22 @@ use cranelift_codegen::isa::CallConv;
 
 /// The namespace of `u0:k`: the batch's functions.
 pub(crate) const BATCH: u32 = 0;
-/// The namespace of `u1:k`: [`MATH`].
+/// The namespace of `u1:k`: [`math`].
 pub(crate) const MATH_NAMESPACE: u32 = 1;
 /// The namespace of `u2:k`: the imports of IR that fnjit built.
 pub(crate) const IMPORTS: u32 = 2;
 
-/// fnjit's math functions that your IR may call, as `u1:k` with `k` the index here, and their
-/// symbols (for profilers and the link). Each takes and returns `f64` (one or two arguments) and
-/// is the function of the formula language of the same name (docs/language.md).
-pub(crate) const MATH: [(&str, &str); 26] = [
-    ("abs", "fnjit_abs"),
-    ("sqrt", "fnjit_sqrt"),
-    ("cbrt", "fnjit_cbrt"),
-    ("exp", "fnjit_exp"),
-    ("exp2", "fnjit_exp2"),
-    ("ln", "fnjit_ln"),
-    ("log2", "fnjit_log2"),
-    ("log10", "fnjit_log10"),
-    ("pow", "fnjit_pow"),
-    ("sin", "fnjit_sin"),
-    ("cos", "fnjit_cos"),
-    ("tan", "fnjit_tan"),
-    ("asin", "fnjit_asin"),
-    ("acos", "fnjit_acos"),
-    ("atan", "fnjit_atan"),
-    ("atan2", "fnjit_atan2"),
-    ("sinh", "fnjit_sinh"),
-    ("cosh", "fnjit_cosh"),
-    ("tanh", "fnjit_tanh"),
-    ("floor", "fnjit_floor"),
-    ("ceil", "fnjit_ceil"),
-    ("round", "fnjit_round"),
-    ("trunc", "fnjit_trunc"),
-    ("min", "fnjit_min"),
-    ("max", "fnjit_max"),
-    ("hypot", "fnjit_hypot"),
-];
-
-/// Math function `k`: its symbol and Rust function.
+/// Math function `k` (`u1:k`): the formula language's function `k` (docs/language.md lists
+/// them, `u1:0` being `abs`), its symbol and Rust function. Each takes and returns `f64` (one or
+/// two arguments).
 pub(crate) fn math(k: u32) -> Option<(&'static str, Callee)> {
-    let &(name, symbol) = MATH.get(usize::try_from(k).ok()?)?;
-    Some((symbol, Func::by_name(name)?.rust()))
+    let f = Func::nth(usize::try_from(k).ok()?)?;
+    Some((f.symbol(), f.rust()))
 }
 
-/// The index of the math function called `name`.
+/// The `k` of the math function called `name`.
 pub(crate) fn math_index(name: &str) -> Option<u32> {
-    let k = MATH.iter().position(|(n, _)| *n == name)?;
-    u32::try_from(k).ok()
+    u32::try_from(Func::by_name(name)?.index()).ok()
 }
 
 /// A Rust function that stands for one of Cranelift's libcalls: its symbol, address and
@@ -203,12 +172,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_math_function_of_the_language_is_callable_and_named_once() {
-        for (k, (name, symbol)) in MATH.iter().enumerate() {
-            let k = u32::try_from(k).unwrap();
-            assert_eq!(math_index(name), Some(k));
-            assert_eq!(math(k).map(|(s, _)| s), Some(*symbol), "{name}");
+    fn every_math_function_of_the_language_is_callable_under_its_own_symbol() {
+        let mut symbols = std::collections::HashSet::new();
+        for k in 0..26 {
+            let (symbol, _) = math(k).expect("26 functions");
+            assert!(symbols.insert(symbol), "{symbol} twice");
+            assert_eq!(math_index(&symbol["fnjit_".len()..]), Some(k), "{symbol}");
         }
+        assert_eq!(math(9).map(|(s, _)| s), Some("fnjit_sin"));
         assert!(math(26).is_none() && math_index("gamma").is_none());
     }
 

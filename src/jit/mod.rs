@@ -138,8 +138,14 @@ impl Jit {
     /// # Errors
     /// As [`Jit::new`].
     pub fn with_placement(placement: Placement) -> Result<Jit, Error> {
+        Self::build(placement, Vec::new())
+    }
+
+    /// A compiler for the host that places code as `placement` says and leaves the CPU features
+    /// `cpu_off` unused.
+    fn build(placement: Placement, cpu_off: Vec<String>) -> Result<Jit, Error> {
         Ok(Jit {
-            fast_isa: host_isa(OptLevel::None, &[])?,
+            fast_isa: host_isa(OptLevel::None, &cpu_off)?,
             speed_isa: None,
             ctx: Context::new(),
             fctx: FunctionBuilderContext::new(),
@@ -147,7 +153,7 @@ impl Jit {
             perf_map: perf_map::enabled_by_env(),
             cache: Cache::new(CACHE_ENTRIES),
             strategy: Strategy::Optimizing,
-            cpu_off: Vec::new(),
+            cpu_off,
         })
     }
 
@@ -167,11 +173,8 @@ impl Jit {
     /// [`Error::Isa`] for a name that is not one of the host ISA's `has_…` settings; otherwise as
     /// [`Jit::new`].
     pub fn without_cpu_features(features: &[&str]) -> Result<Jit, Error> {
-        let cpu_off: Vec<String> = features.iter().map(|&f| f.to_owned()).collect();
-        let mut jit = Self::new()?;
-        jit.fast_isa = host_isa(OptLevel::None, &cpu_off)?;
-        jit.cpu_off = cpu_off;
-        Ok(jit)
+        let cpu_off = features.iter().map(|&f| f.to_owned()).collect();
+        Self::build(Placement::Near, cpu_off)
     }
 
     /// A compiler for the host that compiles as `strategy` says ([`Jit::new`] is
@@ -416,6 +419,7 @@ impl Jit {
     ) -> Result<Vec<Function<P, R>>, Error> {
         let isa = self.isa(self.user_opt())?;
         let expected = self.signature::<P, R>();
+        check_abi::<P, R>(&expected)?;
         let batch = Batch {
             size: funcs.len(),
             signature: &expected,
@@ -428,13 +432,12 @@ impl Jit {
         )?;
         let compiled = link::compile_all(&*isa, funcs.len(), &|i, func, _| {
             let src = &funcs[i];
-            check_signature(&src.signature, &expected)?;
+            same_signature(&src.signature, &expected)?;
             validate::check_safe(src, batch)?;
             verify(src, &*isa)?;
             copy_user_ir(func, src);
             Ok(Vec::new())
         })?;
-
         // SAFETY: as in `compile`: each signature is `P -> R` in the host's C ABI and each
         // instruction is on the allow-list (both checked above, per function).
         unsafe { self.install_batch(&compiled, isa, "fnjit_user") }
@@ -667,7 +670,9 @@ impl Jit {
         &self,
         func: &cranelift_codegen::ir::Function,
     ) -> Result<(), Error> {
-        check_signature(&func.signature, &self.signature::<P, R>())
+        let expected = self.signature::<P, R>();
+        check_abi::<P, R>(&expected)?;
+        same_signature(&func.signature, &expected)
     }
 
     fn verify(&self, func: &cranelift_codegen::ir::Function) -> Result<(), Error> {
@@ -842,36 +847,40 @@ fn user_ir(src: &IrFunction) -> impl BuildIr + '_ {
     }
 }
 
-/// Copies user IR for Cranelift, its calls of fnjit's math functions made absolute: those live in
-/// fnjit's own code, which a `colocated` (PC-relative) call may not reach.
+/// Copies user IR for Cranelift, every call out of the batch made absolute: fnjit's math and
+/// libcall functions live in its own code, which a `colocated` (PC-relative) call may not reach
+/// from code memory. Calls within the batch stay as the IR says: they land in the same mapping.
 fn copy_user_ir(func: &mut IrFunction, src: &IrFunction) {
     func.clone_from(src);
     let names = src.params.user_named_funcs();
     for ext in func.dfg.ext_funcs.values_mut() {
-        if let cranelift_codegen::ir::ExternalName::User(r) = ext.name
-            && names[r].namespace == callees::MATH_NAMESPACE
-        {
+        let in_batch = matches!(ext.name, cranelift_codegen::ir::ExternalName::User(r)
+            if names[r].namespace == callees::BATCH);
+        if !in_batch {
             ext.colocated = false;
         }
     }
 }
 
-/// [`Error::Signature`] unless `found` is `expected`; [`Error::Abi`] when the host's C ABI cannot
-/// pass it as Cranelift does.
-fn check_signature(found: &Signature, expected: &Signature) -> Result<(), Error> {
-    if *found != *expected {
-        return Err(Error::Signature {
+/// [`Error::Signature`] unless `found` is `expected`.
+fn same_signature(found: &Signature, expected: &Signature) -> Result<(), Error> {
+    if found == expected {
+        Ok(())
+    } else {
+        Err(Error::Signature {
             expected: expected.to_string(),
             found: found.to_string(),
-        });
+        })
     }
-    let types = |params: &[cranelift_codegen::ir::AbiParam]| -> Vec<_> {
-        params.iter().map(|p| p.value_type).collect()
-    };
-    match value::abi_refusal(&types(&found.params), &types(&found.returns)) {
+}
+
+/// [`Error::Abi`] when the host's C ABI cannot pass `P -> R` (whose signature is `signature`) as
+/// Cranelift does.
+fn check_abi<P: Params, R: Results>(signature: &Signature) -> Result<(), Error> {
+    match value::abi_refusal(P::TYPES, R::TYPES) {
         None => Ok(()),
         Some(reason) => Err(Error::Abi {
-            signature: found.to_string(),
+            signature: signature.to_string(),
             reason,
         }),
     }

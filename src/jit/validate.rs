@@ -6,10 +6,11 @@
 //! The rule is an allow-list of opcodes ([`refusal`]), an instruction Cranelift adds in a later
 //! version being refused until someone reads what it does and lists it there, and four
 //! instructions allowed where their operands prove them safe ([`proven`]):
-//! - `udiv`, `urem`, `sdiv`, `srem` whose divisor is an `iconst` that is not 0 (nor -1, for the
-//!   signed two, whose `MIN / -1` traps);
-//! - `stack_addr` of the function's own slot, where every use of the address is the address of
-//!   a `load` or `store` (or their narrow forms) that lies inside the slot;
+//! - `udiv`, `urem`, `sdiv`, `srem` whose divisor is an `iconst` that is not 0 (nor -1 for
+//!   `sdiv`, whose `MIN / -1` traps; `srem` by -1 is 0);
+//! - `stack_addr` of the function's own slot, where every use of the address (or of the address
+//!   plus an `iconst`) is the address of a load, store or atomic that lies inside the slot, an
+//!   atomic aligned to its size;
 //! - `call` of a function of the same batch (`u0:k`) with its signature, of one of fnjit's math
 //!   functions (`u1:k`), or of a rounding or `fma` libcall, each with the callee's signature.
 //!   Calls within a batch may not recurse ([`check_no_recursion`]): the depth of the stack stays
@@ -171,8 +172,8 @@ fn proven(
                             }
                             None => {
                                 return Err(Some(format!(
-                                    "u1:{k} is no math function of fnjit's (there are {})",
-                                    callees::MATH.len()
+                                    "u1:{k} is no math function of fnjit's (u1:k is function k \
+                                     of docs/language.md's list, from u1:0, abs)"
                                 )));
                             }
                         },
