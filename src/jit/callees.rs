@@ -184,6 +184,21 @@ mod tests {
     }
 
     #[test]
+    fn u1_k_is_function_k_of_the_documented_list() {
+        let doc = include_str!("../../docs/language.md");
+        let list = doc
+            .split("of the same name: `")
+            .nth(1)
+            .and_then(|rest| rest.split('`').next())
+            .expect("docs/language.md lists the functions");
+        let names: Vec<&str> = list.split_whitespace().collect();
+        assert_eq!(names.len(), 26, "{list}");
+        for (k, name) in names.iter().enumerate() {
+            assert_eq!(math_index(name), u32::try_from(k).ok(), "{name}");
+        }
+    }
+
+    #[test]
     fn the_libcalls_cranelift_emits_for_missing_instructions_resolve() {
         for call in [
             LibCall::CeilF32,

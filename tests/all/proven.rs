@@ -123,6 +123,14 @@ fn the_functions_own_stack_slots_are_accepted_inside_their_bounds() {
             "function %f(i64) -> i64 CC {\nblock0(v0: i64):\n v1 = load.i64 v0\n return v1\n}",
             "load touches memory",
         ),
+        (
+            "function %f(i64) -> i64 CC {\n ss0 = explicit_slot 16\nblock0(v0: i64):\n v1 = stack_addr.i64 ss0+4\n v2 = atomic_rmw.i64 add v1, v0\n return v2\n}",
+            "the atomic access of 8 bytes at offset 4 of ss0 is not one of at most 8 bytes at a multiple",
+        ),
+        (
+            "function %f(i64) -> i64 CC {\n ss0 = explicit_slot 16, align = 16\nblock0(v0: i64):\n v1 = stack_addr.i64 ss0\n v3 = sextend.i128 v0\n atomic_store v3, v1\n return v0\n}",
+            "the atomic access of 16 bytes at offset 0 of ss0",
+        ),
     ] {
         let got = refusal(text);
         assert!(got.contains(want), "{got}\nwanted: {want}");

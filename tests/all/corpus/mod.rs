@@ -1,13 +1,14 @@
 //! Cranelift's own run tests (`tests/corpus/runtests/`, a pinned copy of wasmtime 48's
 //! `cranelift/filetests/filetests/runtests`, with its licence) as an oracle: every function with
-//! `; run:` lines, its signature set to the host's calling convention, goes through
+//! `; run:` lines in a file Cranelift runs natively on the host (`test run` and a `target` line
+//! for its architecture), its signature set to the host's calling convention, goes through
 //! `Jit::compile` and, where that refuses it, `Jit::compile_unchecked`; each run line is then
 //! called through `Function<P, R>` and its results compared bit for bit with the expected ones.
 //!
 //! The test counts the functions whose signature fits fnjit's types, those the safe `compile`
 //! accepts and those it refuses (by reason), prints the table (the README has it), and fails on
-//! any wrong value, any panic, or the targets missed: ≥ 85 % of the functions fit a signature,
-//! ≥ 85 % of those are accepted by `compile`.
+//! any wrong value, any panic, or the targets missed: ≥ 85 % of those functions fit a signature,
+//! ≥ 85 % of those are accepted by `compile`. `FNJIT_CORPUS_VERBOSE=1` prints each refusal whole.
 
 use cranelift_codegen::data_value::DataValue;
 use cranelift_codegen::ir::immediates::{Ieee32, Ieee64};
