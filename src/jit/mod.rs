@@ -164,13 +164,16 @@ impl Jit {
     /// instead.
     ///
     /// ```
-    /// let mut jit = fnjit::Jit::without_cpu_features(&["has_sse41", "has_fma"])?;
+    /// // The settings are the host architecture's: x86-64's `has_…` or AArch64's.
+    /// let off: &[&str] = if cfg!(target_arch = "x86_64") { &["has_sse41", "has_fma"] } else { &["has_lse"] };
+    /// let mut jit = fnjit::Jit::without_cpu_features(off)?;
     /// assert_eq!(jit.compile_expr("x * 2")?.call(21), 42);
     /// # Ok::<(), fnjit::Error>(())
     /// ```
     ///
     /// # Errors
-    /// [`Error::Isa`] for a name that is not one of the host ISA's `has_…` settings; otherwise as
+    /// [`Error::Isa`] for a name that is not one of the host architecture's `has_…` settings
+    /// (`has_sse41` on AArch64 is an error); otherwise as
     /// [`Jit::new`].
     pub fn without_cpu_features(features: &[&str]) -> Result<Jit, Error> {
         let cpu_off = features.iter().map(|&f| f.to_owned()).collect();
