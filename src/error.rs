@@ -121,6 +121,8 @@ pub enum Error {
     },
     /// A kernel was given columns that do not fit it.
     Shape(String),
+    /// A list of debugging tools names one that does not exist, or one the host lacks.
+    DebugTools(String),
     /// A formula was compiled into a function whose signature is not the formula's.
     FormulaType {
         /// The formula's signature: one parameter of its type per variable.
@@ -235,7 +237,9 @@ impl fmt::Display for Error {
                  the input that caused it"
             ),
             Error::Syntax(e) => write!(f, "{e}"),
-            Error::Variables(why) | Error::Shape(why) => write!(f, "{why}"),
+            Error::Variables(why) | Error::Shape(why) | Error::DebugTools(why) => {
+                write!(f, "{why}")
+            }
             Error::Arguments { expected, got } => write!(
                 f,
                 "the formula has {expected} variable{}, but {got} argument{} were given: give one \

@@ -3,8 +3,9 @@
 //! by Cranelift on a background thread; interpreted for good where the OS forbids JIT code.
 
 use crate::baseline::Shape;
+use crate::debug::DebugTools;
 use crate::expr::{Args, Formula};
-use crate::jit::baseline_one;
+use crate::jit::{baseline_one, formula_name};
 use crate::limits::{EVALUATOR_OPTIMIZE_THRESHOLD, EVALUATOR_THRESHOLD};
 use crate::memory::CodeRef;
 use crate::{Error, Jit, Number, Params};
@@ -221,8 +222,8 @@ fn compile_baseline<T: Number>(shared: &Shared<T>) {
             baseline_one(
                 shared.formula.program(),
                 Shape::Formula(Args::Memory),
-                "fnjit_evaluator",
-                crate::perf_map::enabled_by_env(),
+                DebugTools::from_env(),
+                &|_| formula_name("fnjit_evaluator", &shared.formula.describe()),
             )
         })
         .map_err(|e| e.to_string());

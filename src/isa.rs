@@ -97,7 +97,9 @@ pub(crate) fn with_settings(
                 "false"
             },
         ),
-        ("unwind_info", "false"),
+        // Unwind info for every function: backtraces, debuggers and profilers walk through JIT
+        // frames (`memory/frames.rs`).
+        ("unwind_info", "true"),
         // `i128` parameters and results as rustc passes them (two integer registers), which
         // Cranelift otherwise refuses with a panic on x86-64.
         ("enable_llvm_abi_extensions", "true"),

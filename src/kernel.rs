@@ -6,7 +6,7 @@ use crate::error::Error;
 use crate::expr::{Formula, Number, build_kernel, lanes};
 use crate::func::{Ir, Params};
 use crate::isa::OptLevel;
-use crate::jit::{Jit, Strategy, baseline_one};
+use crate::jit::{Jit, Strategy, baseline_one, formula_name};
 use crate::memory::CodeRef;
 use crate::parallel;
 use std::fmt;
@@ -57,7 +57,8 @@ impl Jit {
     pub fn compile_kernel<T: Number>(&mut self, formula: &Formula<T>) -> Result<Kernel<T>, Error> {
         let program = formula.program();
         if self.strategy() == Strategy::Baseline {
-            let code = baseline_one(program, Shape::Kernel, "fnjit_kernel", self.perf_map())?;
+            let name = |_| formula_name("fnjit_kernel", &formula.describe());
+            let code = baseline_one(program, Shape::Kernel, self.debug_tools(), &name)?;
             // SAFETY: the baseline emitter (`baseline/`) wrote the loop of `expr/vector.rs`'s
             // signature for this formula, one row at a time: it loads one column pointer per
             // variable from its first argument, reads row `i` of each for `i` in [0, len), writes
@@ -68,7 +69,8 @@ impl Jit {
         }
         // Vectors first; should Cranelift lack a vector lowering on this CPU, the scalar loop.
         let mut attempt = |unroll| {
-            self.compile_built(OptLevel::Speed, "fnjit_kernel", |func, fctx, target| {
+            let name = |_| formula_name("fnjit_kernel", &formula.describe());
+            self.compile_built(OptLevel::Speed, &name, |func, fctx, target| {
                 build_kernel(func, fctx, target, program, unroll)
             })
         };

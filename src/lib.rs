@@ -14,6 +14,7 @@
 // disassembly and the perf map. `tests/all/architecture.rs` keeps the module graph acyclic.
 mod baseline;
 pub mod check;
+pub mod debug;
 #[cfg(feature = "disasm")]
 pub mod disasm;
 pub mod error;
@@ -32,6 +33,7 @@ mod stub;
 pub mod targets;
 mod value;
 
+pub use debug::DebugTools;
 pub use error::Error;
 pub use evaluator::{Evaluator, Tier};
 pub use expr::{Expr, Formula, Number, eval_expr, eval_formula};

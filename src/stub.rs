@@ -1,6 +1,7 @@
 //! The gist's hand-encoded function, in W^X memory: the one [`Function`] not compiled by
 //! Cranelift.
 
+use crate::debug::DebugTools;
 use crate::func::Function;
 use crate::isa::check_host;
 use crate::memory::{CodeRef, Placement, WritableCode, WriteAccess};
@@ -45,7 +46,7 @@ impl HandStub {
         // register (eax; w0), touches no memory, no stack and no callee-saved register, and
         // returns for every input: `extern "C" fn(i32) -> i32`.
         let func = unsafe { Function::new(CodeRef::whole(code), None) };
-        if perf_map::enabled_by_env() {
+        if DebugTools::from_env().contains(DebugTools::PERF_MAP) {
             perf_map::record(func.code(), "fnjit_gist_stub");
         }
         Ok(HandStub(func))

@@ -7,11 +7,14 @@
 //! output, the length and the row in `x19` to `x22`, all callee-saved. `x18` (the platform
 //! register) is never touched.
 
-use super::{Emitter, PROBE, Shape, Unary, VALUE_REGS, slot_bytes, vars_in_registers};
+use super::cfi::Cfi;
+use super::{Emitted, Emitter, PROBE, Shape, Unary, VALUE_REGS, slot_bytes, vars_in_registers};
 use crate::expr::{Args, BinOp, Program, Ty};
 
 const SP: u32 = 31;
 const ZR: u32 = 31;
+/// The stack pointer, as a base register.
+const X_SP: u32 = 31;
 const X19: u32 = 19;
 const X20: u32 = 20;
 const X21: u32 = 21;
@@ -56,6 +59,7 @@ impl Kind {
 
 pub(crate) struct Arm64 {
     code: Vec<u8>,
+    cfi: Cfi,
     ty: Ty,
     shape: Shape,
     frame: usize,
@@ -129,12 +133,34 @@ impl Arm64 {
     fn sp_adjust(&mut self, sub: bool, n: usize) {
         let op = if sub { 0xD100_03FF } else { 0x9100_03FF };
         let (high, low) = ((n >> 12) as u32, (n & 0xFFF) as u32);
+        let sign = if sub { 1 } else { -1 };
         if high != 0 {
             self.put(op | 1 << 22 | high << 10);
+            self.cfi
+                .sp_moved(self.code.len(), sign * ((high as isize) << 12));
         }
         if low != 0 {
             self.put(op | low << 10);
+            self.cfi.sp_moved(self.code.len(), sign * low as isize);
         }
+    }
+
+    /// `stp a, b, [sp, #-16]!`, saying where `a` and `b` (DWARF numbers are register numbers)
+    /// are saved.
+    fn push_pair(&mut self, a: u32, b: u32) {
+        self.put(0xA9BF_0000 | b << 10 | X_SP << 5 | a);
+        self.cfi.sp_moved(self.code.len(), 16);
+        let cfa = self.cfi.cfa();
+        self.cfi.saved(self.code.len(), a as u8, cfa);
+        self.cfi.saved(self.code.len(), b as u8, cfa - 8);
+    }
+
+    /// `ldp a, b, [sp], #16`: the pair that [`Arm64::push_pair`] saved, restored.
+    fn pop_pair(&mut self, a: u32, b: u32) {
+        self.put(0xA8C1_0000 | b << 10 | X_SP << 5 | a);
+        self.cfi.sp_moved(self.code.len(), -16);
+        self.cfi.restored(self.code.len(), a as u8);
+        self.cfi.restored(self.code.len(), b as u8);
     }
 
     /// An integer instruction of three registers: `op d, n, m`.
@@ -219,9 +245,11 @@ impl Arm64 {
 }
 
 impl Emitter for Arm64 {
-    fn new(ty: Ty, shape: Shape, program: &Program, code: Vec<u8>) -> Arm64 {
+    fn new(ty: Ty, shape: Shape, program: &Program, out: Emitted) -> Arm64 {
         Arm64 {
-            code,
+            // At entry the CFA is sp, the return address in x30 (the CIE's rules).
+            cfi: Cfi::new(out.cfi, out.code.len(), 4, 0),
+            code: out.code,
             ty,
             shape,
             frame: slot_bytes(program, shape).next_multiple_of(16),
@@ -234,11 +262,11 @@ impl Emitter for Arm64 {
     }
 
     fn prologue(&mut self) {
-        self.put(0xA9BF_7BFD); // stp x29, x30, [sp, #-16]!
+        self.push_pair(29, 30); // stp x29, x30, [sp, #-16]!
         self.put(0x9100_03FD); // mov x29, sp
         if self.shape != Shape::Formula(Args::Registers) {
-            self.put(0xA9BF_53F3); // stp x19, x20, [sp, #-16]!
-            self.put(0xA9BF_5BF5); // stp x21, x22, [sp, #-16]!
+            self.push_pair(X19, X20); // stp x19, x20, [sp, #-16]!
+            self.push_pair(X21, X22); // stp x21, x22, [sp, #-16]!
         }
         let mut left = self.frame;
         while left > PROBE {
@@ -466,14 +494,17 @@ impl Emitter for Arm64 {
         }
         self.sp_adjust(false, self.frame);
         if self.shape != Shape::Formula(Args::Registers) {
-            self.put(0xA8C1_5BF5); // ldp x21, x22, [sp], #16
-            self.put(0xA8C1_53F3); // ldp x19, x20, [sp], #16
+            self.pop_pair(X21, X22); // ldp x21, x22, [sp], #16
+            self.pop_pair(X19, X20); // ldp x19, x20, [sp], #16
         }
-        self.put(0xA8C1_7BFD); // ldp x29, x30, [sp], #16
+        self.pop_pair(29, 30); // ldp x29, x30, [sp], #16
         self.put(0xD65F_03C0); // ret
     }
 
-    fn finish(self) -> Vec<u8> {
-        self.code
+    fn finish(self) -> Emitted {
+        Emitted {
+            code: self.code,
+            cfi: self.cfi.finish(),
+        }
     }
 }

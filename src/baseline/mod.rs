@@ -13,6 +13,7 @@
 
 #[cfg(any(target_arch = "aarch64", test))]
 mod arm64;
+mod cfi;
 #[cfg(any(target_arch = "x86_64", test))]
 mod x64;
 
@@ -79,8 +80,8 @@ pub(crate) enum Unary {
 /// depth (memory slots past the registers), integers with the top in a register and the rest in
 /// slots.
 pub(crate) trait Emitter {
-    /// An emitter that appends to `code`.
-    fn new(ty: Ty, shape: Shape, program: &Program, code: Vec<u8>) -> Self;
+    /// An emitter that appends to `out`'s code and call frame information.
+    fn new(ty: Ty, shape: Shape, program: &Program, out: Emitted) -> Self;
     /// Saves what it must, makes the frame, and, for a kernel, starts the loop over rows.
     fn prologue(&mut self);
     /// Pushes variable `index` as value `depth`.
@@ -98,28 +99,37 @@ pub(crate) trait Emitter {
     fn call(&mut self, address: usize, arity: usize, depth: usize);
     /// Returns value 0, or, for a kernel, stores it as the row's result and closes the loop.
     fn epilogue(&mut self);
-    fn finish(self) -> Vec<u8>;
+    fn finish(self) -> Emitted;
 }
 
-/// `code` with the machine code of `program` as `shape` appended, for the host (x86-64 or
-/// AArch64; nothing elsewhere, where `isa::check_host` refuses the host first).
-pub(crate) fn emit(program: &Program, shape: Shape, code: Vec<u8>) -> Vec<u8> {
+/// Baseline functions one after another: their machine code, and their call frame information
+/// (`cfi.rs`), each function's program after the last's.
+#[derive(Debug, Default)]
+pub(crate) struct Emitted {
+    pub(crate) code: Vec<u8>,
+    pub(crate) cfi: Vec<u8>,
+}
+
+/// `out` with the machine code of `program` as `shape`, and its call frame information,
+/// appended, for the host (x86-64 or AArch64; nothing elsewhere, where `isa::check_host` refuses
+/// the host first).
+pub(crate) fn emit(program: &Program, shape: Shape, out: Emitted) -> Emitted {
     #[cfg(target_arch = "x86_64")]
-    return emit_with::<x64::X64>(program, shape, code);
+    return emit_with::<x64::X64>(program, shape, out);
     #[cfg(target_arch = "aarch64")]
-    return emit_with::<arm64::Arm64>(program, shape, code);
+    return emit_with::<arm64::Arm64>(program, shape, out);
     #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
     {
         let _ = (program, shape);
-        code
+        out
     }
 }
 
-/// `code` with the machine code of `program` as `shape` appended, by emitter `E`.
-pub(crate) fn emit_with<E: Emitter>(program: &Program, shape: Shape, mut code: Vec<u8>) -> Vec<u8> {
+/// `out` with the machine code of `program` as `shape` appended, by emitter `E`.
+pub(crate) fn emit_with<E: Emitter>(program: &Program, shape: Shape, mut out: Emitted) -> Emitted {
     // A few instructions a node: one allocation for most formulas.
-    code.reserve(64 + 16 * program.nodes.len());
-    let mut e = E::new(program.ty, shape, program, code);
+    out.code.reserve(64 + 16 * program.nodes.len());
+    let mut e = E::new(program.ty, shape, program, out);
     e.prologue();
     let mut depth = 0usize;
     for &node in &program.nodes {
@@ -158,6 +168,11 @@ mod tests {
         bytes.iter().map(|b| format!("{b:02x}")).collect()
     }
 
+    /// The code and call frame information of `program` by emitter `E`.
+    fn emitted<E: Emitter>(program: &Program, shape: Shape) -> Emitted {
+        emit_with::<E>(program, shape, Emitted::default())
+    }
+
     /// `x + 1` for `i32`, byte for byte, on both ISAs (whatever the host): read with objdump, it
     /// is the stack machine of the module's comment, and nothing more.
     #[test]
@@ -167,18 +182,14 @@ mod tests {
         // sub rsp, 24; mov [rsp+16], rdi; mov eax, [rsp+16]; mov [rsp], rax; mov eax, 1;
         // add eax, [rsp]; add rsp, 24; ret
         assert_eq!(
-            hex(&emit_with::<x64::X64>(formula.program(), shape, Vec::new())),
+            hex(&emitted::<x64::X64>(formula.program(), shape).code),
             "4881ec1800000048897c24108b44241048890424b8010000000304244881c418000000c3"
         );
         // stp x29, x30, [sp, #-16]!; mov x29, sp; sub sp, sp, #32; str x0, [sp, #16];
         // ldr w0, [sp, #16]; str x0, [sp]; mov x0, #1; ldr w1, [sp]; add w0, w1, w0;
         // add sp, sp, #32; ldp x29, x30, [sp], #16; ret
         assert_eq!(
-            hex(&emit_with::<arm64::Arm64>(
-                formula.program(),
-                shape,
-                Vec::new()
-            )),
+            hex(&emitted::<arm64::Arm64>(formula.program(), shape).code),
             "fd7bbfa9fd030091ff8300d1e00b00f9e01340b9e00300f9200080d2e10340b92000000bff830091fd7bc1a8c0035fd6"
         );
     }
@@ -191,11 +202,11 @@ mod tests {
         let formula = Formula::<f64>::parse(&src, &["x"]).expect("parse");
         assert_eq!(formula.program().max_stack, 1200);
         let shape = Shape::Formula(Args::Registers);
-        let x = emit_with::<x64::X64>(formula.program(), shape, Vec::new());
+        let x = emitted::<x64::X64>(formula.program(), shape).code;
         // sub rsp, 4096; or dword [rsp], 0 — twice, for 9,616 bytes.
         let probe = "4881ec00100000830c2400";
         assert!(hex(&x).starts_with(&probe.repeat(2)), "{}", &hex(&x)[..60]);
-        let a = emit_with::<arm64::Arm64>(formula.program(), shape, Vec::new());
+        let a = emitted::<arm64::Arm64>(formula.program(), shape).code;
         // sub sp, sp, #1, lsl #12; str xzr, [sp] — twice.
         let probe = "ff0740d1ff0300f9";
         assert!(

@@ -5,7 +5,8 @@
 //! formula from memory keeps its argument pointer in `rbx`; a kernel keeps the column table, the
 //! output, the length and the row in `rbx`, `r12`, `r13` and `r14`, all callee-saved.
 
-use super::{Emitter, PROBE, Shape, Unary, VALUE_REGS, slot_bytes, vars_in_registers};
+use super::cfi::Cfi;
+use super::{Emitted, Emitter, PROBE, Shape, Unary, VALUE_REGS, slot_bytes, vars_in_registers};
 use crate::expr::{Args, BinOp, Program, Ty};
 
 const RAX: u8 = 0;
@@ -42,6 +43,7 @@ enum Rm {
 
 pub(crate) struct X64 {
     code: Vec<u8>,
+    cfi: Cfi,
     ty: Ty,
     shape: Shape,
     /// Bytes of the frame below the saved registers.
@@ -219,11 +221,15 @@ impl X64 {
         }
     }
 
+    /// Pushes a callee-saved register (`rbx`, `r12`..`r15`, whose DWARF numbers are their
+    /// encodings) and says where it is saved.
     fn push(&mut self, reg: u8) {
         if reg >= 8 {
             self.code.push(0x41);
         }
         self.code.push(0x50 + (reg & 7));
+        self.cfi.sp_moved(self.code.len(), 8);
+        self.cfi.saved(self.code.len(), reg, self.cfi.cfa());
     }
 
     fn pop(&mut self, reg: u8) {
@@ -231,6 +237,8 @@ impl X64 {
             self.code.push(0x41);
         }
         self.code.push(0x58 + (reg & 7));
+        self.cfi.sp_moved(self.code.len(), -8);
+        self.cfi.restored(self.code.len(), reg);
     }
 
     /// `sub rsp, n` / `add rsp, n` (n < 2^31).
@@ -241,6 +249,9 @@ impl X64 {
         let ext = if sub { 5 } else { 0 };
         self.op(None, true, &[0x81], ext, Rm::Reg(RSP));
         self.code.extend_from_slice(&(n as u32).to_le_bytes());
+        let moved = n as isize;
+        self.cfi
+            .sp_moved(self.code.len(), if sub { moved } else { -moved });
     }
 
     /// A short forward jump (`opcode` is `EB` or a `7x` condition); returns where to patch.
@@ -327,7 +338,7 @@ impl X64 {
 }
 
 impl Emitter for X64 {
-    fn new(ty: Ty, shape: Shape, program: &Program, code: Vec<u8>) -> X64 {
+    fn new(ty: Ty, shape: Shape, program: &Program, out: Emitted) -> X64 {
         let vars = program.vars;
         let saved: &'static [u8] = match shape {
             Shape::Formula(Args::Registers) => &[],
@@ -340,7 +351,9 @@ impl Emitter for X64 {
         let pushed = 8 + 8 * saved.len();
         let frame = (bytes + pushed).next_multiple_of(16) - pushed;
         X64 {
-            code,
+            // At entry the CFA is rsp + 8, the return address just below it (the CIE's rules).
+            cfi: Cfi::new(out.cfi, out.code.len(), 1, 8),
+            code: out.code,
             ty,
             shape,
             frame,
@@ -603,7 +616,10 @@ impl Emitter for X64 {
         self.code.push(0xC3);
     }
 
-    fn finish(self) -> Vec<u8> {
-        self.code
+    fn finish(self) -> Emitted {
+        Emitted {
+            code: self.code,
+            cfi: self.cfi.finish(),
+        }
     }
 }

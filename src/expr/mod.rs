@@ -22,6 +22,7 @@ mod eval;
 mod lower;
 pub(crate) mod math;
 mod parse;
+mod show;
 mod vector;
 
 use crate::error::{Error, SyntaxError};
@@ -91,6 +92,35 @@ pub(crate) enum BinOp {
 }
 
 impl BinOp {
+    /// Each operator as formulas spell it.
+    const ALL: [(&'static str, BinOp); 18] = [
+        ("*", BinOp::Mul),
+        ("/", BinOp::Div),
+        ("%", BinOp::Rem),
+        ("+", BinOp::Add),
+        ("-", BinOp::Sub),
+        ("<<", BinOp::Shl),
+        (">>", BinOp::Sar),
+        (">>>", BinOp::Shr),
+        ("&", BinOp::And),
+        ("^", BinOp::Xor),
+        ("|", BinOp::Or),
+        ("**", BinOp::Pow),
+        ("<", BinOp::Lt),
+        ("<=", BinOp::Le),
+        (">", BinOp::Gt),
+        (">=", BinOp::Ge),
+        ("==", BinOp::Eq),
+        ("!=", BinOp::Ne),
+    ];
+
+    fn symbol(self) -> &'static str {
+        Self::ALL
+            .iter()
+            .find(|(_, op)| *op == self)
+            .map_or("?", |(s, _)| s)
+    }
+
     /// Higher binds tighter. Unary operators sit at [`UNARY`].
     fn precedence(self) -> u8 {
         match self {
@@ -447,6 +477,12 @@ impl<T: Number> Formula<T> {
 
     pub(crate) fn program(&self) -> &Program {
         &self.program
+    }
+
+    /// The formula as text (every operation parenthesized, long ones cut): what debuggers and
+    /// profilers call its code.
+    pub(crate) fn describe(&self) -> String {
+        show::show(&self.program, &self.names)
     }
 
     pub(crate) fn into_program(self) -> Program {

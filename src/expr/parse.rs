@@ -199,27 +199,7 @@ fn number_at<'a>(
 }
 
 fn binary(op: &str) -> Option<BinOp> {
-    Some(match op {
-        "*" => BinOp::Mul,
-        "/" => BinOp::Div,
-        "%" => BinOp::Rem,
-        "+" => BinOp::Add,
-        "-" => BinOp::Sub,
-        "<<" => BinOp::Shl,
-        ">>" => BinOp::Sar,
-        ">>>" => BinOp::Shr,
-        "&" => BinOp::And,
-        "^" => BinOp::Xor,
-        "|" => BinOp::Or,
-        "**" => BinOp::Pow,
-        "<" => BinOp::Lt,
-        "<=" => BinOp::Le,
-        ">" => BinOp::Gt,
-        ">=" => BinOp::Ge,
-        "==" => BinOp::Eq,
-        "!=" => BinOp::Ne,
-        _ => return None,
-    })
+    BinOp::ALL.iter().find(|(s, _)| *s == op).map(|&(_, b)| b)
 }
 
 /// Whether `op` belongs to formulas of type `ty`; if not, why not.

@@ -10,13 +10,15 @@
 
 use super::callees::{self, BATCH, IMPORTS, MATH_NAMESPACE};
 use super::provider::CodeSlot;
+use crate::debug::{self, DebugTools};
 use crate::expr::Import;
-use crate::memory::{CodeRef, Placement, WriteAccess};
-use crate::{Error, parallel, perf_map};
+use crate::memory::{CodeRef, Placement, WriteAccess, end_section};
+use crate::{Error, parallel};
 use cranelift_codegen::binemit::{Addend, CodeOffset, Reloc};
 use cranelift_codegen::control::ControlPlane;
 use cranelift_codegen::entity::EntityRef;
 use cranelift_codegen::ir::{self, ExternalName, KnownSymbol, Signature};
+use cranelift_codegen::isa::unwind::UnwindInfo;
 use cranelift_codegen::isa::{OwnedTargetIsa, TargetIsa};
 use cranelift_codegen::{Context, FinalizedRelocTarget};
 use cranelift_frontend::FunctionBuilderContext;
@@ -28,6 +30,9 @@ use std::collections::HashMap;
 use std::io;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicBool, Ordering};
+
+/// What debuggers and profilers call function `i` of a batch.
+pub(crate) type Name<'a> = &'a (dyn Fn(usize) -> String + Sync);
 
 /// Fills `func` with function `i`'s IR (checked as the entry point requires) and returns what the
 /// IR's imports `u2:k` are, or the error that item `i` has.
@@ -41,6 +46,8 @@ pub(super) struct Compiled {
     align: u64,
     signature: Signature,
     relocs: Vec<Patch>,
+    /// How to unwind through it, from Cranelift.
+    unwind: Option<UnwindInfo>,
 }
 
 /// A relocation, with its target resolved from the function's own IR.
@@ -127,16 +134,20 @@ pub(super) fn compile_one(
     let signature = ctx.func.signature.clone();
     let code = caught("compiling", || {
         ctx.compile(isa, &mut ControlPlane::default())
-            .map(|code| {
-                (
+            .map_err(|e| Error::from(ModuleError::Compilation(e.inner)))
+            .and_then(|code| {
+                let unwind = code
+                    .create_unwind_info(isa)
+                    .map_err(|e| Error::from(ModuleError::Compilation(e)))?;
+                Ok((
                     code.code_buffer().to_vec(),
                     code.buffer.alignment,
                     code.buffer.relocs().to_vec(),
-                )
+                    unwind,
+                ))
             })
-            .map_err(|e| Error::from(ModuleError::Compilation(e.inner)))
     })?;
-    let (bytes, alignment, relocs) = code;
+    let (bytes, alignment, relocs, unwind) = code;
     let relocs = relocs
         .iter()
         .map(|r| {
@@ -199,6 +210,7 @@ pub(super) fn compile_one(
         align,
         signature,
         relocs,
+        unwind,
     })
 }
 
@@ -219,14 +231,15 @@ pub(super) fn caught<T>(
 }
 
 /// Places every compiled function into one mapping sized for all of them, applies their
-/// relocations and makes the mapping executable with one `mprotect`. Returns each function's
+/// relocations and makes the mapping executable with one `mprotect`, then registers their unwind
+/// info and tells `tools` about them, function `i` called `name(i)`. Returns each function's
 /// code, in order; the mapping is freed when the last of them drops.
 pub(super) fn link(
     compiled: &[Compiled],
     isa: OwnedTargetIsa,
     placement: Placement,
-    perf_map: bool,
-    name: &str,
+    tools: DebugTools,
+    name: Name<'_>,
 ) -> Result<Vec<CodeRef>, Error> {
     let too_big = || Error::MapFailed {
         len: usize::MAX,
@@ -238,7 +251,7 @@ pub(super) fn link(
         sum.checked_add(worst)
     });
     let slot = CodeSlot::default();
-    let mut builder = JITBuilder::with_isa(isa, default_libcall_names());
+    let mut builder = JITBuilder::with_isa(isa.clone(), default_libcall_names());
     builder.memory_provider(slot.provider(placement, capacity.ok_or_else(too_big)?));
     for patch in compiled.iter().flat_map(|c| &c.relocs) {
         if let Target::Rust(symbol, address) = patch.target {
@@ -271,34 +284,77 @@ pub(super) fn link(
             (entry.wrapping_sub(base), c.bytes.len())
         })
         .collect();
-    let codes = CodeRef::split(code, &parts).ok_or(Error::Internal(
+    let unwind = unwind_section(
+        &*isa,
+        parts
+            .iter()
+            .zip(compiled)
+            .map(|(&(offset, _), c)| (base + offset, c.unwind.as_ref())),
+    )?;
+    // SAFETY: Cranelift made each function's unwind info for the code it compiled, which lies
+    // at `base + offset` as it was compiled (relocations patch addresses, never the frame).
+    let codes = unsafe { CodeRef::split(code, &parts, unwind) }.ok_or(Error::Internal(
         "cranelift-jit placed a function outside the batch's mapping",
     ))?;
-    if perf_map {
-        for code in &codes {
-            perf_map::record(code.bytes(), name);
-        }
-    }
+    debug::announce(&codes, tools, name, || {
+        codes[0].unwind_section().unwrap_or_default().to_vec()
+    });
     Ok(codes)
 }
 
+/// The `.eh_frame` section of Cranelift's functions at their entries, written by gimli from
+/// each one's unwind info, with the ISA's CIE (empty when there is none to write).
+///
+/// # Errors
+/// [`Error::Internal`] if gimli cannot write it (it can, for every ISA fnjit runs on).
+fn unwind_section<'a>(
+    isa: &dyn TargetIsa,
+    functions: impl Iterator<Item = (usize, Option<&'a UnwindInfo>)>,
+) -> Result<Vec<u8>, Error> {
+    use gimli::write::{Address, EhFrame, EndianVec, FrameTable};
+    let Some(cie) = isa.create_systemv_cie() else {
+        return Ok(Vec::new());
+    };
+    let mut table = FrameTable::default();
+    let cie = table.add_cie(cie);
+    let mut any = false;
+    for (entry, info) in functions {
+        if let Some(UnwindInfo::SystemV(info)) = info {
+            table.add_fde(cie, info.to_fde(Address::Constant(entry as u64)));
+            any = true;
+        }
+    }
+    if !any {
+        return Ok(Vec::new());
+    }
+    let mut section = EhFrame(EndianVec::new(gimli::RunTimeEndian::Little));
+    table
+        .write_eh_frame(&mut section)
+        .map_err(|_| Error::Internal("gimli could not write an .eh_frame section"))?;
+    let mut section = section.0.into_vec();
+    end_section(&mut section);
+    Ok(section)
+}
+
 /// Declares the imports once each and every function, defines the functions from their bytes
-/// and relocations, and finalizes the module. A batch of one is declared as `name`, the others
-/// anonymously: cranelift-jit writes its own perf-map line under that name when running under
-/// `perf record` (which sets PERF_BUILDID_DIR), where an anonymous function shows as `.Lfn0`.
+/// and relocations, and finalizes the module. fnjit names functions for the tools itself
+/// (`debug::announce`), so they are declared anonymously, but for one case: under `perf record`
+/// (which sets PERF_BUILDID_DIR) cranelift-jit writes a perf-map line of its own, and a batch of
+/// one is declared as `name(0)` there rather than shown as `.Lfn0`.
 fn define_all(
     module: &mut JITModule,
     compiled: &[Compiled],
-    name: &str,
+    name: Name<'_>,
 ) -> Result<Vec<FuncId>, Error> {
+    let named = compiled.len() == 1 && std::env::var_os("PERF_BUILDID_DIR").is_some();
     let mut imports: HashMap<&'static str, FuncId> = HashMap::new();
     // Every function is declared before any is defined: a call within the batch names its
     // callee's id.
     let mut ids = Vec::with_capacity(compiled.len());
     for c in compiled {
-        ids.push(match compiled.len() {
-            1 => module.declare_function(name, Linkage::Local, &c.signature)?,
-            _ => module.declare_anonymous_function(&c.signature)?,
+        ids.push(match named {
+            true => module.declare_function(&name(0), Linkage::Local, &c.signature)?,
+            false => module.declare_anonymous_function(&c.signature)?,
         });
     }
     for (c, &id) in compiled.iter().zip(&ids) {

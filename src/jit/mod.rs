@@ -24,18 +24,21 @@ pub use crate::memory::Placement;
 pub use cache::CacheStats;
 
 use crate::baseline::{self, Shape};
+use crate::debug;
+use crate::debug::DebugTools;
 use crate::expr::{Args, Expr, Formula, Import, Number, Program, build_formula};
 use crate::func::{self, Function, Ir, Params};
 use crate::isa::{OptLevel, host_isa};
 use crate::limits::CACHE_ENTRIES;
-use crate::memory::CodeRef;
+use crate::memory::{CodeRef, end_section, new_section, push_fde};
 use crate::value::{self, Results};
-use crate::{Error, ir, perf_map};
+use crate::{Error, ir};
 use cache::Cache;
 use cranelift_codegen::Context;
 use cranelift_codegen::ir::{Function as IrFunction, Signature};
 use cranelift_codegen::isa::{CallConv, OwnedTargetIsa, TargetFrontendConfig, TargetIsa};
 use cranelift_frontend::FunctionBuilderContext;
+use link::Name;
 use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
@@ -66,7 +69,8 @@ pub struct Jit {
     ctx: Context,
     fctx: FunctionBuilderContext,
     placement: Placement,
-    perf_map: bool,
+    /// The debuggers and profilers told about its code, besides the unwinder.
+    tools: DebugTools,
     cache: Cache,
     strategy: Strategy,
     /// The host's CPU features Cranelift may not use ([`Jit::without_cpu_features`]).
@@ -79,7 +83,7 @@ impl fmt::Debug for Jit {
             .field("isa", &self.fast_isa.triple().to_string())
             .field("strategy", &self.strategy)
             .field("placement", &self.placement)
-            .field("perf_map", &self.perf_map)
+            .field("tools", &self.tools)
             .finish_non_exhaustive()
     }
 }
@@ -150,7 +154,7 @@ impl Jit {
             ctx: Context::new(),
             fctx: FunctionBuilderContext::new(),
             placement,
-            perf_map: perf_map::enabled_by_env(),
+            tools: DebugTools::from_env(),
             cache: Cache::new(CACHE_ENTRIES),
             strategy: Strategy::Optimizing,
             cpu_off,
@@ -206,15 +210,32 @@ impl Jit {
     }
 
     /// Whether each function compiled from now on gets a line in `/tmp/perf-<pid>.map`, so that
-    /// `perf report` can name it (see [`crate::perf_map`]). Starts as `FNJIT_PERF_MAP=1` says.
+    /// `perf report` can name it (see [`crate::perf_map`]): [`DebugTools::PERF_MAP`], on or off.
+    /// Starts as `FNJIT_PERF_MAP=1` (or `FNJIT_DEBUG=perfmap`) says.
     pub fn set_perf_map(&mut self, on: bool) -> &mut Self {
-        self.perf_map = on;
+        let kept = self.tools.without(DebugTools::PERF_MAP);
+        self.tools = if on {
+            kept | DebugTools::PERF_MAP
+        } else {
+            kept
+        };
         self
     }
 
-    /// Whether compiled functions get a perf-map line.
-    pub(crate) fn perf_map(&self) -> bool {
-        self.perf_map
+    /// Which debuggers and profilers are told about each function compiled from now on, besides
+    /// the unwinder, which always is (see [`DebugTools`]). Starts as `FNJIT_DEBUG` says.
+    ///
+    /// # Errors
+    /// [`Error::DebugTools`] when the host lacks one of them (GDB's interface and jitdump are
+    /// Linux's); the tools are then left as they were.
+    pub fn set_debug_tools(&mut self, tools: DebugTools) -> Result<&mut Self, Error> {
+        self.tools = tools.check_host()?;
+        Ok(self)
+    }
+
+    /// Which debuggers and profilers are told about compiled functions.
+    pub fn debug_tools(&self) -> DebugTools {
+        self.tools
     }
 
     /// The host's C calling convention, which IR given to [`Jit::compile`] must use.
@@ -355,7 +376,7 @@ impl Jit {
         // instruction is one that touches no memory, makes no call and cannot trap (checked
         // above), so the code only computes a value from its arguments in registers and its own
         // frame, and does not unwind.
-        unsafe { self.install(self.user_opt(), "fnjit_user", user_ir(func)) }
+        unsafe { self.install(self.user_opt(), &|_| ir_name(func), user_ir(func)) }
     }
 
     /// Compiles IR as [`Jit::compile`] does, but checks only its signature (and runs the
@@ -378,7 +399,7 @@ impl Jit {
         self.verify(func)?;
         // SAFETY: the signature is `P -> R` in the host's C ABI (checked above); the caller
         // vouches for everything else (this function's contract).
-        unsafe { self.install(self.user_opt(), "fnjit_user", user_ir(func)) }
+        unsafe { self.install(self.user_opt(), &|_| ir_name(func), user_ir(func)) }
     }
 
     /// Compiles many functions from your IR at once, each checked as [`Jit::compile`] checks
@@ -443,7 +464,7 @@ impl Jit {
         })?;
         // SAFETY: as in `compile`: each signature is `P -> R` in the host's C ABI and each
         // instruction is on the allow-list (both checked above, per function).
-        unsafe { self.install_batch(&compiled, isa, "fnjit_user") }
+        unsafe { self.install_batch(&compiled, isa, &|i| ir_name(&funcs[i])) }
     }
 
     /// Compiles many formulas over the same variables at once, as [`Jit::compile_many`] compiles
@@ -484,8 +505,8 @@ impl Jit {
                 srcs.len(),
                 parse,
                 Shape::Formula(Args::Registers),
-                "fnjit_expr",
-                self.perf_map,
+                self.tools,
+                &|i| formula_name("fnjit_formula", srcs[i].trim()),
             )?;
             return Ok(codes
                 .into_iter()
@@ -508,7 +529,11 @@ impl Jit {
         // SAFETY: as in `compile_formula`: `build_formula` built `fn(T, …) -> T` with one
         // parameter per variable, which is `P -> R` (checked above), from arithmetic, guarded
         // divisions and calls to fnjit's math functions only.
-        unsafe { self.install_batch(&compiled, isa, "fnjit_expr") }
+        unsafe {
+            self.install_batch(&compiled, isa, &|i| {
+                formula_name("fnjit_formula", srcs[i].trim())
+            })
+        }
     }
 
     /// Compiles `x + 1` (see [`compile_inc`]).
@@ -519,10 +544,14 @@ impl Jit {
         // SAFETY: `build_inc` builds `fn(i32) -> i32` in the host's calling convention from one
         // `iadd`: no memory, no call, no trap.
         unsafe {
-            self.install(OptLevel::None, "fnjit_inc", |func, fctx, target| {
-                ir::build_inc(func, fctx, target);
-                Vec::new()
-            })
+            self.install(
+                OptLevel::None,
+                &|_| "fnjit_inc".to_owned(),
+                |func, fctx, target| {
+                    ir::build_inc(func, fctx, target);
+                    Vec::new()
+                },
+            )
         }
     }
 
@@ -550,8 +579,8 @@ impl Jit {
             let code = baseline_one(
                 formula.program(),
                 Shape::Formula(Args::Registers),
-                "fnjit_expr",
-                self.perf_map,
+                self.tools,
+                &|_| formula_name("fnjit_formula", &formula.describe()),
             )?;
             // SAFETY: the baseline emitter (`baseline/`) wrote `fn(T, …) -> T` with one parameter
             // per variable, which is `P -> R` (checked above), in the host's C ABI: it computes
@@ -567,7 +596,8 @@ impl Jit {
         // (`expr/math.rs`), which take and return f64 in registers, touch no memory and cannot
         // panic or unwind. No memory, no trap.
         unsafe {
-            self.install(OptLevel::Speed, "fnjit_expr", |func, fctx, target| {
+            let name = |_| formula_name("fnjit_formula", &formula.describe());
+            self.install(OptLevel::Speed, &name, |func, fctx, target| {
                 build_formula(func, fctx, target, formula.program(), Args::Registers)
             })
         }
@@ -634,7 +664,8 @@ impl Jit {
         let imports = self.build_ir(|func, fctx, target| {
             build_formula(func, fctx, target, formula.program(), Args::Memory)
         });
-        self.compile_code(OptLevel::Speed, "fnjit_evaluator", &imports)
+        let name = |_| formula_name("fnjit_evaluator", &formula.describe());
+        self.compile_code(OptLevel::Speed, &name, &imports)
     }
 
     /// Fills `self.ctx.func` with `build`, which returns what the IR's user functions `u0:k` are.
@@ -705,7 +736,7 @@ impl Jit {
     unsafe fn install<P: Params, R: Results>(
         &mut self,
         opt: OptLevel,
-        name: &str,
+        name: Name<'_>,
         build: impl BuildIr,
     ) -> Result<Function<P, R>, Error> {
         let (code, ir) = self.compile_built(opt, name, build)?;
@@ -722,7 +753,7 @@ impl Jit {
     pub(crate) fn compile_built(
         &mut self,
         opt: OptLevel,
-        name: &str,
+        name: Name<'_>,
         build: impl BuildIr,
     ) -> Result<(CodeRef, Arc<Ir>), Error> {
         let imports = self.build_ir(build);
@@ -739,9 +770,9 @@ impl Jit {
         &self,
         compiled: &[link::Compiled],
         isa: OwnedTargetIsa,
-        name: &str,
+        name: Name<'_>,
     ) -> Result<Vec<Function<P, R>>, Error> {
-        let codes = link::link(compiled, isa, self.placement, self.perf_map, name)?;
+        let codes = link::link(compiled, isa, self.placement, self.tools, name)?;
         Ok(codes
             .into_iter()
             // SAFETY: `link` placed each function's code at its entry; the caller vouches for
@@ -756,7 +787,7 @@ impl Jit {
     fn compile_code(
         &mut self,
         opt: OptLevel,
-        name: &str,
+        name: Name<'_>,
         imports: &[Import],
     ) -> Result<CodeRef, Error> {
         let isa = self.isa(opt)?;
@@ -766,7 +797,7 @@ impl Jit {
             &[compiled?],
             isa,
             self.placement,
-            self.perf_map,
+            self.tools,
             name,
         )?)
     }
@@ -787,22 +818,23 @@ pub(crate) fn one(mut codes: Vec<CodeRef>) -> Result<CodeRef, Error> {
 pub(crate) fn baseline_one(
     program: &Program,
     shape: Shape,
-    name: &str,
-    perf_map: bool,
+    tools: DebugTools,
+    name: Name<'_>,
 ) -> Result<CodeRef, Error> {
     one(baseline_code(
         1,
         |_| Ok(Cow::Borrowed(program)),
         shape,
+        tools,
         name,
-        perf_map,
     )?)
 }
 
 /// The baseline tier's code for `count` programs (`program(i)` gives the `i`-th, or its error),
-/// as `shape`, in one block of shared code memory; `name` is for profilers. The machine code is
-/// emitted into one buffer as the programs come, so a batch never holds them all. Not callable by
-/// itself: the caller vouches for its calls.
+/// as `shape`, in one block of shared code memory, with their unwind info; `tools` are told
+/// about it, function `i` called `name(i)`. The machine code is emitted into one buffer as the
+/// programs come, so a batch never holds them all. Not callable by itself: the caller vouches
+/// for its calls.
 ///
 /// # Errors
 /// The first error of `program`; otherwise as [`compile_inc`].
@@ -810,23 +842,37 @@ pub(crate) fn baseline_code<'p>(
     count: usize,
     mut program: impl FnMut(usize) -> Result<Cow<'p, Program>, Error>,
     shape: Shape,
-    name: &str,
-    perf_map: bool,
+    tools: DebugTools,
+    name: Name<'_>,
 ) -> Result<Vec<CodeRef>, Error> {
-    let mut code = Vec::new();
+    let mut out = baseline::Emitted::default();
     let mut spans = Vec::with_capacity(count);
     for i in 0..count {
-        let start = code.len();
-        code = baseline::emit(&*program(i)?, shape, code);
-        spans.push((start, code.len() - start));
+        let (start, cfi_start) = (out.code.len(), out.cfi.len());
+        out = baseline::emit(&*program(i)?, shape, out);
+        spans.push((start..out.code.len(), cfi_start..out.cfi.len()));
     }
-    let parts: Vec<&[u8]> = spans.iter().map(|&(at, len)| &code[at..at + len]).collect();
-    let codes = CodeRef::install(&parts)?;
-    if perf_map {
-        for code in &codes {
-            perf_map::record(code.bytes(), name);
+    let parts: Vec<&[u8]> = spans
+        .iter()
+        .map(|(code, _)| &out.code[code.clone()])
+        .collect();
+    let cfi: Vec<&[u8]> = spans.iter().map(|(_, cfi)| &out.cfi[cfi.clone()]).collect();
+    // SAFETY: the emitter recorded each function's CFA program as it wrote the function's
+    // prologue and epilogue (`baseline/cfi.rs`).
+    let codes = unsafe { CodeRef::install(&parts, &cfi)? };
+    debug::announce(&codes, tools, name, || {
+        let mut section = new_section(32 * codes.len());
+        for (code, cfi) in codes.iter().zip(&cfi) {
+            push_fde(
+                &mut section,
+                code.entry().as_ptr() as usize,
+                code.bytes().len(),
+                cfi,
+            );
         }
-    }
+        end_section(&mut section);
+        section
+    });
     Ok(codes)
 }
 
@@ -863,6 +909,16 @@ fn copy_user_ir(func: &mut IrFunction, src: &IrFunction) {
             ext.colocated = false;
         }
     }
+}
+
+/// What debuggers and profilers call a function of your IR: `fnjit_ir(<its name>)`.
+fn ir_name(func: &IrFunction) -> String {
+    format!("fnjit_ir({})", func.name)
+}
+
+/// What debuggers and profilers call a formula's code: `<kind>(<the formula>)`.
+pub(crate) fn formula_name(kind: &str, formula: &str) -> String {
+    format!("{kind}({formula})")
 }
 
 /// [`Error::Signature`] unless `found` is `expected`.

@@ -7,6 +7,7 @@
 //! again. When the current chunk is full, its read-write alias is unmapped, so a full chunk is
 //! read-execute only; it is unmapped when the last function in it drops.
 
+use super::frames::Growing;
 use super::{coherence, sys};
 use crate::Error;
 use std::ptr::NonNull;
@@ -17,10 +18,12 @@ const CHUNK_LEN: usize = 256 << 10;
 /// Where each function starts: a multiple of this.
 pub(super) const ALIGN: usize = 16;
 
-/// The read-execute alias of a chunk: mapped as long as a function in it lives.
+/// The read-execute alias of a chunk, mapped as long as a function in it lives, and the unwind
+/// info of every function placed in it, registered as long as the alias is mapped.
 #[derive(Debug)]
 pub(crate) struct Chunk {
     exec: NonNull<u8>,
+    frames: Mutex<Growing>,
 }
 
 // SAFETY: the alias is read-execute and only ever read through this value; bytes that a `Chunk`
@@ -31,6 +34,11 @@ unsafe impl Sync for Chunk {}
 
 impl Drop for Chunk {
     fn drop(&mut self) {
+        // No unwinder may be left describing unmapped code.
+        self.frames
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner)
+            .deregister();
         // SAFETY: the last function in the chunk is gone (each holds the `Arc<Chunk>`), so nothing
         // runs or reads the code; the arena's read-write alias is a separate mapping.
         unsafe { sys::unmap(self.exec, CHUNK_LEN) };
@@ -61,13 +69,17 @@ static CURRENT: Mutex<Option<Current>> = Mutex::new(None);
 type Placed = (Arc<Chunk>, Vec<NonNull<u8>>);
 
 /// Copies `parts` one after another (each at a multiple of [`ALIGN`]) into the current chunk, or
-/// a new one, and returns the chunk with each part's address. `Ok(None)` when the parts are too
-/// big for a chunk, or on an OS without the dual mapping: the caller maps pages instead.
+/// a new one, registers their unwind info (`cfi[i]`, part `i`'s CFA program) with the chunk's,
+/// and returns the chunk with each part's address. `Ok(None)` when the parts are too big for a
+/// chunk, or on an OS without the dual mapping: the caller maps pages instead.
 ///
 /// # Errors
 /// [`Error::MapFailed`] when the kernel gives no memory; [`Error::ExecRefused`] when it refuses
 /// to make the alias executable; [`Error::Coherence`] as `make_executable`.
-pub(super) fn place(parts: &[&[u8]]) -> Result<Option<Placed>, Error> {
+///
+/// # Safety
+/// `cfi[i]` describes the frame of `parts[i]` at every instruction.
+pub(super) unsafe fn place(parts: &[&[u8]], cfi: &[&[u8]]) -> Result<Option<Placed>, Error> {
     let len = parts.iter().try_fold(0usize, |sum, p| {
         sum.checked_add(p.len().next_multiple_of(ALIGN))
     });
@@ -105,6 +117,20 @@ pub(super) fn place(parts: &[&[u8]]) -> Result<Option<Placed>, Error> {
     // SAFETY: the range was just written and lies inside the chunk's read-execute alias.
     unsafe { coherence::flush_icache(current.chunk.exec.add(start), current.used - start) };
     coherence::sync_other_threads().map_err(|source| Error::Coherence { source })?;
+    let functions = entries
+        .iter()
+        .zip(parts)
+        .zip(cfi)
+        .map(|((entry, part), cfi)| (entry.as_ptr() as usize, part.len(), *cfi));
+    let mut frames = current
+        .chunk
+        .frames
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner);
+    // SAFETY: each part now lies, never to change, at its entry in the read-execute alias, which
+    // stays mapped until the chunk deregisters its frames; the caller vouches for the programs.
+    unsafe { frames.add(functions) };
+    drop(frames);
     Ok(Some((Arc::clone(&current.chunk), entries)))
 }
 
@@ -116,7 +142,10 @@ fn new_chunk() -> Result<Current, Error> {
         source,
     })?;
     let current = Current {
-        chunk: Arc::new(Chunk { exec }),
+        chunk: Arc::new(Chunk {
+            exec,
+            frames: Mutex::new(Growing::new()),
+        }),
         write,
         used: 0,
     };

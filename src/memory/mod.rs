@@ -11,16 +11,19 @@
 
 mod arena;
 mod coherence;
+mod frames;
 mod near;
 mod pool;
 mod sys;
 
 use crate::Error;
 pub(crate) use coherence::WriteAccess;
+pub(crate) use frames::{end_section, new_section, push_fde};
+use std::fmt;
 use std::io;
 use std::mem::ManuallyDrop;
 use std::ptr::{self, NonNull};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use sys::Protection;
 
 /// Where to map code memory.
@@ -196,10 +199,31 @@ pub(crate) struct CodeRef {
     owner: Arc<Owner>,
 }
 
-/// What keeps a function's code mapped: pages of its own (and its batch's), or a place in a
-/// shared chunk.
+/// What keeps a block of functions' code mapped, and what must go before the code does. The
+/// fields drop in order: what tools were told about the code, then its unwind info, then the
+/// memory. No unwinder or debugger is left describing freed code.
+struct Owner {
+    /// What debuggers and profilers hold about the block ([`CodeRef::attach`]).
+    attached: OnceLock<Box<dyn fmt::Debug + Send + Sync>>,
+    /// The block's unwind info (a chunk's lives in the chunk).
+    frames: Option<frames::Registered>,
+    #[allow(dead_code, reason = "held for its Drop")]
+    memory: Memory,
+}
+
+impl fmt::Debug for Owner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Owner")
+            .field("attached", &self.attached.get())
+            .field("frames", &self.frames.is_some())
+            .field("memory", &self.memory)
+            .finish()
+    }
+}
+
+/// The memory of a block: pages of its own (and its batch's), or a place in a shared chunk.
 #[derive(Debug)]
-enum Owner {
+enum Memory {
     Pages(#[allow(dead_code, reason = "held for its Drop")] ExecutableCode),
     Chunk(#[allow(dead_code, reason = "held for its Drop")] Arc<arena::Chunk>),
 }
@@ -211,26 +235,44 @@ unsafe impl Send for CodeRef {}
 unsafe impl Sync for CodeRef {}
 
 impl CodeRef {
-    /// All of `code`, as one function.
+    /// All of `code`, as one function without unwind info (a leaf that never calls: the
+    /// hand stub).
     pub(crate) fn whole(code: ExecutableCode) -> CodeRef {
         CodeRef {
             entry: code.ptr,
             len: code.code_len,
-            owner: Arc::new(Owner::Pages(code)),
+            owner: Arc::new(Owner::new(None, Memory::Pages(code))),
         }
     }
 
-    /// Several functions in one mapping: `(offset, len)` each, from the start of `code`.
-    /// `None` if a range lies outside the code (nothing is split then; `code` is released).
-    pub(crate) fn split(code: ExecutableCode, parts: &[(usize, usize)]) -> Option<Vec<CodeRef>> {
+    /// Several functions in one mapping: `(offset, len)` each, from the start of `code`, with
+    /// `unwind`, the `.eh_frame` section that describes them (empty for none), registered until
+    /// the last of them drops. `None` if a range lies outside the code (nothing is split or
+    /// registered then; `code` is released).
+    ///
+    /// # Safety
+    /// Each FDE of `unwind` describes code inside `code`, as it is.
+    pub(crate) unsafe fn split(
+        code: ExecutableCode,
+        parts: &[(usize, usize)],
+        unwind: Vec<u8>,
+    ) -> Option<Vec<CodeRef>> {
         let base = code.ptr;
         let code_len = code.code_len;
-        let owner = Arc::new(Owner::Pages(code));
+        if parts
+            .iter()
+            .any(|&(offset, len)| offset.checked_add(len).is_none_or(|end| end > code_len))
+        {
+            return None;
+        }
+        // SAFETY: the caller vouches for the section; `Owner` deregisters it before the code goes.
+        let frames = (!unwind.is_empty()).then(|| unsafe { frames::Registered::new(unwind) });
+        let owner = Arc::new(Owner::new(frames, Memory::Pages(code)));
         parts
             .iter()
             .map(|&(offset, len)| {
-                (offset.checked_add(len)? <= code_len).then(|| CodeRef {
-                    // SAFETY: `offset + len` lies inside the mapping, checked just above.
+                Some(CodeRef {
+                    // SAFETY: `offset + len` lies inside the mapping, checked above.
                     entry: unsafe { base.add(offset) },
                     len,
                     owner: Arc::clone(&owner),
@@ -241,16 +283,21 @@ impl CodeRef {
 
     /// Small functions' machine code, copied into shared memory as one block (a chunk of the
     /// arena, or pages of their own when they are big or the OS has no arena): one `CodeRef`
-    /// each, in order. The block is freed when the last of them drops.
+    /// each, in order. `cfi[i]` is part `i`'s CFA program (`baseline/cfi.rs`), registered as
+    /// unwind info until the block is freed, when the last of them drops.
     ///
     /// # Errors
     /// As [`WritableCode::new`] and [`WritableCode::make_executable`].
-    pub(crate) fn install(parts: &[&[u8]]) -> Result<Vec<CodeRef>, Error> {
+    ///
+    /// # Safety
+    /// `cfi[i]` describes the frame of `parts[i]` at every instruction, for the host's CIE.
+    pub(crate) unsafe fn install(parts: &[&[u8]], cfi: &[&[u8]]) -> Result<Vec<CodeRef>, Error> {
         if parts.is_empty() {
             return Ok(Vec::new());
         }
-        if let Some((chunk, entries)) = arena::place(parts)? {
-            let owner = Arc::new(Owner::Chunk(chunk));
+        // SAFETY: as the caller guarantees.
+        if let Some((chunk, entries)) = unsafe { arena::place(parts, cfi)? } {
+            let owner = Arc::new(Owner::new(None, Memory::Chunk(chunk)));
             return Ok(entries
                 .into_iter()
                 .zip(parts)
@@ -280,7 +327,27 @@ impl CodeRef {
         }
         drop(access);
         let code = memory.make_executable(end)?;
-        CodeRef::split(code, &offsets).ok_or(Error::Internal("a block split outside its pages"))
+        let base = code.bytes().as_ptr() as usize;
+        let mut unwind = new_section(offsets.len() * 32);
+        for (&(offset, len), cfi) in offsets.iter().zip(cfi) {
+            push_fde(&mut unwind, base + offset, len, cfi);
+        }
+        end_section(&mut unwind);
+        // SAFETY: each FDE describes its part, as the caller guarantees, at the address where it
+        // was just copied.
+        unsafe { CodeRef::split(code, &offsets, unwind) }
+            .ok_or(Error::Internal("a block split outside its pages"))
+    }
+
+    /// Keeps `attachment` (what debuggers and profilers were told about this function's block)
+    /// until the block is freed, and drops it first. A block takes one; `false` if it has one.
+    pub(crate) fn attach(&self, attachment: Box<dyn fmt::Debug + Send + Sync>) -> bool {
+        self.owner.attached.set(attachment).is_ok()
+    }
+
+    /// The registered unwind info of this function's block, if the block has its own.
+    pub(crate) fn unwind_section(&self) -> Option<&[u8]> {
+        self.owner.frames.as_ref().map(frames::Registered::section)
     }
 
     /// The function's machine code: `bytes().as_ptr()` is its entry.
@@ -304,6 +371,25 @@ impl CodeRef {
     pub(crate) fn sharers(&self) -> usize {
         Arc::strong_count(&self.owner)
     }
+}
+
+impl Owner {
+    fn new(frames: Option<frames::Registered>, memory: Memory) -> Owner {
+        Owner {
+            attached: OnceLock::new(),
+            frames,
+            memory,
+        }
+    }
+}
+
+/// Maps the first page of `file` read-execute, for good, as perf's jitdump asks: see
+/// `sys::map_file_executable`.
+///
+/// # Errors
+/// What `mmap` says.
+pub(crate) fn map_file_executable(file: &std::fs::File) -> io::Result<()> {
+    sys::map_file_executable(file)
 }
 
 /// Releases a read-write mapping: to the pool if `pooled`, else back to the kernel.

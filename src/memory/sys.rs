@@ -136,6 +136,29 @@ pub(super) fn map_twice(len: usize) -> io::Result<(NonNull<u8>, NonNull<u8>)> {
     mapped
 }
 
+/// Maps the first page of `file` read-execute, privately, for good: how a profiler learns of a
+/// file (perf's jitdump). Nothing ever runs there, and the page is never writable.
+#[cfg(unix)]
+pub(super) fn map_file_executable(file: &std::fs::File) -> io::Result<()> {
+    use std::os::fd::AsRawFd as _;
+    // SAFETY: a new private read-execute mapping of an open file, where the kernel chooses
+    // (never over an existing mapping); no memory of this process changes.
+    let p = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            page_size(),
+            libc::PROT_READ | libc::PROT_EXEC,
+            libc::MAP_PRIVATE,
+            file.as_raw_fd(),
+            0,
+        )
+    };
+    if p == libc::MAP_FAILED {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
 /// The system's page size (at least 4096).
 #[cfg(unix)]
 pub(super) fn page_size() -> usize {
@@ -183,6 +206,12 @@ pub(super) unsafe fn protect(_ptr: NonNull<u8>, _len: usize, _to: Protection) ->
 /// None needed; unsafe to match the Unix signature.
 #[cfg(not(unix))]
 pub(super) unsafe fn unmap(_ptr: NonNull<u8>, _len: usize) {}
+
+/// Not Unix: refuses.
+#[cfg(not(unix))]
+pub(super) fn map_file_executable(_file: &std::fs::File) -> io::Result<()> {
+    Err(unsupported())
+}
 
 /// Not Unix: the common page size.
 #[cfg(not(unix))]

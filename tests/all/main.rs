@@ -25,3 +25,4 @@ mod proven;
 mod targets;
 mod typed;
 mod types;
+mod unwind;
