@@ -50,7 +50,8 @@ pub(crate) fn image(functions: &[(String, usize, usize)], eh_frame: &[u8]) -> Ve
         symtab.push(0x12); // st_info: STB_GLOBAL, STT_FUNC
         symtab.push(0); // st_other
         symtab.extend_from_slice(&1u16.to_le_bytes()); // st_shndx: .text
-        symtab.extend_from_slice(&(*entry as u64).to_le_bytes());
+        // In a relocatable object a symbol's value is its offset in its section.
+        symtab.extend_from_slice(&((entry - low) as u64).to_le_bytes());
         symtab.extend_from_slice(&(*len as u64).to_le_bytes());
     }
     let shstrtab = b"\0.text\0.eh_frame\0.symtab\0.strtab\0.shstrtab\0";

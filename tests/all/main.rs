@@ -11,6 +11,8 @@ mod baseline;
 mod batch;
 mod cache;
 mod corpus;
+#[cfg(target_os = "linux")]
+mod debugger;
 mod differential;
 mod docs;
 mod evaluator;

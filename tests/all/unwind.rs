@@ -24,7 +24,7 @@ extern "C" fn takes_a_backtrace(x: i64) -> i64 {
 }
 
 /// `fn(callback, x) -> callback(x) + 1` as IR, which only `compile_unchecked` takes.
-fn calls_back(jit: &mut Jit) -> Function<(i64, i64), i64> {
+pub(crate) fn calls_back(jit: &mut Jit) -> Function<(i64, i64), i64> {
     let clif = format!(
         "function %calls_back(i64, i64) -> i64 {cc} {{
             sig0 = (i64) -> i64 {cc}
@@ -37,8 +37,8 @@ fn calls_back(jit: &mut Jit) -> Function<(i64, i64), i64> {
         cc = jit.call_conv()
     );
     let func = cranelift_reader::parse_functions(&clif).expect("CLIF")[0].clone();
-    // SAFETY: every call passes `takes_a_backtrace`, an `extern "C" fn(i64) -> i64` that does
-    // not unwind; the IR touches no memory.
+    // SAFETY: every call passes an `extern "C" fn(i64) -> i64` that does not unwind (this
+    // module's and the debugger test's); the IR touches no memory.
     unsafe { jit.compile_unchecked(&func) }.expect("compile")
 }
 

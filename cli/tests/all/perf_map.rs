@@ -1,5 +1,6 @@
 //! JIT code that profilers can name: the perf map, read back; a map that cannot be written is a
-//! warning, not an error; and the real `perf` naming the JIT'd function.
+//! warning, not an error; the real `perf` naming the JIT'd function; and, through perf's
+//! jitdump, `perf annotate` showing its instructions.
 
 use crate::process;
 use fnjit::{Jit, perf_map};
@@ -140,5 +141,71 @@ fn perf_report_names_the_jit_function() {
     assert!(
         text.contains("fnjit_inc"),
         "perf report does not name the JIT code:\n{text}"
+    );
+}
+
+/// `FNJIT_DEBUG=jitdump`: `perf record -k mono`, then `perf inject --jit`, and `perf report`
+/// names the JIT function while `perf annotate` shows its instructions.
+#[test]
+fn perf_annotate_shows_the_jit_function_from_the_jitdump() {
+    if let Some(runner) = process::runner() {
+        eprintln!("skipped: under emulation ({runner}) perf samples the emulator, not JIT code");
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("fnjit-jitdump-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let (data, injected) = (dir.join("perf.data"), dir.join("jit.data"));
+    let record = Command::new("perf")
+        .args(["record", "-q", "-k", "mono", "-e", "cpu-clock", "-o"])
+        .arg(&data)
+        .args(["--", env!("CARGO_BIN_EXE_fnjit"), "spin", "--seconds", "1"])
+        .env("FNJIT_DEBUG", "jitdump")
+        .env("JITDUMPDIR", &dir)
+        .output();
+    match record {
+        Ok(out) if out.status.success() => {}
+        Ok(out) => {
+            eprintln!(
+                "skipped: perf record is not permitted here: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
+            return;
+        }
+        Err(e) => {
+            eprintln!("skipped: perf is not installed ({e}); apt-get install linux-perf");
+            return;
+        }
+    }
+    let perf = |args: &[&str]| {
+        let out = Command::new("perf")
+            .args(args)
+            .current_dir(&dir)
+            .output()
+            .expect("run perf");
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    };
+    let (data, injected) = (data.to_string_lossy(), injected.to_string_lossy());
+    let inject = perf(&["inject", "--jit", "-i", &data, "-o", &injected]);
+    let report = perf(&["report", "--stdio", "--sort", "symbol", "-i", &injected]);
+    let annotate = perf(&["annotate", "--stdio", "-s", "fnjit_inc", "-i", &injected]);
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(
+        report.contains("fnjit_inc"),
+        "perf report does not name the JIT code:\n{inject}\n{report}"
+    );
+    // x + 1 as Cranelift compiles it: `lea eax, [rdi+1]` (AT&T syntax in objdump's output), or
+    // `add w0, w0, #1`.
+    let add = if cfg!(target_arch = "x86_64") {
+        "lea    0x1(%rdi),%eax"
+    } else {
+        "add\tw0, w0, #0x1"
+    };
+    assert!(
+        annotate.contains("jitted-") && annotate.contains(add),
+        "perf annotate does not show the JIT code:\n{annotate}"
     );
 }
