@@ -346,7 +346,9 @@ fn define_all(
     compiled: &[Compiled],
     name: Name<'_>,
 ) -> Result<Vec<FuncId>, Error> {
-    let named = compiled.len() == 1 && std::env::var_os("PERF_BUILDID_DIR").is_some();
+    static UNDER_PERF: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    let under_perf = *UNDER_PERF.get_or_init(|| std::env::var_os("PERF_BUILDID_DIR").is_some());
+    let named = compiled.len() == 1 && under_perf;
     let mut imports: HashMap<&'static str, FuncId> = HashMap::new();
     // Every function is declared before any is defined: a call within the batch names its
     // callee's id.

@@ -53,7 +53,7 @@ pub(crate) fn end_section(section: &mut Vec<u8>) {
 /// An `.eh_frame` section registered with the unwinder until dropped.
 #[derive(Debug)]
 pub(crate) struct Registered {
-    section: Box<[u8]>,
+    section: Vec<u8>,
 }
 
 impl Registered {
@@ -63,9 +63,8 @@ impl Registered {
     /// Each FDE of `section` describes the code at its addresses, which stays mapped and
     /// unchanged until the returned value drops.
     pub(crate) unsafe fn new(section: Vec<u8>) -> Registered {
-        let section = section.into_boxed_slice();
-        // SAFETY: the section lives in this value until `drop` deregisters it, and the caller
-        // vouches for the code it describes.
+        // SAFETY: the section lives in this value, never written or moved, until `drop`
+        // deregisters it, and the caller vouches for the code it describes.
         unsafe { sys::register(&section) };
         Registered { section }
     }

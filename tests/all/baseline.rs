@@ -101,7 +101,7 @@ fn your_ir_compiles_at_cranelifts_fastest_settings() {
 }
 
 /// The 20-operator formula of the benchmarks, for the profiling tests below.
-fn formula_20() -> Formula<f64> {
+pub(crate) fn formula_20() -> Formula<f64> {
     Formula::parse(
         "x*y-z/(x+1.5)+y*y*0.5-x/3.0+z*z*z-(x-y)*(y-z)+2.5*x-y/4.0+z",
         &["x", "y", "z"],

@@ -241,3 +241,44 @@ fn traces_from_a_signal_pass_through_formulas_and_kernels_at_any_instruction() {
         );
     }
 }
+
+/// What unwind info costs a compile, in instructions that repeat exactly: `FNJIT_ROUNDS` rounds
+/// (default 1) of a workload's compile and drop, `FNJIT_WORKLOAD` one of `inc`, `formula`,
+/// `batch`, `baseline-formula`, `baseline-batch` (`valgrind --tool=callgrind <test binary>
+/// --ignored --exact unwind::compiles_for_a_profiler`). A run of N rounds less a run of none,
+/// over N, is one round, every thread counted; at this commit and at the one before unwind info,
+/// the difference is its cost (docs/profiling.md).
+#[test]
+#[ignore = "for a profiler"]
+fn compiles_for_a_profiler() {
+    let workload = std::env::var("FNJIT_WORKLOAD").unwrap_or_else(|_| "inc".to_owned());
+    let strategy = match workload.starts_with("baseline") {
+        true => Strategy::Baseline,
+        false => Strategy::Optimizing,
+    };
+    let mut jit = Jit::with_strategy(strategy).expect("jit");
+    let formula = crate::baseline::formula_20();
+    let sources: Vec<String> = (0..1000).map(|k| format!("x * {k} + y")).collect();
+    let sources: Vec<&str> = sources.iter().map(String::as_str).collect();
+    #[inline(never)]
+    fn measured(jit: &mut Jit, workload: &str, formula: &Formula<f64>, sources: &[&str]) -> f64 {
+        match workload {
+            "inc" => f64::from(jit.compile_inc().expect("compile").call(1)),
+            "formula" | "baseline-formula" => jit
+                .compile_formula::<(f64, f64, f64), f64>(formula)
+                .expect("compile")
+                .call((1.0, 2.0, 3.0)),
+            _ => jit
+                .compile_formulas::<(f64, f64), f64>(sources, &["x", "y"])
+                .expect("compile")[999]
+                .call((1.0, 2.0)),
+        }
+    }
+    let rounds: usize = std::env::var("FNJIT_ROUNDS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(1);
+    for _ in 0..rounds {
+        black_box(measured(&mut jit, &workload, &formula, &sources));
+    }
+}

@@ -1,7 +1,7 @@
 //! Compiling and dropping 100,000 functions leaves memory flat: nothing leaks, code or metadata.
 
 use crate::common;
-use fnjit::{Formula, HandStub, Jit, Strategy, compile_inc};
+use fnjit::{DebugTools, Formula, HandStub, Jit, Strategy, compile_inc};
 
 fn rss_bytes() -> u64 {
     let statm = std::fs::read_to_string("/proc/self/statm").expect("read /proc/self/statm");
@@ -83,4 +83,38 @@ fn memory_stays_flat_under_churn() {
         let s = HandStub::gist().expect("stub");
         assert_eq!(s.call(41), 42);
     });
+}
+
+/// With every debugging tool on (GDB's list, perf's jitdump and map), compiling and dropping
+/// 100,000 functions of both tiers leaves memory flat, and GDB's list as it was.
+#[test]
+fn memory_stays_flat_with_every_debugging_tool_on() {
+    let _alone = crate::alone();
+    let every = DebugTools::GDB | DebugTools::JITDUMP | DebugTools::PERF_MAP;
+    let entries = fnjit::debug::gdb_entries();
+    let mut jit = Jit::new().expect("jit");
+    jit.set_debug_tools(every).expect("Linux has every tool");
+    assert_flat("Jit::compile_inc, every tool on", 100_000, || {
+        let f = jit.compile_inc().expect("compile");
+        assert_eq!(f.call(41), 42);
+        assert_eq!(fnjit::debug::gdb_entries(), entries + 1);
+    });
+    let mut baseline = Jit::with_strategy(Strategy::Baseline).expect("jit");
+    baseline
+        .set_debug_tools(every)
+        .expect("Linux has every tool");
+    let formula = Formula::<f64>::parse("x * 3 + 1 / x - sin(x)", &["x"]).expect("parse");
+    assert_flat("baseline compile_formula, every tool on", 100_000, || {
+        let f = baseline
+            .compile_formula::<f64, f64>(&formula)
+            .expect("compile");
+        assert_eq!(f.call(2.0), 6.5 - 2f64.sin());
+    });
+    assert_eq!(
+        fnjit::debug::gdb_entries(),
+        entries,
+        "GDB's list kept entries"
+    );
+    let _ = std::fs::remove_file(fnjit::debug::jitdump_path());
+    let _ = std::fs::remove_file(fnjit::perf_map::path());
 }
