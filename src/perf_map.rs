@@ -23,8 +23,14 @@ pub fn path() -> PathBuf {
 
 /// Records `code` under `name`. On failure, warns once per process on stderr and goes on.
 pub fn record(code: &[u8], name: &str) {
+    record_all(&[(name, code)]);
+}
+
+/// Records each `code` under its `name`, in one write. On failure, warns once per process on
+/// stderr and goes on.
+pub fn record_all(functions: &[(&str, &[u8])]) {
     static WARNED: AtomicBool = AtomicBool::new(false);
-    if let Err(e) = append(code, name)
+    if let Err(e) = append(functions)
         && !WARNED.swap(true, Ordering::Relaxed)
     {
         eprintln!(
@@ -34,11 +40,20 @@ pub fn record(code: &[u8], name: &str) {
     }
 }
 
-fn append(code: &[u8], name: &str) -> io::Result<()> {
-    let line = format!("{:x} {:x} {name}\n", code.as_ptr() as usize, code.len());
+fn append(functions: &[(&str, &[u8])]) -> io::Result<()> {
+    use std::fmt::Write as _;
+    let mut lines = String::new();
+    for (name, code) in functions {
+        let _ = writeln!(
+            lines,
+            "{:x} {:x} {name}",
+            code.as_ptr() as usize,
+            code.len()
+        );
+    }
     OpenOptions::new()
         .create(true)
         .append(true)
         .open(path())?
-        .write_all(line.as_bytes())
+        .write_all(lines.as_bytes())
 }

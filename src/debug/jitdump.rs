@@ -35,8 +35,9 @@ pub(crate) fn path() -> PathBuf {
     dir.join(format!("jit-{}.dump", std::process::id()))
 }
 
-/// Records that `code` (executable, at its address) is the function `name`.
-pub(crate) fn record(name: &str, code: &[u8]) {
+/// Records that each `code` (executable, at its address) is the function `name`: one write for
+/// all of them.
+pub(crate) fn record(functions: &[(&str, &[u8])]) {
     let mut dump = DUMP.lock().unwrap_or_else(PoisonError::into_inner);
     // A child process after fork writes a dump of its own.
     if matches!(&*dump, Some(Ok(d)) if d.pid != std::process::id()) {
@@ -46,7 +47,7 @@ pub(crate) fn record(name: &str, code: &[u8]) {
         *dump = Some(open().map_err(|e| warn(&e)));
     }
     if let Some(Ok(d)) = dump.as_mut()
-        && let Err(e) = d.load(name, code)
+        && let Err(e) = d.load(functions)
     {
         warn(&e);
         *dump = Some(Err(()));
@@ -89,9 +90,18 @@ fn open() -> io::Result<Dump> {
 }
 
 impl Dump {
-    fn load(&mut self, name: &str, code: &[u8]) -> io::Result<()> {
+    fn load(&mut self, functions: &[(&str, &[u8])]) -> io::Result<()> {
+        let mut records = Vec::new();
+        for &(name, code) in functions {
+            self.push_load(&mut records, name, code);
+        }
+        self.file.write_all(&records)
+    }
+
+    /// Appends a `JIT_CODE_LOAD` record to `record`.
+    fn push_load(&mut self, record: &mut Vec<u8>, name: &str, code: &[u8]) {
         let size = 16 + 4 + 4 + 8 * 4 + name.len() + 1 + code.len();
-        let mut record = Vec::with_capacity(size);
+        record.reserve(size);
         record.extend_from_slice(&JIT_CODE_LOAD.to_le_bytes());
         record.extend_from_slice(&(size as u32).to_le_bytes());
         record.extend_from_slice(&now().to_le_bytes());
@@ -108,7 +118,6 @@ impl Dump {
         record.push(0);
         record.extend_from_slice(code);
         self.next_index += 1;
-        self.file.write_all(&record)
     }
 }
 

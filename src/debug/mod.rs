@@ -154,17 +154,19 @@ pub(crate) fn announce(
         return;
     }
     let names: Vec<String> = (0..block.len()).map(name).collect();
+    let functions: Vec<(&str, &[u8])> = names
+        .iter()
+        .zip(block)
+        .map(|(name, code)| (name.as_str(), code.bytes()))
+        .collect();
     if tools.contains(DebugTools::PERF_MAP) {
-        for (code, name) in block.iter().zip(&names) {
-            perf_map::record(code.bytes(), name);
-        }
+        perf_map::record_all(&functions);
     }
     #[cfg(target_os = "linux")]
     if tools.contains(DebugTools::JITDUMP) {
-        for (code, name) in block.iter().zip(&names) {
-            jitdump::record(name, code.bytes());
-        }
+        jitdump::record(&functions);
     }
+    drop(functions);
     #[cfg(all(
         target_os = "linux",
         any(target_arch = "x86_64", target_arch = "aarch64")

@@ -10,15 +10,15 @@
 
 use super::callees::{self, BATCH, IMPORTS, MATH_NAMESPACE};
 use super::provider::CodeSlot;
+use super::unwind;
 use crate::debug::{self, DebugTools};
 use crate::expr::Import;
-use crate::memory::{CodeRef, Placement, WriteAccess, end_section};
+use crate::memory::{CodeRef, Placement, WriteAccess, end_section, new_section, push_fde};
 use crate::{Error, parallel};
 use cranelift_codegen::binemit::{Addend, CodeOffset, Reloc};
 use cranelift_codegen::control::ControlPlane;
 use cranelift_codegen::entity::EntityRef;
 use cranelift_codegen::ir::{self, ExternalName, KnownSymbol, Signature};
-use cranelift_codegen::isa::unwind::UnwindInfo;
 use cranelift_codegen::isa::{OwnedTargetIsa, TargetIsa};
 use cranelift_codegen::{Context, FinalizedRelocTarget};
 use cranelift_frontend::FunctionBuilderContext;
@@ -46,8 +46,8 @@ pub(super) struct Compiled {
     align: u64,
     signature: Signature,
     relocs: Vec<Patch>,
-    /// How to unwind through it, from Cranelift.
-    unwind: Option<UnwindInfo>,
+    /// Its CFA program, from the unwind pseudo-instructions Cranelift recorded (`unwind.rs`).
+    cfi: Vec<u8>,
 }
 
 /// A relocation, with its target resolved from the function's own IR.
@@ -136,18 +136,15 @@ pub(super) fn compile_one(
         ctx.compile(isa, &mut ControlPlane::default())
             .map_err(|e| Error::from(ModuleError::Compilation(e.inner)))
             .and_then(|code| {
-                let unwind = code
-                    .create_unwind_info(isa)
-                    .map_err(|e| Error::from(ModuleError::Compilation(e)))?;
                 Ok((
                     code.code_buffer().to_vec(),
                     code.buffer.alignment,
                     code.buffer.relocs().to_vec(),
-                    unwind,
+                    unwind::cfa_program(isa, &code.buffer.unwind_info, Vec::new())?,
                 ))
             })
     })?;
-    let (bytes, alignment, relocs, unwind) = code;
+    let (bytes, alignment, relocs, cfi) = code;
     let relocs = relocs
         .iter()
         .map(|r| {
@@ -210,7 +207,7 @@ pub(super) fn compile_one(
         align,
         signature,
         relocs,
-        unwind,
+        cfi,
     })
 }
 
@@ -284,15 +281,13 @@ pub(super) fn link(
             (entry.wrapping_sub(base), c.bytes.len())
         })
         .collect();
-    let unwind = unwind_section(
-        &*isa,
-        parts
-            .iter()
-            .zip(compiled)
-            .map(|(&(offset, _), c)| (base + offset, c.unwind.as_ref())),
-    )?;
-    // SAFETY: Cranelift made each function's unwind info for the code it compiled, which lies
-    // at `base + offset` as it was compiled (relocations patch addresses, never the frame).
+    let mut unwind = new_section(32 * compiled.len());
+    for (&(offset, len), c) in parts.iter().zip(compiled) {
+        push_fde(&mut unwind, base + offset, len, &c.cfi);
+    }
+    end_section(&mut unwind);
+    // SAFETY: each function's CFA program comes from what Cranelift recorded as it compiled the
+    // code that lies at `base + offset` (relocations patch addresses, never the frame).
     let codes = unsafe { CodeRef::split(code, &parts, unwind) }.ok_or(Error::Internal(
         "cranelift-jit placed a function outside the batch's mapping",
     ))?;
@@ -300,40 +295,6 @@ pub(super) fn link(
         codes[0].unwind_section().unwrap_or_default().to_vec()
     });
     Ok(codes)
-}
-
-/// The `.eh_frame` section of Cranelift's functions at their entries, written by gimli from
-/// each one's unwind info, with the ISA's CIE (empty when there is none to write).
-///
-/// # Errors
-/// [`Error::Internal`] if gimli cannot write it (it can, for every ISA fnjit runs on).
-fn unwind_section<'a>(
-    isa: &dyn TargetIsa,
-    functions: impl Iterator<Item = (usize, Option<&'a UnwindInfo>)>,
-) -> Result<Vec<u8>, Error> {
-    use gimli::write::{Address, EhFrame, EndianVec, FrameTable};
-    let Some(cie) = isa.create_systemv_cie() else {
-        return Ok(Vec::new());
-    };
-    let mut table = FrameTable::default();
-    let cie = table.add_cie(cie);
-    let mut any = false;
-    for (entry, info) in functions {
-        if let Some(UnwindInfo::SystemV(info)) = info {
-            table.add_fde(cie, info.to_fde(Address::Constant(entry as u64)));
-            any = true;
-        }
-    }
-    if !any {
-        return Ok(Vec::new());
-    }
-    let mut section = EhFrame(EndianVec::new(gimli::RunTimeEndian::Little));
-    table
-        .write_eh_frame(&mut section)
-        .map_err(|_| Error::Internal("gimli could not write an .eh_frame section"))?;
-    let mut section = section.0.into_vec();
-    end_section(&mut section);
-    Ok(section)
 }
 
 /// Declares the imports once each and every function, defines the functions from their bytes

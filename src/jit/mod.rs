@@ -18,6 +18,7 @@ mod cache;
 mod callees;
 mod link;
 mod provider;
+mod unwind;
 mod validate;
 
 pub use crate::memory::Placement;
@@ -845,24 +846,29 @@ pub(crate) fn baseline_code<'p>(
     tools: DebugTools,
     name: Name<'_>,
 ) -> Result<Vec<CodeRef>, Error> {
-    let mut out = baseline::Emitted::default();
+    // The buffers of the last compile on this thread, emptied: most compiles allocate nothing.
+    thread_local! {
+        static BUFFERS: std::cell::Cell<baseline::Emitted> = std::cell::Cell::default();
+    }
+    let mut out = BUFFERS.take();
+    out.code.clear();
+    out.cfi.clear();
     let mut spans = Vec::with_capacity(count);
     for i in 0..count {
         let (start, cfi_start) = (out.code.len(), out.cfi.len());
         out = baseline::emit(&*program(i)?, shape, out);
         spans.push((start..out.code.len(), cfi_start..out.cfi.len()));
     }
-    let parts: Vec<&[u8]> = spans
+    let functions: Vec<(&[u8], &[u8])> = spans
         .iter()
-        .map(|(code, _)| &out.code[code.clone()])
+        .map(|(code, cfi)| (&out.code[code.clone()], &out.cfi[cfi.clone()]))
         .collect();
-    let cfi: Vec<&[u8]> = spans.iter().map(|(_, cfi)| &out.cfi[cfi.clone()]).collect();
     // SAFETY: the emitter recorded each function's CFA program as it wrote the function's
     // prologue and epilogue (`baseline/cfi.rs`).
-    let codes = unsafe { CodeRef::install(&parts, &cfi)? };
+    let codes = unsafe { CodeRef::install(&functions)? };
     debug::announce(&codes, tools, name, || {
         let mut section = new_section(32 * codes.len());
-        for (code, cfi) in codes.iter().zip(&cfi) {
+        for (code, (_, cfi)) in codes.iter().zip(&functions) {
             push_fde(
                 &mut section,
                 code.entry().as_ptr() as usize,
@@ -873,6 +879,11 @@ pub(crate) fn baseline_code<'p>(
         end_section(&mut section);
         section
     });
+    drop(functions);
+    // A big batch's buffers are not kept.
+    if out.code.capacity() <= 1 << 20 {
+        BUFFERS.set(out);
+    }
     Ok(codes)
 }
 

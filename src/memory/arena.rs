@@ -68,9 +68,9 @@ static CURRENT: Mutex<Option<Current>> = Mutex::new(None);
 /// A chunk, and where each part placed in it starts.
 type Placed = (Arc<Chunk>, Vec<NonNull<u8>>);
 
-/// Copies `parts` one after another (each at a multiple of [`ALIGN`]) into the current chunk, or
-/// a new one, registers their unwind info (`cfi[i]`, part `i`'s CFA program) with the chunk's,
-/// and returns the chunk with each part's address. `Ok(None)` when the parts are too big for a
+/// Copies the functions' code one after another (each at a multiple of [`ALIGN`]) into the
+/// current chunk, or a new one, registers their unwind info (each one's CFA program) with the
+/// chunk's, and returns the chunk with each function's address. `Ok(None)` when the parts are too big for a
 /// chunk, or on an OS without the dual mapping: the caller maps pages instead.
 ///
 /// # Errors
@@ -78,9 +78,9 @@ type Placed = (Arc<Chunk>, Vec<NonNull<u8>>);
 /// to make the alias executable; [`Error::Coherence`] as `make_executable`.
 ///
 /// # Safety
-/// `cfi[i]` describes the frame of `parts[i]` at every instruction.
-pub(super) unsafe fn place(parts: &[&[u8]], cfi: &[&[u8]]) -> Result<Option<Placed>, Error> {
-    let len = parts.iter().try_fold(0usize, |sum, p| {
+/// Each CFA program describes its function's frame at every instruction.
+pub(super) unsafe fn place(functions: &[(&[u8], &[u8])]) -> Result<Option<Placed>, Error> {
+    let len = functions.iter().try_fold(0usize, |sum, (p, _)| {
         sum.checked_add(p.len().next_multiple_of(ALIGN))
     });
     let Some(len) = len.filter(|&len| len <= CHUNK_LEN / 4) else {
@@ -100,9 +100,9 @@ pub(super) unsafe fn place(parts: &[&[u8]], cfi: &[&[u8]]) -> Result<Option<Plac
         return Err(Error::Internal("the code arena has no chunk"));
     };
     let start = current.used;
-    let mut entries = Vec::with_capacity(parts.len());
+    let mut entries = Vec::with_capacity(functions.len());
     let _access = coherence::WriteAccess::begin();
-    for part in parts {
+    for (part, _) in functions {
         // SAFETY: `used + part.len()` ≤ CHUNK_LEN (checked above for the sum): the bytes lie in the
         // read-write alias this arena owns, past everything handed out (which is never written
         // again), and the lock keeps every other writer out.
@@ -117,11 +117,10 @@ pub(super) unsafe fn place(parts: &[&[u8]], cfi: &[&[u8]]) -> Result<Option<Plac
     // SAFETY: the range was just written and lies inside the chunk's read-execute alias.
     unsafe { coherence::flush_icache(current.chunk.exec.add(start), current.used - start) };
     coherence::sync_other_threads().map_err(|source| Error::Coherence { source })?;
-    let functions = entries
+    let fdes = entries
         .iter()
-        .zip(parts)
-        .zip(cfi)
-        .map(|((entry, part), cfi)| (entry.as_ptr() as usize, part.len(), *cfi));
+        .zip(functions)
+        .map(|(entry, (part, cfi))| (entry.as_ptr() as usize, part.len(), *cfi));
     let mut frames = current
         .chunk
         .frames
@@ -129,7 +128,7 @@ pub(super) unsafe fn place(parts: &[&[u8]], cfi: &[&[u8]]) -> Result<Option<Plac
         .unwrap_or_else(PoisonError::into_inner);
     // SAFETY: each part now lies, never to change, at its entry in the read-execute alias, which
     // stays mapped until the chunk deregisters its frames; the caller vouches for the programs.
-    unsafe { frames.add(functions) };
+    unsafe { frames.add(fdes) };
     drop(frames);
     Ok(Some((Arc::clone(&current.chunk), entries)))
 }

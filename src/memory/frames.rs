@@ -23,6 +23,138 @@ const CIE: [u8; 0] = [];
 /// `DW_CFA_nop`, which pads a record to a multiple of 8 bytes.
 const NOP: u8 = 0;
 
+/// A CFA program (the DWARF call frame instructions of one FDE) being written, each instruction
+/// encoded as gimli's writer encodes it (a test compares the bytes), for a CIE whose data
+/// alignment is -8.
+#[derive(Debug)]
+pub(crate) struct CfaProgram {
+    bytes: Vec<u8>,
+    /// The code offset the program has advanced to.
+    at: usize,
+    /// The CIE's code alignment factor: 1 on x86-64, 4 on AArch64.
+    code_align: usize,
+}
+
+impl CfaProgram {
+    /// A program appended to `bytes`, for code that starts at offset `start` of its buffer.
+    pub(crate) fn new(bytes: Vec<u8>, start: usize, code_align: usize) -> CfaProgram {
+        CfaProgram {
+            bytes,
+            at: start,
+            code_align,
+        }
+    }
+
+    /// The rules that follow hold from code offset `to` on.
+    #[inline]
+    pub(crate) fn advance(&mut self, to: usize) {
+        let delta = to.saturating_sub(self.at) / self.code_align;
+        self.at = to;
+        match delta {
+            0 => {}
+            1..0x40 => self.bytes.push(0x40 | delta as u8), // DW_CFA_advance_loc
+            0x40..0x100 => self.bytes.extend([0x02, delta as u8]),
+            0x100..0x10000 => {
+                self.bytes.push(0x03);
+                self.bytes.extend((delta as u16).to_le_bytes());
+            }
+            _ => {
+                self.bytes.push(0x04);
+                self.bytes.extend((delta as u32).to_le_bytes());
+            }
+        }
+    }
+
+    /// The CFA is the CFA register plus `offset` bytes (`DW_CFA_def_cfa_offset`).
+    #[inline]
+    pub(crate) fn cfa_offset(&mut self, offset: u64) {
+        self.bytes.push(0x0E);
+        uleb(&mut self.bytes, offset);
+    }
+
+    /// The CFA is DWARF register `reg` plus the offset (`DW_CFA_def_cfa_register`).
+    pub(crate) fn cfa_register(&mut self, reg: u16) {
+        self.bytes.push(0x0D);
+        uleb(&mut self.bytes, u64::from(reg));
+    }
+
+    /// DWARF register `reg` holds its caller's value at `CFA + offset` (`offset` a multiple of 8).
+    #[inline]
+    pub(crate) fn saved_at(&mut self, reg: u16, offset: i64) {
+        let factored = offset / -8;
+        if factored < 0 {
+            self.bytes.push(0x11); // DW_CFA_offset_extended_sf
+            uleb(&mut self.bytes, u64::from(reg));
+            sleb(&mut self.bytes, factored);
+        } else if reg < 0x40 {
+            self.bytes.push(0x80 | reg as u8); // DW_CFA_offset
+            uleb(&mut self.bytes, factored as u64);
+        } else {
+            self.bytes.push(0x05); // DW_CFA_offset_extended
+            uleb(&mut self.bytes, u64::from(reg));
+            uleb(&mut self.bytes, factored as u64);
+        }
+    }
+
+    /// DWARF register `reg`'s caller value is `CFA + offset` (`DW_CFA_val_offset`).
+    pub(crate) fn value_at(&mut self, reg: u16, offset: i64) {
+        let factored = offset / -8;
+        if factored < 0 {
+            self.bytes.push(0x15); // DW_CFA_val_offset_sf
+            uleb(&mut self.bytes, u64::from(reg));
+            sleb(&mut self.bytes, factored);
+        } else {
+            self.bytes.push(0x14);
+            uleb(&mut self.bytes, u64::from(reg));
+            uleb(&mut self.bytes, factored as u64);
+        }
+    }
+
+    /// DWARF register `reg` holds its caller's value again (`DW_CFA_restore`).
+    #[inline]
+    pub(crate) fn restored(&mut self, reg: u16) {
+        if reg < 0x40 {
+            self.bytes.push(0xC0 | reg as u8);
+        } else {
+            self.bytes.push(0x06); // DW_CFA_restore_extended
+            uleb(&mut self.bytes, u64::from(reg));
+        }
+    }
+
+    /// The buffer, with the program appended.
+    pub(crate) fn finish(self) -> Vec<u8> {
+        self.bytes
+    }
+}
+
+/// Appends `value` as unsigned LEB128.
+#[inline]
+fn uleb(out: &mut Vec<u8>, mut value: u64) {
+    loop {
+        let byte = (value & 0x7F) as u8;
+        value >>= 7;
+        if value == 0 {
+            out.push(byte);
+            return;
+        }
+        out.push(byte | 0x80);
+    }
+}
+
+/// Appends `value` as signed LEB128.
+fn sleb(out: &mut Vec<u8>, mut value: i64) {
+    loop {
+        let byte = (value & 0x7F) as u8;
+        value >>= 7;
+        let done = (value == 0 && byte & 0x40 == 0) || (value == -1 && byte & 0x40 != 0);
+        if done {
+            out.push(byte);
+            return;
+        }
+        out.push(byte | 0x80);
+    }
+}
+
 /// The host's CIE, then FDEs appended one by one, as an `.eh_frame` section without its end.
 pub(crate) fn new_section(capacity: usize) -> Vec<u8> {
     let mut section = Vec::with_capacity(CIE.len() + capacity + 4);
@@ -34,15 +166,22 @@ pub(crate) fn new_section(capacity: usize) -> Vec<u8> {
 /// `entry..entry + len`, whose CFA program is `cfi`.
 pub(crate) fn push_fde(section: &mut Vec<u8>, entry: usize, len: usize, cfi: &[u8]) {
     let start = section.len();
-    // length, CIE pointer (back to offset 0), address, range, program, padding
-    let body = 4 + 8 + 8 + cfi.len();
-    let length = (4 + body).next_multiple_of(8) - 4;
-    section.extend_from_slice(&(length as u32).to_le_bytes());
-    section.extend_from_slice(&((start + 4) as u32).to_le_bytes());
-    section.extend_from_slice(&(entry as u64).to_le_bytes());
-    section.extend_from_slice(&(len as u64).to_le_bytes());
-    section.extend_from_slice(cfi);
-    section.resize(start + 4 + length, NOP);
+    // length, CIE pointer (back to offset 0), address, range; then the program, and padding
+    let length = (4 + 4 + 8 + 8 + cfi.len()).next_multiple_of(8) - 4;
+    let mut fde = [NOP; 64];
+    fde[..4].copy_from_slice(&(length as u32).to_le_bytes());
+    fde[4..8].copy_from_slice(&((start + 4) as u32).to_le_bytes());
+    fde[8..16].copy_from_slice(&(entry as u64).to_le_bytes());
+    fde[16..24].copy_from_slice(&(len as u64).to_le_bytes());
+    // Most programs fit the stack buffer with the header: one copy into the section.
+    if let Some(program) = fde.get_mut(24..24 + cfi.len()) {
+        program.copy_from_slice(cfi);
+        section.extend_from_slice(&fde[..4 + length]);
+    } else {
+        section.extend_from_slice(&fde[..24]);
+        section.extend_from_slice(cfi);
+        section.resize(start + 4 + length, NOP);
+    }
 }
 
 /// Ends `section` with the zero length that tells an unwinder there is no more.
@@ -98,6 +237,10 @@ pub(crate) struct Growing {
 }
 
 impl Growing {
+    #[cfg_attr(
+        not(target_os = "linux"),
+        allow(dead_code, reason = "the arena is Linux's")
+    )]
     pub(crate) fn new() -> Growing {
         let ended = || {
             let mut section = new_section(0);

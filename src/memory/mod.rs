@@ -18,7 +18,7 @@ mod sys;
 
 use crate::Error;
 pub(crate) use coherence::WriteAccess;
-pub(crate) use frames::{end_section, new_section, push_fde};
+pub(crate) use frames::{CfaProgram, end_section, new_section, push_fde};
 use std::fmt;
 use std::io;
 use std::mem::ManuallyDrop;
@@ -283,34 +283,34 @@ impl CodeRef {
 
     /// Small functions' machine code, copied into shared memory as one block (a chunk of the
     /// arena, or pages of their own when they are big or the OS has no arena): one `CodeRef`
-    /// each, in order. `cfi[i]` is part `i`'s CFA program (`baseline/cfi.rs`), registered as
-    /// unwind info until the block is freed, when the last of them drops.
+    /// each, in order. Each comes with its CFA program (`baseline/cfi.rs`), registered as unwind
+    /// info until the block is freed, when the last of them drops.
     ///
     /// # Errors
     /// As [`WritableCode::new`] and [`WritableCode::make_executable`].
     ///
     /// # Safety
-    /// `cfi[i]` describes the frame of `parts[i]` at every instruction, for the host's CIE.
-    pub(crate) unsafe fn install(parts: &[&[u8]], cfi: &[&[u8]]) -> Result<Vec<CodeRef>, Error> {
-        if parts.is_empty() {
+    /// Each function's CFA program describes its frame at every instruction, for the host's CIE.
+    pub(crate) unsafe fn install(functions: &[(&[u8], &[u8])]) -> Result<Vec<CodeRef>, Error> {
+        if functions.is_empty() {
             return Ok(Vec::new());
         }
         // SAFETY: as the caller guarantees.
-        if let Some((chunk, entries)) = unsafe { arena::place(parts, cfi)? } {
+        if let Some((chunk, entries)) = unsafe { arena::place(functions)? } {
             let owner = Arc::new(Owner::new(None, Memory::Chunk(chunk)));
             return Ok(entries
                 .into_iter()
-                .zip(parts)
-                .map(|(entry, part)| CodeRef {
+                .zip(functions)
+                .map(|(entry, (part, _))| CodeRef {
                     entry,
                     len: part.len(),
                     owner: Arc::clone(&owner),
                 })
                 .collect());
         }
-        let mut offsets = Vec::with_capacity(parts.len());
+        let mut offsets = Vec::with_capacity(functions.len());
         let mut end = 0usize;
-        for part in parts {
+        for (part, _) in functions {
             offsets.push((end, part.len()));
             end = end
                 .checked_add(part.len().next_multiple_of(arena::ALIGN))
@@ -322,14 +322,14 @@ impl CodeRef {
         let mut memory = WritableCode::new(end, Placement::Anywhere)?;
         let access = WriteAccess::begin();
         let bytes = memory.as_mut_slice(&access);
-        for (&(offset, len), part) in offsets.iter().zip(parts) {
+        for (&(offset, len), (part, _)) in offsets.iter().zip(functions) {
             bytes[offset..offset + len].copy_from_slice(part);
         }
         drop(access);
         let code = memory.make_executable(end)?;
         let base = code.bytes().as_ptr() as usize;
         let mut unwind = new_section(offsets.len() * 32);
-        for (&(offset, len), cfi) in offsets.iter().zip(cfi) {
+        for (&(offset, len), (_, cfi)) in offsets.iter().zip(functions) {
             push_fde(&mut unwind, base + offset, len, cfi);
         }
         end_section(&mut unwind);
@@ -341,6 +341,10 @@ impl CodeRef {
 
     /// Keeps `attachment` (what debuggers and profilers were told about this function's block)
     /// until the block is freed, and drops it first. A block takes one; `false` if it has one.
+    #[cfg_attr(
+        not(target_os = "linux"),
+        allow(dead_code, reason = "GDB's interface is Linux's")
+    )]
     pub(crate) fn attach(&self, attachment: Box<dyn fmt::Debug + Send + Sync>) -> bool {
         self.owner.attached.set(attachment).is_ok()
     }
@@ -388,6 +392,10 @@ impl Owner {
 ///
 /// # Errors
 /// What `mmap` says.
+#[cfg_attr(
+    not(target_os = "linux"),
+    allow(dead_code, reason = "jitdump is Linux's")
+)]
 pub(crate) fn map_file_executable(file: &std::fs::File) -> io::Result<()> {
     sys::map_file_executable(file)
 }

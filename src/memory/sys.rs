@@ -139,6 +139,10 @@ pub(super) fn map_twice(len: usize) -> io::Result<(NonNull<u8>, NonNull<u8>)> {
 /// Maps the first page of `file` read-execute, privately, for good: how a profiler learns of a
 /// file (perf's jitdump). Nothing ever runs there, and the page is never writable.
 #[cfg(unix)]
+#[cfg_attr(
+    not(target_os = "linux"),
+    allow(dead_code, reason = "jitdump is Linux's")
+)]
 pub(super) fn map_file_executable(file: &std::fs::File) -> io::Result<()> {
     use std::os::fd::AsRawFd as _;
     // SAFETY: a new private read-execute mapping of an open file, where the kernel chooses
@@ -209,6 +213,10 @@ pub(super) unsafe fn unmap(_ptr: NonNull<u8>, _len: usize) {}
 
 /// Not Unix: refuses.
 #[cfg(not(unix))]
+#[cfg_attr(
+    not(target_os = "linux"),
+    allow(dead_code, reason = "jitdump is Linux's")
+)]
 pub(super) fn map_file_executable(_file: &std::fs::File) -> io::Result<()> {
     Err(unsupported())
 }

@@ -64,7 +64,8 @@ pub fn compile_inc_for(triple: &str) -> Result<CompiledCode, Error> {
             .clone()
             .unwrap_or_default()
             .lines()
-            .filter(|l| !l.ends_with(':'))
+            // Labels, and the unwind-info pseudo-instructions, which emit no bytes.
+            .filter(|l| !l.ends_with(':') && !l.trim_start().starts_with("unwind "))
             .map(|l| format!("{}\n", l.trim()))
             .collect()
     };

@@ -247,7 +247,7 @@ fn traces_from_a_signal_pass_through_formulas_and_kernels_at_any_instruction() {
 /// `batch`, `baseline-formula`, `baseline-batch` (`valgrind --tool=callgrind <test binary>
 /// --ignored --exact unwind::compiles_for_a_profiler`). A run of N rounds less a run of none,
 /// over N, is one round, every thread counted; at this commit and at the one before unwind info,
-/// the difference is its cost (docs/profiling.md).
+/// the difference is its cost (docs/profiling.md). It prints the time per round too.
 #[test]
 #[ignore = "for a profiler"]
 fn compiles_for_a_profiler() {
@@ -278,7 +278,11 @@ fn compiles_for_a_profiler() {
         .ok()
         .and_then(|r| r.parse().ok())
         .unwrap_or(1);
+    black_box(measured(&mut jit, &workload, &formula, &sources));
+    let start = std::time::Instant::now();
     for _ in 0..rounds {
         black_box(measured(&mut jit, &workload, &formula, &sources));
     }
+    let per_round = start.elapsed().as_nanos() / rounds.max(1) as u128;
+    println!("{workload}: {per_round} ns per round, after one to warm up");
 }
