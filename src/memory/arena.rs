@@ -70,8 +70,8 @@ type Placed = (Arc<Chunk>, Vec<NonNull<u8>>);
 
 /// Copies the functions' code one after another (each at a multiple of [`ALIGN`]) into the
 /// current chunk, or a new one, registers their unwind info (each one's CFA program) with the
-/// chunk's, and returns the chunk with each function's address. `Ok(None)` when the parts are too big for a
-/// chunk, or on an OS without the dual mapping: the caller maps pages instead.
+/// chunk's, and returns the chunk with each function's address. `Ok(None)` when they are too big
+/// for a chunk, or on an OS without the dual mapping: the caller maps pages instead.
 ///
 /// # Errors
 /// [`Error::MapFailed`] when the kernel gives no memory; [`Error::ExecRefused`] when it refuses

@@ -268,17 +268,13 @@ impl CodeRef {
         // SAFETY: the caller vouches for the section; `Owner` deregisters it before the code goes.
         let frames = (!unwind.is_empty()).then(|| unsafe { frames::Registered::new(unwind) });
         let owner = Arc::new(Owner::new(frames, Memory::Pages(code)));
-        parts
-            .iter()
-            .map(|&(offset, len)| {
-                Some(CodeRef {
-                    // SAFETY: `offset + len` lies inside the mapping, checked above.
-                    entry: unsafe { base.add(offset) },
-                    len,
-                    owner: Arc::clone(&owner),
-                })
-            })
-            .collect()
+        let codes = parts.iter().map(|&(offset, len)| CodeRef {
+            // SAFETY: `offset + len` lies inside the mapping, checked above.
+            entry: unsafe { base.add(offset) },
+            len,
+            owner: Arc::clone(&owner),
+        });
+        Some(codes.collect())
     }
 
     /// Small functions' machine code, copied into shared memory as one block (a chunk of the

@@ -154,9 +154,12 @@ fn api() -> Api {
             let text = read(&path);
             for line in text.lines() {
                 let t = line.trim();
-                // `fn name`, and enum variants: `Name {`, `Name(`, `Name,` on their own line.
-                if let Some(at) = t.find("fn ") {
-                    members.extend(words(&t[at + 3..]).next().map(str::to_owned));
+                // `fn name`, `const NAME`, and enum variants: `Name {`, `Name(`, `Name,` on their
+                // own line.
+                for keyword in ["fn ", "const "] {
+                    if let Some(at) = t.find(keyword) {
+                        members.extend(words(&t[at + keyword.len()..]).next().map(str::to_owned));
+                    }
                 }
                 if t.starts_with(|c: char| c.is_ascii_uppercase()) {
                     members.extend(words(t).next().map(str::to_owned));
