@@ -39,12 +39,14 @@ pub(super) fn cfa_program(
     // The distance from the CFA down to where callee-saved registers are saved.
     let mut clobbers_below_cfa = 0i64;
     for &(offset, ref inst) in insts {
-        program.advance(offset as usize);
+        // Advanced to only where a rule changes, as gimli writes it.
+        let at = offset as usize;
         match *inst {
             UnwindInst::PushFrameRegs {
                 offset_upward_to_caller_sp,
             } => {
                 let up = i64::from(offset_upward_to_caller_sp);
+                program.advance(at);
                 program.cfa_offset(up as u64);
                 program.saved_at(fp, -up);
                 if let Some((lr, lr_offset)) = link {
@@ -55,6 +57,7 @@ pub(super) fn cfa_program(
                 offset_upward_to_caller_sp,
                 offset_downward_to_clobbers,
             } => {
+                program.advance(at);
                 program.cfa_register(fp);
                 clobbers_below_cfa =
                     i64::from(offset_upward_to_caller_sp) + i64::from(offset_downward_to_clobbers);
@@ -64,11 +67,17 @@ pub(super) fn cfa_program(
             UnwindInst::SaveReg {
                 clobber_offset,
                 reg,
-            } => program.saved_at(dwarf(reg)?, i64::from(clobber_offset) - clobbers_below_cfa),
+            } => {
+                program.advance(at);
+                program.saved_at(dwarf(reg)?, i64::from(clobber_offset) - clobbers_below_cfa);
+            }
             UnwindInst::RegStackOffset {
                 clobber_offset,
                 reg,
-            } => program.value_at(dwarf(reg)?, i64::from(clobber_offset) - clobbers_below_cfa),
+            } => {
+                program.advance(at);
+                program.value_at(dwarf(reg)?, i64::from(clobber_offset) - clobbers_below_cfa);
+            }
             UnwindInst::Aarch64SetPointerAuth { .. } => {
                 return Err(Error::Internal(
                     "Cranelift signed return addresses, which fnjit never asks for",

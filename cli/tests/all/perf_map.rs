@@ -110,25 +110,8 @@ fn perf_report_names_the_jit_function() {
     let dir = std::env::temp_dir().join(format!("fnjit-perf-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
     let data = dir.join("perf.data");
-    let record = Command::new("perf")
-        .args(["record", "-q", "-e", "cpu-clock", "-o"])
-        .arg(&data)
-        .args(["--", env!("CARGO_BIN_EXE_fnjit"), "spin", "--seconds", "1"])
-        .env("FNJIT_PERF_MAP", "1")
-        .output();
-    let record = match record {
-        Ok(out) if out.status.success() => out,
-        Ok(out) => {
-            eprintln!(
-                "skipped: perf record is not permitted here: {}",
-                String::from_utf8_lossy(&out.stderr).trim()
-            );
-            return;
-        }
-        Err(e) => {
-            eprintln!("skipped: perf is not installed ({e}); apt-get install linux-perf");
-            return;
-        }
+    let Some(record) = perf_record(&data, &[], ("FNJIT_PERF_MAP", "1".as_ref())) else {
+        return;
     };
     assert!(String::from_utf8_lossy(&record.stdout).contains("calls of the JIT'd x + 1"));
     let report = Command::new("perf")
@@ -155,27 +138,10 @@ fn perf_annotate_shows_the_jit_function_from_the_jitdump() {
     let dir = std::env::temp_dir().join(format!("fnjit-jitdump-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
     let (data, injected) = (dir.join("perf.data"), dir.join("jit.data"));
-    let record = Command::new("perf")
-        .args(["record", "-q", "-k", "mono", "-e", "cpu-clock", "-o"])
-        .arg(&data)
-        .args(["--", env!("CARGO_BIN_EXE_fnjit"), "spin", "--seconds", "1"])
-        .env("FNJIT_DEBUG", "jitdump")
-        .env("JITDUMPDIR", &dir)
-        .output();
-    match record {
-        Ok(out) if out.status.success() => {}
-        Ok(out) => {
-            eprintln!(
-                "skipped: perf record is not permitted here: {}",
-                String::from_utf8_lossy(&out.stderr).trim()
-            );
-            return;
-        }
-        Err(e) => {
-            eprintln!("skipped: perf is not installed ({e}); apt-get install linux-perf");
-            return;
-        }
-    }
+    let jitdump = ("FNJIT_DEBUG", "jitdump".as_ref());
+    let Some(_) = perf_record(&data, &["-k", "mono"], jitdump) else {
+        return;
+    };
     let perf = |args: &[&str]| {
         let out = Command::new("perf")
             .args(args)
@@ -208,4 +174,37 @@ fn perf_annotate_shows_the_jit_function_from_the_jitdump() {
         annotate.contains("jitted-") && annotate.contains(add),
         "perf annotate does not show the JIT code:\n{annotate}"
     );
+}
+
+/// `perf record -q -e cpu-clock <options> -o <data> -- fnjit spin --seconds 1`, with `env` set and
+/// the jitdump's directory next to `data`; `None`, saying why, where perf is missing or not
+/// permitted.
+fn perf_record(
+    data: &std::path::Path,
+    options: &[&str],
+    env: (&str, &std::ffi::OsStr),
+) -> Option<std::process::Output> {
+    let record = Command::new("perf")
+        .args(["record", "-q", "-e", "cpu-clock"])
+        .args(options)
+        .arg("-o")
+        .arg(data)
+        .args(["--", env!("CARGO_BIN_EXE_fnjit"), "spin", "--seconds", "1"])
+        .env(env.0, env.1)
+        .env("JITDUMPDIR", data.parent().unwrap_or(data))
+        .output();
+    match record {
+        Ok(out) if out.status.success() => Some(out),
+        Ok(out) => {
+            eprintln!(
+                "skipped: perf record is not permitted here: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
+            None
+        }
+        Err(e) => {
+            eprintln!("skipped: perf is not installed ({e}); apt-get install linux-perf");
+            None
+        }
+    }
 }
