@@ -41,12 +41,13 @@ pub enum Error {
     MapFailed {
         /// How many bytes were asked for.
         len: usize,
-        /// The `mmap` error.
+        /// The `mmap` (Windows: `VirtualAlloc`) error.
         source: io::Error,
     },
-    /// The kernel refused to make memory executable.
+    /// The kernel refused to make memory executable: a policy forbids run-time code (SELinux
+    /// `execmem`, `PR_SET_MDWE`, PaX; Windows' Arbitrary Code Guard).
     ExecRefused {
-        /// The `mprotect` error.
+        /// The `mprotect` (Windows: `VirtualProtect`) error.
         source: io::Error,
     },
     /// The kernel refused the barrier that lets other threads run new code (AArch64 Linux:
@@ -155,14 +156,24 @@ impl fmt::Display for SyntaxError {
 
 impl std::error::Error for SyntaxError {}
 
+/// The call that makes code executable, and the policies that refuse it, on this OS.
+#[cfg(not(windows))]
+const PROTECT: &str = "mprotect";
+#[cfg(not(windows))]
+const POLICIES: &str = "SELinux execmem, prctl PR_SET_MDWE, PaX MPROTECT";
+#[cfg(windows)]
+const PROTECT: &str = "VirtualProtect";
+#[cfg(windows)]
+const POLICIES: &str = "Arbitrary Code Guard: the ProhibitDynamicCode mitigation policy";
+
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Error::UnsupportedHost { triple } => write!(
                 f,
                 "this host is {triple}, but fnjit runs code on x86-64 and AArch64 under Linux and \
-                 macOS only (it still compiles for other targets: `fnjit targets`); run it on \
-                 such a host"
+                 macOS, and on x86-64 Windows, only (it still compiles for other targets: `fnjit \
+                 targets`); run it on such a host"
             ),
             Error::UnsupportedTarget { triple, supported } => write!(
                 f,
@@ -186,10 +197,9 @@ impl fmt::Display for Error {
             ),
             Error::ExecRefused { source } => write!(
                 f,
-                "the operating system refused to make JIT code executable (mprotect to \
+                "the operating system refused to make JIT code executable ({PROTECT} to \
                  read+execute failed: {source}); a security policy forbids run-time code here \
-                 (SELinux execmem, prctl PR_SET_MDWE, PaX MPROTECT): allow executable memory for \
-                 this process"
+                 ({POLICIES}): allow executable memory for this process"
             ),
             Error::Coherence { source } => write!(
                 f,
@@ -283,16 +293,16 @@ mod tests {
 
     #[test]
     fn exec_refused_says_what_and_what_to_do_once() {
-        let e = Error::ExecRefused {
-            source: io::Error::from_raw_os_error(libc::EACCES),
-        };
+        let source = io::Error::from(io::ErrorKind::PermissionDenied);
+        let cause = source.to_string();
+        let e = Error::ExecRefused { source };
         let text = e.to_string();
         assert!(
             text.contains("refused to make JIT code executable"),
             "{text}"
         );
         assert!(text.contains("allow executable memory"), "{text}");
-        assert_eq!(text.matches("Permission denied").count(), 1, "{text}");
+        assert_eq!(text.matches(&cause).count(), 1, "{text}");
         assert!(e.source().is_none(), "the cause is in the message already");
     }
 

@@ -7,22 +7,24 @@ use cranelift_codegen::settings::{self, Configurable};
 use target_lexicon::{Architecture, OperatingSystem, Triple};
 
 /// The host, if fnjit can run code on it: x86-64 (System V) or AArch64 (AAPCS64, or Apple's
-/// variant of it), under Linux or macOS. Windows, the BSDs and every other host are refused:
-/// fnjit maps code memory with Unix calls, and has been run on Linux only (docs/hosts.md).
+/// variant of it) under Linux or macOS, and x86-64 Windows (Windows x64). Every other host is
+/// refused (docs/hosts.md): the BSDs and others lack fnjit's code-memory calls, and Windows on
+/// AArch64 has never been built or run (its unwind info, Cranelift's `winarm64`, is not wired).
 pub(crate) fn check_host(triple: &Triple) -> Result<(), Error> {
-    let arch = matches!(
+    let unix = matches!(
         triple.architecture,
         Architecture::X86_64 | Architecture::Aarch64(_)
-    );
-    let os = matches!(
+    ) && matches!(
         triple.operating_system,
         OperatingSystem::Linux | OperatingSystem::Darwin(_) | OperatingSystem::MacOSX(_)
-    );
-    let abi = matches!(
+    ) && matches!(
         CallConv::triple_default(triple),
         CallConv::SystemV | CallConv::AppleAarch64
     );
-    if arch && os && abi {
+    let windows = triple.architecture == Architecture::X86_64
+        && triple.operating_system == OperatingSystem::Windows
+        && CallConv::triple_default(triple) == CallConv::WindowsFastcall;
+    if unix || windows {
         Ok(())
     } else {
         Err(Error::UnsupportedHost {
@@ -123,17 +125,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn host_check_accepts_x86_64_and_aarch64_on_linux_and_macos_only() {
+    fn host_check_accepts_linux_and_macos_on_x86_64_and_aarch64_and_windows_on_x86_64() {
         for ok in [
             "x86_64-unknown-linux-gnu",
             "x86_64-apple-darwin",
             "aarch64-unknown-linux-gnu",
             "aarch64-apple-darwin",
+            "x86_64-pc-windows-msvc",
+            "x86_64-pc-windows-gnu",
         ] {
             assert!(check_host(&ok.parse().unwrap()).is_ok(), "{ok}");
         }
         for bad in [
-            "x86_64-pc-windows-msvc",
             "aarch64-pc-windows-msvc",
             "x86_64-unknown-freebsd",
             "riscv64gc-unknown-linux-gnu",

@@ -6,7 +6,7 @@ use crate::error::Error;
 use crate::expr::{Formula, Number, build_kernel, lanes};
 use crate::func::{Ir, Params};
 use crate::isa::OptLevel;
-use crate::jit::{Jit, Strategy, baseline_one, formula_name};
+use crate::jit::{Jit, baseline_one, formula_name};
 use crate::memory::CodeRef;
 use crate::parallel;
 use std::fmt;
@@ -56,7 +56,7 @@ impl Jit {
     /// As [`crate::compile_inc`].
     pub fn compile_kernel<T: Number>(&mut self, formula: &Formula<T>) -> Result<Kernel<T>, Error> {
         let program = formula.program();
-        if self.strategy() == Strategy::Baseline {
+        if self.baseline_tier() {
             let name = |_| formula_name("fnjit_kernel", &formula.describe());
             let code = baseline_one(program, Shape::Kernel, self.debug_tools(), &name)?;
             // SAFETY: the baseline emitter (`baseline/`) wrote the loop of `expr/vector.rs`'s

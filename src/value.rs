@@ -183,6 +183,38 @@ tuples! {
     Words4(A 0, B 1, C 2, D 3);
 }
 
+/// [`abi_refusal`] for Windows x64, where rustc's `extern "C"` and Cranelift's
+/// `windows_fastcall` part ways on:
+/// - `i128`, which rustc passes by reference and returns in `xmm0`, and Cranelift (with LLVM's
+///   old extension) in two integer registers;
+/// - 128-bit vectors as parameters, which rustc passes by reference, Cranelift in `xmm` registers;
+/// - tuples: Windows x64 returns a struct of more than 8 bytes through a pointer the caller
+///   passes first (and a smaller one packed into `rax`), Cranelift each value in a register.
+fn windows_refusal(params: &[Type], returns: &[Type]) -> Option<String> {
+    if params.iter().chain(returns).any(|&t| t == types::I128) {
+        return Some(
+            "Windows x64 passes an i128 by reference and returns it in xmm0, where Cranelift uses \
+             two integer registers: pass and return 64-bit integers"
+                .into(),
+        );
+    }
+    if params.iter().any(|t| t.is_vector()) {
+        return Some(
+            "Windows x64 passes a 128-bit vector by reference, where Cranelift passes it in an \
+             xmm register: pass the lanes, or a pointer to them"
+                .into(),
+        );
+    }
+    if returns.len() > 1 {
+        return Some(
+            "Windows x64 returns a struct through memory the caller passes (or packed into rax), \
+             where Cranelift returns each value in its own register: return one value"
+                .into(),
+        );
+    }
+    None
+}
+
 /// Why the host's C ABI cannot carry `params -> returns` the way Cranelift's code for the host
 /// does, or `None` when it can. Cranelift and C agree on every single value of [`Scalar`] in
 /// registers; what is refused:
@@ -196,6 +228,9 @@ tuples! {
 ///   memory). Tuples of two to four floats are returned as C returns a struct of doubles: in
 ///   `d0` to `d3`.
 pub(crate) fn abi_refusal(params: &[Type], returns: &[Type]) -> Option<String> {
+    if cfg!(windows) {
+        return windows_refusal(params, returns);
+    }
     let int_regs = if cfg!(target_arch = "aarch64") { 8 } else { 6 };
     let mut next = 0;
     for &ty in params {
@@ -367,7 +402,17 @@ mod tests {
 
     #[test]
     fn the_abi_refuses_what_c_and_cranelift_pass_differently() {
-        use types::{F32, F64, I8, I64, I128};
+        use types::{F32, F64, I8, I32X4, I64, I128};
+        if cfg!(windows) {
+            assert!(abi_refusal(&[I128], &[I64]).is_some());
+            assert!(abi_refusal(&[I64], &[I128]).is_some());
+            assert!(abi_refusal(&[I32X4], &[I64]).is_some());
+            assert!(abi_refusal(&[], &[I64, I8]).is_some());
+            assert!(abi_refusal(&[], &[F64, F32]).is_some());
+            assert_eq!(abi_refusal(&[I64, F64, I8, F32, I64, F64], &[F64]), None);
+            assert_eq!(abi_refusal(&[F64], &[I32X4]), None);
+            return;
+        }
         assert_eq!(abi_refusal(&[I128, I128, I64], &[I128]), None);
         // Six integer registers on x86-64; eight on AArch64, where a pair starts even.
         let five_then_i128 = abi_refusal(&[I64, I64, I64, I64, I64, I128], &[I64]);

@@ -19,6 +19,12 @@ mod x64;
 
 use crate::expr::{Args, BinOp, Func, Node, Program, REM_CALLEE, Ty, UnOp};
 
+/// Whether the baseline tier runs on this host. Its emitters write System V and AAPCS64 code, so
+/// on Windows (Windows x64: other argument registers, callee-saved `xmm6..15`, shadow space,
+/// `UNWIND_INFO`) formulas and kernels compile with Cranelift instead, and an
+/// [`crate::Evaluator`] goes from interpreting to optimized code.
+pub(crate) const ON_HOST: bool = cfg!(not(windows));
+
 /// How many f64 values live in registers (the rest in frame slots): 13 of the 16 that both ISAs
 /// give a leaf function's floats (x86-64's `xmm0..15`, AArch64's caller-saved `v16..31`), three
 /// left as scratch.

@@ -19,7 +19,7 @@ use cranelift_codegen::binemit::{Addend, CodeOffset, Reloc};
 use cranelift_codegen::control::ControlPlane;
 use cranelift_codegen::entity::EntityRef;
 use cranelift_codegen::ir::{self, ExternalName, KnownSymbol, Signature};
-use cranelift_codegen::isa::{OwnedTargetIsa, TargetIsa};
+use cranelift_codegen::isa::{CallConv, OwnedTargetIsa, TargetIsa};
 use cranelift_codegen::{Context, FinalizedRelocTarget};
 use cranelift_frontend::FunctionBuilderContext;
 use cranelift_jit::{JITBuilder, JITModule};
@@ -46,7 +46,8 @@ pub(super) struct Compiled {
     align: u64,
     signature: Signature,
     relocs: Vec<Patch>,
-    /// Its CFA program, from the unwind pseudo-instructions Cranelift recorded (`unwind.rs`).
+    /// Its unwind info: its CFA program, from the unwind pseudo-instructions Cranelift recorded,
+    /// or on Windows its `UNWIND_INFO` (`unwind.rs`).
     cfi: Vec<u8>,
 }
 
@@ -140,7 +141,7 @@ pub(super) fn compile_one(
                     code.code_buffer().to_vec(),
                     code.buffer.alignment,
                     code.buffer.relocs().to_vec(),
-                    unwind::cfa_program(isa, &code.buffer.unwind_info, Vec::new())?,
+                    unwind::of(isa, code)?,
                 ))
             })
     })?;
@@ -242,8 +243,11 @@ pub(super) fn link(
         len: usize::MAX,
         source: io::Error::from(io::ErrorKind::OutOfMemory),
     };
-    // Room for each function at its worst alignment.
-    let capacity = compiled.iter().try_fold(0usize, |sum, c| {
+    // Windows: the functions' UNWIND_INFO, in the batch's own mapping after them, where the
+    // function table's 32-bit offsets reach it (`windows_unwind`).
+    let (infos, info_at) = windows_infos(compiled);
+    // Room for each function at its worst alignment, and for the unwind info.
+    let capacity = compiled.iter().try_fold(infos.len() + 4, |sum, c| {
         let worst = usize::try_from(c.align).ok()?.checked_add(c.bytes.len())?;
         sum.checked_add(worst)
     });
@@ -258,7 +262,9 @@ pub(super) fn link(
     let mut module = JITModule::new(builder);
     // This thread writes code memory until the module is finalized; no JIT code runs meanwhile.
     let access = WriteAccess::begin();
-    let defined = caught("linking", || define_all(&mut module, compiled, name));
+    let defined = caught("linking", || {
+        define_all(&mut module, compiled, &infos, name)
+    });
     drop(access);
     let ids = match (slot.take(), defined) {
         (Some(Err(e)), _) | (None, Err(e)) => return Err(e),
@@ -271,7 +277,7 @@ pub(super) fn link(
             ));
         }
     };
-    let (code, ids) = ids;
+    let (code, (ids, infos_id)) = ids;
     let base = code.bytes().as_ptr() as usize;
     let parts: Vec<(usize, usize)> = ids
         .iter()
@@ -281,13 +287,20 @@ pub(super) fn link(
             (entry.wrapping_sub(base), c.bytes.len())
         })
         .collect();
-    let mut unwind = new_section(32 * compiled.len());
-    for (&(offset, len), c) in parts.iter().zip(compiled) {
-        push_fde(&mut unwind, base + offset, len, &c.cfi);
-    }
-    end_section(&mut unwind);
-    // SAFETY: each function's CFA program comes from what Cranelift recorded as it compiled the
-    // code that lies at `base + offset` (relocations patch addresses, never the frame).
+    let unwind = if cfg!(windows) {
+        let infos = infos_id.map(|id| (module.get_finalized_function(id) as usize) - base);
+        windows_unwind(&parts, infos, &info_at)?
+    } else {
+        let mut unwind = new_section(32 * compiled.len());
+        for (&(offset, len), c) in parts.iter().zip(compiled) {
+            push_fde(&mut unwind, base + offset, len, &c.cfi);
+        }
+        end_section(&mut unwind);
+        unwind
+    };
+    // SAFETY: each function's unwind info comes from what Cranelift recorded as it compiled the
+    // code that lies at `base + offset` (relocations patch addresses, never the frame); on
+    // Windows the UNWIND_INFO lies in the same mapping, at the offsets the table gives.
     let codes = unsafe { CodeRef::split(code, &parts, unwind) }.ok_or(Error::Internal(
         "cranelift-jit placed a function outside the batch's mapping",
     ))?;
@@ -297,16 +310,54 @@ pub(super) fn link(
     Ok(codes)
 }
 
+/// Windows: every function's `UNWIND_INFO`, one after the other at multiples of 4 bytes as
+/// Windows requires, and where each starts (`None` for a leaf that has none). Elsewhere nothing.
+fn windows_infos(compiled: &[Compiled]) -> (Vec<u8>, Vec<Option<usize>>) {
+    let mut infos = Vec::new();
+    let mut at = Vec::new();
+    if cfg!(windows) {
+        for c in compiled {
+            at.push((!c.cfi.is_empty()).then_some(infos.len()));
+            infos.extend_from_slice(&c.cfi);
+            infos.resize(infos.len().next_multiple_of(4), 0);
+        }
+    }
+    (infos, at)
+}
+
+/// Windows: the function table of a batch (`memory::frames::Registered::new`): for each function
+/// with an `UNWIND_INFO`, its start and end and that info's place, as offsets from the start of
+/// the mapping, where `parts` are the functions and `infos` the offset of their `UNWIND_INFO`s.
+fn windows_unwind(
+    parts: &[(usize, usize)],
+    infos: Option<usize>,
+    info_at: &[Option<usize>],
+) -> Result<Vec<u8>, Error> {
+    let far = || Error::Internal("a batch's unwind info lies beyond 4 GiB of its code");
+    let mut table = Vec::with_capacity(12 * parts.len());
+    for (&(offset, len), at) in parts.iter().zip(info_at) {
+        let (Some(infos), Some(at)) = (infos, at) else {
+            continue;
+        };
+        for word in [offset, offset + len, infos + at] {
+            table.extend_from_slice(&u32::try_from(word).map_err(|_| far())?.to_le_bytes());
+        }
+    }
+    Ok(table)
+}
+
 /// Declares the imports once each and every function, defines the functions from their bytes
-/// and relocations, and finalizes the module. fnjit names functions for the tools itself
+/// and relocations, then `infos` (Windows' unwind info, when not empty) after them, as bytes of
+/// code memory that never run, and finalizes the module. fnjit names functions for the tools itself
 /// (`debug::announce`), so they are declared anonymously, but for one case: under `perf record`
 /// (which sets PERF_BUILDID_DIR) cranelift-jit writes a perf-map line of its own, and a batch of
 /// one is declared as `name(0)` there rather than shown as `.Lfn0`.
 fn define_all(
     module: &mut JITModule,
     compiled: &[Compiled],
+    infos: &[u8],
     name: Name<'_>,
-) -> Result<Vec<FuncId>, Error> {
+) -> Result<(Vec<FuncId>, Option<FuncId>), Error> {
     static UNDER_PERF: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
     let under_perf = *UNDER_PERF.get_or_init(|| std::env::var_os("PERF_BUILDID_DIR").is_some());
     let named = compiled.len() == 1 && under_perf;
@@ -350,6 +401,16 @@ fn define_all(
         }
         module.define_function_bytes(id, c.align, &c.bytes, &relocs)?;
     }
+    let infos_id = match infos.is_empty() {
+        true => None,
+        false => {
+            let call_conv = compiled.first().map(|c| c.signature.call_conv);
+            let sig = Signature::new(call_conv.unwrap_or(CallConv::WindowsFastcall));
+            let id = module.declare_anonymous_function(&sig)?;
+            module.define_function_bytes(id, 4, infos, &[])?;
+            Some(id)
+        }
+    };
     module.finalize_definitions()?;
-    Ok(ids)
+    Ok((ids, infos_id))
 }

@@ -56,6 +56,9 @@ pub enum Strategy {
     /// cached formulas and kernels. Its calls take 1.2 to 1.3 times as long as the optimizing
     /// tier's, its arithmetic kernels 2 to 3.5 times (docs/performance.md, "The baseline tier").
     /// Your IR ([`Jit::compile`], [`Jit::compile_many`]) compiles with `opt_level = none`.
+    ///
+    /// Not on Windows yet: there the baseline tier's emitters (System V and AAPCS64 code) do not
+    /// run, and formulas and kernels compile as [`Strategy::Optimizing`] compiles them.
     Baseline,
     /// Cranelift with `opt_level = speed` for everything: the fastest code.
     Optimizing,
@@ -255,7 +258,9 @@ impl Jit {
     /// ```
     /// let jit = fnjit::Jit::new()?;
     /// let sig = jit.signature::<(i64, f64), f64>();
-    /// assert_eq!(sig.to_string(), "(i64, f64) -> f64 system_v");
+    /// let host = if cfg!(windows) { "windows_fastcall" } else { "system_v" }; // x86-64
+    /// # let host = jit.call_conv().to_string(); // AArch64 too
+    /// assert_eq!(sig.to_string(), format!("(i64, f64) -> f64 {host}"));
     /// # Ok::<(), fnjit::Error>(())
     /// ```
     pub fn signature<P: Params, R: Results>(&self) -> Signature {
@@ -493,7 +498,7 @@ impl Jit {
         vars: &[&str],
     ) -> Result<Vec<Function<P, R>>, Error> {
         self.check_formula_type::<P, R>(vars.len())?;
-        if self.strategy == Strategy::Baseline {
+        if self.baseline_tier() {
             let parse = |index: usize| {
                 Formula::<R>::parse(srcs[index], vars)
                     .map(|f| Cow::Owned(f.into_program()))
@@ -576,7 +581,7 @@ impl Jit {
         formula: &Formula<R>,
     ) -> Result<Function<P, R>, Error> {
         self.check_formula_type::<P, R>(formula.vars().len())?;
-        if self.strategy == Strategy::Baseline {
+        if self.baseline_tier() {
             let code = baseline_one(
                 formula.program(),
                 Shape::Formula(Args::Registers),
@@ -673,6 +678,12 @@ impl Jit {
     fn build_ir(&mut self, build: impl BuildIr) -> Vec<Import> {
         let target = self.frontend_config();
         build(&mut self.ctx.func, &mut self.fctx, target)
+    }
+
+    /// Whether formulas and kernels go to the baseline tier: asked for, and on a host where it
+    /// runs ([`baseline::ON_HOST`]).
+    pub(crate) fn baseline_tier(&self) -> bool {
+        self.strategy == Strategy::Baseline && baseline::ON_HOST
     }
 
     /// The Cranelift settings for your IR: the fastest reliable ones for a baseline `Jit`.

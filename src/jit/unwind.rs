@@ -7,6 +7,7 @@
 
 use crate::Error;
 use crate::memory::CfaProgram;
+use cranelift_codegen::CompiledCode;
 use cranelift_codegen::binemit::CodeOffset;
 use cranelift_codegen::isa::TargetIsa;
 use cranelift_codegen::isa::unwind::UnwindInst;
@@ -18,12 +19,39 @@ const FRAME: (u16, Option<(u16, i64)>) = (29, Some((30, 8)));
 #[cfg(not(target_arch = "aarch64"))]
 const FRAME: (u16, Option<(u16, i64)>) = (6, None);
 
+/// The unwind info of a function Cranelift compiled, in the host's format: its CFA program
+/// (DWARF, for `memory::push_fde`), or on Windows its `UNWIND_INFO`, as Cranelift's
+/// `create_unwind_info` writes it (empty for a leaf that needs none).
+///
+/// # Errors
+/// As [`cfa_program`]; on Windows, [`Error::Internal`] if Cranelift writes no Windows x64 info.
+pub(super) fn of(isa: &dyn TargetIsa, code: &CompiledCode) -> Result<Vec<u8>, Error> {
+    #[cfg(windows)]
+    {
+        use cranelift_codegen::isa::unwind::UnwindInfo;
+        match code.create_unwind_info(isa) {
+            Ok(Some(UnwindInfo::WindowsX64(info))) => {
+                let mut bytes = vec![0; info.emit_size()];
+                info.emit(&mut bytes);
+                Ok(bytes)
+            }
+            Ok(None) => Ok(Vec::new()),
+            Ok(Some(_)) | Err(_) => Err(Error::Internal(
+                "Cranelift wrote no Windows x64 unwind info for a function",
+            )),
+        }
+    }
+    #[cfg(not(windows))]
+    cfa_program(isa, &code.buffer.unwind_info, Vec::new())
+}
+
 /// Appends to `bytes` the CFA program of the function whose code buffer recorded `insts`, and
 /// returns the buffer.
 ///
 /// # Errors
 /// [`Error::Internal`] for what fnjit's settings never make Cranelift record: a register without
 /// a DWARF number, or return-address signing.
+#[cfg_attr(windows, allow(dead_code, reason = "Windows reads UNWIND_INFO"))]
 pub(super) fn cfa_program(
     isa: &dyn TargetIsa,
     insts: &[(CodeOffset, UnwindInst)],
@@ -88,7 +116,9 @@ pub(super) fn cfa_program(
     Ok(program.finish())
 }
 
-#[cfg(test)]
+// System V's DWARF against gimli's; Windows' UNWIND_INFO is Cranelift's own bytes, proven by
+// Windows' unwinder walking through JIT frames (tests/all/unwind.rs).
+#[cfg(all(test, not(windows)))]
 mod tests {
     use super::*;
     use crate::isa::{OptLevel, host_isa};

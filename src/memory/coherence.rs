@@ -1,7 +1,8 @@
 //! Making freshly written code visible to instruction fetch, as each architecture requires.
 //!
 //! - **x86-64** keeps instruction fetch coherent with stores to the same addresses, and the
-//!   `mprotect` that makes code executable serializes the writing thread: nothing to do.
+//!   `mprotect` that makes code executable serializes the writing thread: nothing to do (on
+//!   Windows, `FlushInstructionCache`, which Windows asks every program that writes code to call).
 //! - **AArch64** does not. After writing code, clean the data cache to the point of unification
 //!   (`dc cvau`), invalidate the instruction cache over the range (`ic ivau`), wait for both
 //!   (`dsb ish`) and resynchronize the fetch pipeline (`isb`): [`flush_icache`] does that on the
@@ -37,7 +38,12 @@ pub(super) unsafe fn flush_icache(ptr: NonNull<u8>, len: usize) {
     unsafe {
         aarch64::clean_and_invalidate(ptr.as_ptr() as usize, len)
     };
-    #[cfg(not(target_arch = "aarch64"))]
+    #[cfg(windows)]
+    // SAFETY: the range lies inside a live mapping the caller owns (the function's contract).
+    unsafe {
+        super::sys::flush_instruction_cache(ptr, len)
+    };
+    #[cfg(all(not(target_arch = "aarch64"), not(windows)))]
     let _ = (ptr, len);
 }
 

@@ -1,11 +1,12 @@
 //! Unwind info: an `.eh_frame` section per block of JIT code, registered with the unwinder that
-//! Rust's backtraces use (libgcc's on Linux, libunwind's on macOS) while the code lives.
+//! Rust's backtraces use (libgcc's on Linux, libunwind's on macOS) while the code lives; on
+//! Windows, a function table over the `UNWIND_INFO` that Cranelift writes (`jit/link.rs` places
+//! it in the block's own mapping), added with `RtlAddFunctionTable`.
 //!
-//! Cranelift's functions get their section from `create_unwind_info`, written by gimli
-//! (`jit/link.rs`); the baseline tier's from the CFA programs its emitters record
-//! (`baseline/cfi.rs`), framed here by hand, since gimli's writer would cost more than the
-//! baseline compile it describes. Both use Cranelift's CIE (a test compares the bytes) with
-//! absolute addresses, so an FDE means the same wherever its section lies.
+//! Cranelift's functions get their CFA programs from the unwind pseudo-instructions Cranelift
+//! records (`jit/unwind.rs`); the baseline tier's from the programs its emitters record
+//! (`baseline/cfi.rs`). Both are framed here by hand, with Cranelift's CIE and absolute
+//! addresses, so an FDE means the same wherever its section lies.
 
 /// The host's CIE, as Cranelift's `create_systemv_cie` has it (version 1, no augmentation, so
 /// FDE addresses are absolute): code alignment 1, data alignment -8, return address in DWARF
@@ -189,35 +190,121 @@ pub(crate) fn end_section(section: &mut Vec<u8>) {
     section.extend_from_slice(&[0; 4]);
 }
 
-/// An `.eh_frame` section registered with the unwinder until dropped.
-#[derive(Debug)]
+/// A block's unwind info, registered with the unwinder until dropped: on Unix an `.eh_frame`
+/// section; on Windows a function table.
 pub(crate) struct Registered {
     section: Vec<u8>,
+    /// The table as Windows reads it (aligned, unlike the bytes).
+    #[cfg(windows)]
+    table: Box<[windows::Entry]>,
 }
 
 impl Registered {
-    /// Registers `section` (a CIE, FDEs, and the end).
+    /// Registers `section`: on Unix an `.eh_frame` section (a CIE, FDEs, and the end); on
+    /// Windows a function table, one `RUNTIME_FUNCTION` of three little-endian `u32`s per
+    /// function (its start, its end and its `UNWIND_INFO`, each an offset from `base`), in
+    /// order of address.
     ///
     /// # Safety
-    /// Each FDE of `section` describes the code at its addresses, which stays mapped and
-    /// unchanged until the returned value drops.
-    pub(crate) unsafe fn new(section: Vec<u8>) -> Registered {
-        // SAFETY: the section lives in this value, never written or moved, until `drop`
-        // deregisters it, and the caller vouches for the code it describes.
-        unsafe { sys::register(&section) };
-        Registered { section }
+    /// Each entry of `section` describes the code at its addresses, which stays mapped and
+    /// unchanged until the returned value drops (on Windows, with its `UNWIND_INFO`).
+    pub(crate) unsafe fn new(section: Vec<u8>, base: usize) -> Registered {
+        #[cfg(windows)]
+        {
+            let table = windows::table(&section);
+            // SAFETY: the table lives in this value, never written or moved, until `drop`
+            // deletes it, and the caller vouches for what it describes.
+            unsafe { windows::add(&table, base) };
+            Registered { section, table }
+        }
+        #[cfg(not(windows))]
+        {
+            let _ = base;
+            // SAFETY: the section lives in this value, never written or moved, until `drop`
+            // deregisters it, and the caller vouches for the code it describes.
+            unsafe { sys::register(&section) };
+            Registered { section }
+        }
     }
 
-    /// The registered section.
+    /// The registered section (the bytes given to [`Registered::new`]).
     pub(crate) fn section(&self) -> &[u8] {
         &self.section
     }
 }
 
+impl std::fmt::Debug for Registered {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Registered")
+            .field("bytes", &self.section.len())
+            .finish()
+    }
+}
+
 impl Drop for Registered {
     fn drop(&mut self) {
+        #[cfg(windows)]
+        // SAFETY: added by `new`, and not yet deleted.
+        unsafe {
+            windows::delete(&self.table)
+        };
+        #[cfg(not(windows))]
         // SAFETY: registered by `new`, and not yet deregistered.
-        unsafe { sys::deregister(&self.section) };
+        unsafe {
+            sys::deregister(&self.section)
+        };
+    }
+}
+
+/// Windows' function tables: `RtlAddFunctionTable` and `RtlDeleteFunctionTable`, which the
+/// system unwinder (exceptions, `RtlVirtualUnwind`, debuggers, Rust's backtraces) reads.
+#[cfg(windows)]
+mod windows {
+    use windows_sys::Win32::System::Diagnostics::Debug::{
+        IMAGE_RUNTIME_FUNCTION_ENTRY, IMAGE_RUNTIME_FUNCTION_ENTRY_0, RtlAddFunctionTable,
+        RtlDeleteFunctionTable,
+    };
+
+    pub(super) type Entry = IMAGE_RUNTIME_FUNCTION_ENTRY;
+
+    /// The entries of a table written as bytes (three `u32`s each).
+    pub(super) fn table(bytes: &[u8]) -> Box<[Entry]> {
+        let word = |w: &[u8]| u32::from_le_bytes([w[0], w[1], w[2], w[3]]);
+        bytes
+            .chunks_exact(12)
+            .map(|e| IMAGE_RUNTIME_FUNCTION_ENTRY {
+                BeginAddress: word(&e[0..4]),
+                EndAddress: word(&e[4..8]),
+                Anonymous: IMAGE_RUNTIME_FUNCTION_ENTRY_0 {
+                    UnwindInfoAddress: word(&e[8..12]),
+                },
+            })
+            .collect()
+    }
+
+    /// Adds `table`, whose offsets count from `base`. A table Windows refuses is left out:
+    /// backtraces then stop at these functions, as they did before fnjit had unwind info.
+    ///
+    /// # Safety
+    /// `table` stays alive and unchanged until [`delete`], and describes mapped code.
+    pub(super) unsafe fn add(table: &[Entry], base: usize) {
+        if table.is_empty() {
+            return;
+        }
+        let count = u32::try_from(table.len()).unwrap_or(u32::MAX);
+        // SAFETY: as the caller guarantees; Windows reads the table until it is deleted.
+        unsafe { RtlAddFunctionTable(table.as_ptr(), count, base as u64) };
+    }
+
+    /// Deletes `table`.
+    ///
+    /// # Safety
+    /// `table` was added by [`add`] and not deleted since.
+    pub(super) unsafe fn delete(table: &[Entry]) {
+        if !table.is_empty() {
+            // SAFETY: as the caller guarantees.
+            unsafe { RtlDeleteFunctionTable(table.as_ptr()) };
+        }
     }
 }
 
@@ -302,7 +389,7 @@ impl Drop for Growing {
 /// The unwinder's registration calls.
 mod sys {
     // The unwinders that register JIT code: libgcc (Linux with glibc) and libunwind (macOS).
-    // Elsewhere backtraces stop at JIT frames, as they did before fnjit had unwind info.
+    // Elsewhere (Windows has function tables instead) no DWARF is registered.
     #[cfg(any(all(target_os = "linux", target_env = "gnu"), target_vendor = "apple"))]
     unsafe extern "C" {
         fn __register_frame(begin: *const u8);

@@ -3,7 +3,7 @@
 //! - [`WritableCode::make_executable`] consumes it and returns [`ExecutableCode`], read-execute
 //!   and never writable again. No value of any type here is writable and executable at once.
 //!
-//! The system calls live in `sys.rs`, the pool of free pages in `pool.rs`, near placement in
+//! The system calls live in `unix.rs` and `windows.rs`, the pool of free pages in `pool.rs`, near placement in
 //! `near.rs`, the shared chunks of small functions in `arena.rs`, and what each architecture
 //! needs before new code may run in `coherence.rs`. When its owner drops, a one-page mapping is
 //! made read-write again (never executable), zeroed and pooled for the next function; a chunk is
@@ -14,7 +14,14 @@ mod coherence;
 mod frames;
 mod near;
 mod pool;
-mod sys;
+#[cfg(unix)]
+mod unix;
+#[cfg(unix)]
+use unix as sys;
+#[cfg(windows)]
+mod windows;
+#[cfg(windows)]
+use windows as sys;
 
 use crate::Error;
 pub(crate) use coherence::WriteAccess;
@@ -246,8 +253,9 @@ impl CodeRef {
     }
 
     /// Several functions in one mapping: `(offset, len)` each, from the start of `code`, with
-    /// `unwind`, the `.eh_frame` section that describes them (empty for none), registered until
-    /// the last of them drops. `None` if a range lies outside the code (nothing is split or
+    /// `unwind`, what describes them to the host's unwinder (empty for nothing): an `.eh_frame`
+    /// section on Unix, a function table with offsets from the start of `code` on Windows
+    /// (`frames::Registered::new`), registered until the last of them drops. `None` if a range lies outside the code (nothing is split or
     /// registered then; `code` is released).
     ///
     /// # Safety
@@ -266,7 +274,8 @@ impl CodeRef {
             return None;
         }
         // SAFETY: the caller vouches for the section; `Owner` deregisters it before the code goes.
-        let frames = (!unwind.is_empty()).then(|| unsafe { frames::Registered::new(unwind) });
+        let frames = (!unwind.is_empty())
+            .then(|| unsafe { frames::Registered::new(unwind, base.as_ptr() as usize) });
         let owner = Arc::new(Owner::new(frames, Memory::Pages(code)));
         let codes = parts.iter().map(|&(offset, len)| CodeRef {
             // SAFETY: `offset + len` lies inside the mapping, checked above.
@@ -329,6 +338,11 @@ impl CodeRef {
             push_fde(&mut unwind, base + offset, len, cfi);
         }
         end_section(&mut unwind);
+        // Windows reads function tables, not DWARF (and the baseline tier, whose CFA programs
+        // these are, does not run there: `baseline::ON_HOST`).
+        if cfg!(windows) {
+            unwind.clear();
+        }
         // SAFETY: each FDE describes its part, as the caller guarantees, at the address where it
         // was just copied.
         unsafe { CodeRef::split(code, &offsets, unwind) }
@@ -384,10 +398,11 @@ impl Owner {
 }
 
 /// Maps the first page of `file` read-execute, for good, as perf's jitdump asks: see
-/// `sys::map_file_executable`.
+/// `unix::map_file_executable`.
 ///
 /// # Errors
 /// What `mmap` says.
+#[cfg(unix)]
 #[cfg_attr(
     not(target_os = "linux"),
     allow(dead_code, reason = "jitdump is Linux's")

@@ -42,7 +42,9 @@ pub(super) fn is_near(addr: usize) -> bool {
 /// Tries to map `len` bytes within [`NEAR_WINDOW`] below the program's code, without replacing
 /// anything already mapped there. Returns `None` when no room was found quickly.
 pub(super) fn map_near(len: usize) -> Option<NonNull<u8>> {
-    let top = (program_code_address() & !(sys::page_size() - 1)).checked_sub(NEAR_GAP + len)?;
+    // Windows places allocations at multiples of 64 KiB: step by that much, not by pages.
+    let step = len.next_multiple_of(sys::granularity());
+    let top = (program_code_address() & !(sys::granularity() - 1)).checked_sub(NEAR_GAP + step)?;
     let bottom = top.checked_sub(NEAR_WINDOW)?;
     let mut hint = NEXT_NEAR.load(Ordering::Relaxed);
     for _ in 0..NEAR_PROBES {
@@ -51,18 +53,18 @@ pub(super) fn map_near(len: usize) -> Option<NonNull<u8>> {
         }
         match sys::map(hint as *mut u8, len) {
             Ok(ptr) if ptr.as_ptr() as usize == hint => {
-                NEXT_NEAR.store(hint.saturating_sub(len), Ordering::Relaxed);
+                NEXT_NEAR.store(hint.saturating_sub(step), Ordering::Relaxed);
                 return Some(ptr);
             }
             // Taken: the kernel put it elsewhere (a hint, not a demand: macOS, or Linux before
-            // 4.17). Near enough is kept; otherwise try lower.
+            // 4.17; Windows fails instead). Near enough is kept; otherwise try lower.
             Ok(ptr) if is_near(ptr.as_ptr() as usize) => return Some(ptr),
             Ok(ptr) => {
                 // SAFETY: the mapping was just made here and nothing references it.
                 unsafe { sys::unmap(ptr, len) };
-                hint = hint.saturating_sub(len);
+                hint = hint.saturating_sub(step);
             }
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => hint = hint.saturating_sub(len),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => hint = hint.saturating_sub(step),
             Err(_) => return None,
         }
     }

@@ -1,6 +1,5 @@
-//! Every system call fnjit makes for code memory, one small function each: map, protect, unmap,
-//! page size. Unix only: on any other OS they return errors (and `isa::check_host` refuses the
-//! host before they are reached).
+//! Every system call fnjit makes for code memory on Unix, one small function each: map, protect,
+//! unmap, page size (`windows.rs` has Windows' calls, with the same signatures).
 //!
 //! On macOS AArch64 code memory is `MAP_JIT`, mapped read-write-execute once: whether a thread
 //! sees it writable or executable is switched per thread (`coherence::WriteAccess`), so
@@ -10,7 +9,6 @@ use std::io;
 use std::ptr::NonNull;
 
 /// Whether code memory is `MAP_JIT`, switched per thread instead of by `mprotect`.
-#[cfg(unix)]
 const PER_THREAD_JIT: bool = cfg!(all(target_arch = "aarch64", target_vendor = "apple"));
 
 /// The `mmap` flag for [`PER_THREAD_JIT`] memory.
@@ -29,7 +27,6 @@ const NOREPLACE: libc::c_int = 0;
 /// address: on Linux it is a demand that fails with `AlreadyExists` when anything is mapped there
 /// (`MAP_FIXED_NOREPLACE`), elsewhere a mere hint that the kernel may ignore. Callers check where
 /// the mapping landed.
-#[cfg(unix)]
 pub(super) fn map(hint: *mut u8, len: usize) -> io::Result<NonNull<u8>> {
     let placed = if hint.is_null() { 0 } else { NOREPLACE };
     let flags = libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | JIT_FLAG | placed;
@@ -58,7 +55,6 @@ pub(super) enum Protection {
 /// `ptr`/`len` must be exactly one mapping made by [`map`] (or the read-only alias of
 /// [`map_twice`]) that the caller owns, and no reference into it may be used across the change: Rust must never write through a reference
 /// into memory that became read-execute, nor run code in memory that became read-write.
-#[cfg(unix)]
 pub(super) unsafe fn protect(ptr: NonNull<u8>, len: usize, to: Protection) -> io::Result<()> {
     if PER_THREAD_JIT {
         return Ok(());
@@ -83,7 +79,6 @@ pub(super) unsafe fn protect(ptr: NonNull<u8>, len: usize, to: Protection) -> io
 /// # Safety
 /// `ptr`/`len` must be exactly one mapping made by [`map`] or [`map_twice`] that the caller owns
 /// and no longer references.
-#[cfg(unix)]
 pub(super) unsafe fn unmap(ptr: NonNull<u8>, len: usize) {
     // SAFETY: the caller passes one mapping it owns and references no more.
     unsafe {
@@ -138,7 +133,6 @@ pub(super) fn map_twice(len: usize) -> io::Result<(NonNull<u8>, NonNull<u8>)> {
 
 /// Maps the first page of `file` read-execute, privately, for good: how a profiler learns of a
 /// file (perf's jitdump). Nothing ever runs there, and the page is never writable.
-#[cfg(unix)]
 #[cfg_attr(
     not(target_os = "linux"),
     allow(dead_code, reason = "jitdump is Linux's")
@@ -163,8 +157,12 @@ pub(super) fn map_file_executable(file: &std::fs::File) -> io::Result<()> {
     Ok(())
 }
 
+/// The step between addresses a mapping may start at: the page size here.
+pub(super) fn granularity() -> usize {
+    page_size()
+}
+
 /// The system's page size (at least 4096).
-#[cfg(unix)]
 pub(super) fn page_size() -> usize {
     use std::sync::atomic::{AtomicUsize, Ordering};
     static PAGE: AtomicUsize = AtomicUsize::new(0);
@@ -178,51 +176,4 @@ pub(super) fn page_size() -> usize {
         }
         size => size,
     }
-}
-
-/// Not Unix (Windows): fnjit maps no code memory here.
-#[cfg(not(unix))]
-fn unsupported() -> io::Error {
-    io::Error::new(
-        io::ErrorKind::Unsupported,
-        "fnjit maps code memory on Linux and macOS only",
-    )
-}
-
-/// Not Unix: refuses.
-#[cfg(not(unix))]
-pub(super) fn map(_hint: *mut u8, _len: usize) -> io::Result<NonNull<u8>> {
-    Err(unsupported())
-}
-
-/// Not Unix: refuses (no mapping can exist).
-///
-/// # Safety
-/// None needed; unsafe to match the Unix signature.
-#[cfg(not(unix))]
-pub(super) unsafe fn protect(_ptr: NonNull<u8>, _len: usize, _to: Protection) -> io::Result<()> {
-    Err(unsupported())
-}
-
-/// Not Unix: nothing to unmap (no mapping can exist).
-///
-/// # Safety
-/// None needed; unsafe to match the Unix signature.
-#[cfg(not(unix))]
-pub(super) unsafe fn unmap(_ptr: NonNull<u8>, _len: usize) {}
-
-/// Not Unix: refuses.
-#[cfg(not(unix))]
-#[cfg_attr(
-    not(target_os = "linux"),
-    allow(dead_code, reason = "jitdump is Linux's")
-)]
-pub(super) fn map_file_executable(_file: &std::fs::File) -> io::Result<()> {
-    Err(unsupported())
-}
-
-/// Not Unix: the common page size.
-#[cfg(not(unix))]
-pub(super) fn page_size() -> usize {
-    4096
 }
