@@ -315,11 +315,21 @@ fn demo(out: &mut Out) -> Result<(), Failure> {
             "fnjit: x + 1, JIT-compiled by Cranelift, next to the gist's hand-written bytes\n"
         )?;
     } else {
+        // AArch64 cannot run x86-64 bytes; Windows x64 passes the argument in ecx, not edi.
+        let why = if cfg!(target_arch = "x86_64") {
+            "read the System V argument register, edi: Windows x64 passes it in ecx"
+        } else {
+            "are x86-64 code and cannot run here"
+        };
         writeln!(
             out,
             "fnjit: x + 1, JIT-compiled by Cranelift, next to the gist's function hand-encoded \
-             for {} ({});\nthe gist's own bytes, {} ({}), are x86-64 code and cannot run here\n",
-            host_arch(),
+             for {} ({});\nthe gist's own bytes, {} ({}), {why}\n",
+            if cfg!(windows) {
+                "Windows x64".to_owned()
+            } else {
+                host_arch().to_string()
+            },
             hand.asm,
             disasm::hex(&GIST_BYTES),
             HAND_ENCODINGS[0].asm

@@ -2,7 +2,12 @@
 //! thread, asks for optimized code at the second and switches when it is there, and gives the
 //! interpreter's results while threads call it across both switches. (Random formulas in
 //! both tiers against the interpreter: `tests/all/differential.rs`; where the OS refuses executable
-//! memory: `tests/all/mdwe.rs`.)
+//! memory: `tests/all/exec_refused.rs`.)
+
+#![cfg_attr(
+    windows,
+    allow(unused_imports, dead_code, reason = "no baseline tier there")
+)]
 
 use fnjit::check::same_f64;
 use fnjit::{Error, Evaluator, Tier};
@@ -18,6 +23,7 @@ fn optimized<T: fnjit::Number>(e: &Evaluator<T>) -> Tier {
 }
 
 #[test]
+#[cfg(not(windows))] // no baseline tier there
 fn it_interprets_then_runs_baseline_code_then_optimized_code() {
     let e =
         Evaluator::<f64>::with_thresholds("x * sin(y) + 1", &["x", "y"], 100, 300).expect("parse");
@@ -44,6 +50,7 @@ fn it_interprets_then_runs_baseline_code_then_optimized_code() {
 }
 
 #[test]
+#[cfg(not(windows))] // no baseline tier there
 fn threads_evaluating_across_the_switch_all_get_the_right_results() {
     let e = Evaluator::<f64>::with_thresholds(
         "x * x - y / (x + 0.5) + sqrt(y)",
@@ -89,6 +96,7 @@ fn threads_evaluating_across_the_switch_all_get_the_right_results() {
 }
 
 #[test]
+#[cfg(not(windows))] // no baseline tier there
 fn a_wrong_number_of_arguments_is_an_error_in_every_tier() {
     let e = Evaluator::<i32>::with_thresholds("x + y", &["x", "y"], 1, 3).expect("parse");
     for tier in [Tier::Interpreting, Tier::Baseline, Tier::Optimized] {

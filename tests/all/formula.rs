@@ -28,7 +28,8 @@ fn compile_formula_takes_one_parameter_of_the_formulas_type_per_variable() {
             "the formula is `(f64, f64) -> f64 system_v` (one parameter of its type per variable), but `(f64, i64) -> f64 system_v` was asked for",
         ),
     ] {
-        let err = result.expect_err(want);
+        let want = crate::common::host_cc(want);
+        let err = result.expect_err(&want);
         assert!(matches!(err, Error::FormulaType { .. }), "{err:?}");
         assert_eq!(err.to_string(), want);
     }

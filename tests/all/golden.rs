@@ -1,5 +1,5 @@
 //! Golden bytes: the host's hand stub and the code Cranelift emits for x + 1, pinned and decoded,
-//! for each host fnjit runs on (x86-64, and AArch64 under qemu in CI).
+//! for each host fnjit runs on (x86-64 System V and Windows x64, and AArch64 under qemu in CI).
 
 use fnjit::disasm::{Verdict, compare, disassemble, instructions};
 use fnjit::targets::GIST_BYTES;
@@ -8,7 +8,7 @@ use target_lexicon::{Architecture, Triple};
 
 /// The pinned code for x86-64 System V: the gist's bytes, and Cranelift 0.135's frame around the
 /// same body.
-#[cfg(target_arch = "x86_64")]
+#[cfg(all(target_arch = "x86_64", not(windows)))]
 mod host {
     use super::*;
 
@@ -26,6 +26,39 @@ mod host {
         "push rbp",
         "mov rbp,rsp",
         "lea eax,[rdi+1]",
+        "mov rsp,rbp",
+        "pop rbp",
+        "ret",
+    ];
+    pub fn verdict() -> Verdict {
+        Verdict::SameBodyInFrame {
+            shared: vec![false, false, true, false, false, true],
+            frame_bytes: 8,
+        }
+    }
+}
+
+/// The pinned code for x86-64 Windows (Windows x64): the argument is in `ecx`, so the hand
+/// encoding is `lea eax,[rcx+1]; ret` (ModRM 0x41), not the gist's bytes; Cranelift 0.135 puts
+/// the same frame around the same body.
+#[cfg(all(target_arch = "x86_64", windows))]
+mod host {
+    use super::*;
+
+    pub const STUB: &[u8] = &[0x8D, 0x41, 0x01, 0xC3];
+    pub const STUB_TEXT: &[&str] = &["lea eax,[rcx+1]", "ret"];
+    pub const CRANELIFT_INC: &[u8] = &[
+        0x55, // push rbp
+        0x48, 0x89, 0xE5, // mov rbp,rsp
+        0x8D, 0x41, 0x01, // lea eax,[rcx+1]
+        0x48, 0x89, 0xEC, // mov rsp,rbp
+        0x5D, // pop rbp
+        0xC3, // ret
+    ];
+    pub const CRANELIFT_TEXT: &[&str] = &[
+        "push rbp",
+        "mov rbp,rsp",
+        "lea eax,[rcx+1]",
         "mov rsp,rbp",
         "pop rbp",
         "ret",
@@ -71,8 +104,8 @@ fn stub_bytes_are_the_hosts_hand_encoding_and_decode_as_such() {
     assert_eq!(stub.code(), HandStub::encoding().expect("host").bytes);
     assert_eq!(
         stub.code() == GIST_BYTES,
-        arch() == Architecture::X86_64,
-        "the gist's bytes are the stub on x86-64 and nowhere else"
+        arch() == Architecture::X86_64 && !cfg!(windows),
+        "the gist's bytes are the stub on x86-64 System V and nowhere else"
     );
     assert_eq!(texts(stub.code()), host::STUB_TEXT);
 }
@@ -106,7 +139,9 @@ fn the_shared_body_is_found_in_the_real_code() {
 fn ir_is_one_block_adding_one() {
     let f = compile_inc().expect("compile");
     assert!(
-        f.ir().starts_with("function u0:0(i32) -> i32 system_v {"),
+        f.ir().starts_with(&crate::common::host_cc(
+            "function u0:0(i32) -> i32 system_v {"
+        )),
         "{}",
         f.ir()
     );

@@ -13,7 +13,8 @@ use proptest::prelude::*;
 
 /// Parses one function of CLIF text (the `cranelift-reader` crate).
 fn clif(text: &str) -> Function {
-    let mut funcs = cranelift_reader::parse_functions(text).expect("CLIF parses");
+    let mut funcs =
+        cranelift_reader::parse_functions(&crate::common::host_cc(text)).expect("CLIF parses");
     assert_eq!(funcs.len(), 1);
     funcs.remove(0)
 }
@@ -148,7 +149,43 @@ fn i64_pair_agrees_with_rust_and_its_bytes_are_pinned() {
             assert_eq!(f.call((x, y)), i64_mix(x, y), "({x}, {y})");
         }
     }
-    #[cfg(target_arch = "x86_64")]
+    // Windows x64: the arguments in rcx and rdx, and rsi callee-saved, so saved and restored.
+    #[cfg(all(target_arch = "x86_64", windows))]
+    let (golden, text): (&[u8], &[&str]) = (
+        &[
+            0x55, // push rbp
+            0x48, 0x89, 0xE5, // mov rbp,rsp
+            0x48, 0x83, 0xEC, 0x10, // sub rsp,10h
+            0x48, 0x89, 0x34, 0x24, // mov [rsp],rsi
+            0x48, 0x89, 0xCE, // mov rsi,rcx
+            0x48, 0x0F, 0xAF, 0xF2, // imul rsi,rdx
+            0x48, 0xC1, 0xF9, 0x03, // sar rcx,3
+            0x48, 0x33, 0xCA, // xor rcx,rdx
+            0x48, 0x8D, 0x04, 0x0E, // lea rax,[rsi+rcx]
+            0x48, 0x8B, 0x34, 0x24, // mov rsi,[rsp]
+            0x48, 0x83, 0xC4, 0x10, // add rsp,10h
+            0x48, 0x89, 0xEC, // mov rsp,rbp
+            0x5D, // pop rbp
+            0xC3, // ret
+        ],
+        &[
+            "push rbp",
+            "mov rbp,rsp",
+            "sub rsp,10h",
+            "mov [rsp],rsi",
+            "mov rsi,rcx",
+            "imul rsi,rdx",
+            "sar rcx,3",
+            "xor rcx,rdx",
+            "lea rax,[rsi+rcx]",
+            "mov rsi,[rsp]",
+            "add rsp,10h",
+            "mov rsp,rbp",
+            "pop rbp",
+            "ret",
+        ],
+    );
+    #[cfg(all(target_arch = "x86_64", not(windows)))]
     let (golden, text): (&[u8], &[&str]) = (
         &[
             0x55, // push rbp
@@ -421,19 +458,29 @@ fn mismatched_signatures_are_refused_showing_both() {
         ),
     ];
     for (result, want) in cases {
-        let err = result.expect_err(want);
+        let want = crate::common::host_cc(want);
+        let err = result.expect_err(&want);
         assert!(matches!(err, Error::Signature { .. }), "{err:?}");
-        assert!(err.to_string().contains(want), "{err}");
+        assert!(err.to_string().contains(&want), "{err}");
     }
-    let wrong_conv = clif(
-        "function %f(i64, i64) -> i64 windows_fastcall {\nblock0(v0: i64, v1: i64):\n    return v0\n}",
-    );
+    // The other x86-64 convention than the host's.
+    let other = if cfg!(windows) {
+        "system_v"
+    } else {
+        "windows_fastcall"
+    };
+    let wrong_conv = cranelift_reader::parse_functions(&format!(
+        "function %f(i64, i64) -> i64 {other} {{\nblock0(v0: i64, v1: i64):\n    return v0\n}}"
+    ))
+    .expect("CLIF")
+    .remove(0);
     let err = jit
         .compile::<(i64, i64), i64>(&wrong_conv)
-        .expect_err("windows_fastcall on System V");
+        .expect_err("not the host's convention");
     assert!(
-        err.to_string()
-            .starts_with("the IR's signature is `(i64, i64) -> i64 windows_fastcall`"),
+        err.to_string().starts_with(&format!(
+            "the IR's signature is `(i64, i64) -> i64 {other}`"
+        )),
         "{err}"
     );
     let extended =

@@ -5,7 +5,10 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+// Both read the process from /proc (Linux).
+#[cfg(target_os = "linux")]
 mod churn_rss;
+#[cfg(target_os = "linux")]
 mod wx_maps;
 
 use std::sync::{Mutex, MutexGuard, PoisonError};
@@ -13,6 +16,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 static ALONE: Mutex<()> = Mutex::new(());
 
 /// Runs the calling test with no other test of this binary running.
+#[cfg_attr(not(target_os = "linux"), allow(dead_code, reason = "no test here"))]
 fn alone() -> MutexGuard<'static, ()> {
     ALONE.lock().unwrap_or_else(PoisonError::into_inner)
 }

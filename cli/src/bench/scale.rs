@@ -341,6 +341,28 @@ pub(super) fn rss_per_function(strategy: Strategy, batch: bool) -> Result<[f64; 
     Ok([grown / n, trimmed / n, owned / n])
 }
 
+/// The process's working set (Windows).
+#[cfg(windows)]
+fn rss_bytes() -> u64 {
+    use windows_sys::Win32::System::ProcessStatus::{
+        K32GetProcessMemoryInfo, PROCESS_MEMORY_COUNTERS,
+    };
+    use windows_sys::Win32::System::Threading::GetCurrentProcess;
+    // SAFETY: the counters are plain data, valid all zeroes, and the call fills at most `cb`
+    // bytes of them; GetCurrentProcess is a constant pseudo-handle.
+    unsafe {
+        let mut counters: PROCESS_MEMORY_COUNTERS = std::mem::zeroed();
+        let cb = size_of::<PROCESS_MEMORY_COUNTERS>() as u32;
+        counters.cb = cb;
+        match K32GetProcessMemoryInfo(GetCurrentProcess(), &mut counters, cb) {
+            0 => 0,
+            _ => counters.WorkingSetSize as u64,
+        }
+    }
+}
+
+/// The process's resident memory, from `/proc` (Linux; 0 where there is none).
+#[cfg(not(windows))]
 fn rss_bytes() -> u64 {
     let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
     let pages: u64 = statm

@@ -478,6 +478,9 @@ fn every_run_test_of_cranelifts_corpus_agrees_and_most_are_accepted() {
         t.wrong.join("\n")
     );
     assert!(t.with_run_lines > 2_500, "{table}");
-    assert!(percent(t.fit, t.for_host) >= 85.0, "{table}");
+    // Windows x64 returns tuples through memory, where Cranelift uses registers: fnjit refuses
+    // them there, and a third of the corpus returns more than one value.
+    let fit_floor = if cfg!(windows) { 50.0 } else { 85.0 };
+    assert!(percent(t.fit, t.for_host) >= fit_floor, "{table}");
     assert!(percent(t.accepted, t.fit) >= 85.0, "{table}");
 }
