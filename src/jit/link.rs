@@ -288,7 +288,9 @@ pub(super) fn link(
         })
         .collect();
     let unwind = if cfg!(windows) {
-        let infos = infos_id.map(|id| (module.get_finalized_function(id) as usize) - base);
+        // An offset that wrapped fails the table's 32-bit check.
+        let infos =
+            infos_id.map(|id| (module.get_finalized_function(id) as usize).wrapping_sub(base));
         windows_unwind(&parts, infos, &info_at)?
     } else {
         let mut unwind = new_section(32 * compiled.len());

@@ -3,11 +3,11 @@
 //! - [`WritableCode::make_executable`] consumes it and returns [`ExecutableCode`], read-execute
 //!   and never writable again. No value of any type here is writable and executable at once.
 //!
-//! The system calls live in `unix.rs` and `windows.rs`, the pool of free pages in `pool.rs`, near placement in
-//! `near.rs`, the shared chunks of small functions in `arena.rs`, and what each architecture
-//! needs before new code may run in `coherence.rs`. When its owner drops, a one-page mapping is
-//! made read-write again (never executable), zeroed and pooled for the next function; a chunk is
-//! unmapped with its last function; everything else is unmapped.
+//! The system calls live in `unix.rs` and `windows.rs`, the pool of free pages in `pool.rs`, near
+//! placement in `near.rs`, the shared chunks of small functions in `arena.rs`, and what each
+//! architecture needs before new code may run in `coherence.rs`. When its owner drops, a one-page
+//! mapping is made read-write again (never executable), zeroed and pooled for the next function;
+//! a chunk is unmapped with its last function; everything else is unmapped.
 
 mod arena;
 mod coherence;
@@ -255,8 +255,8 @@ impl CodeRef {
     /// Several functions in one mapping: `(offset, len)` each, from the start of `code`, with
     /// `unwind`, what describes them to the host's unwinder (empty for nothing): an `.eh_frame`
     /// section on Unix, a function table with offsets from the start of `code` on Windows
-    /// (`frames::Registered::new`), registered until the last of them drops. `None` if a range lies outside the code (nothing is split or
-    /// registered then; `code` is released).
+    /// (`frames::Registered::new`), registered until the last of them drops. `None` if a range
+    /// lies outside the code (nothing is split or registered then; `code` is released).
     ///
     /// # Safety
     /// Each FDE of `unwind` describes code inside `code`, as it is.

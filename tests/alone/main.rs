@@ -10,13 +10,15 @@ mod common;
 mod churn_rss;
 #[cfg(target_os = "linux")]
 mod wx_maps;
+// W^X read back with VirtualQuery.
+#[cfg(windows)]
+mod wx_windows;
 
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 static ALONE: Mutex<()> = Mutex::new(());
 
 /// Runs the calling test with no other test of this binary running.
-#[cfg_attr(not(target_os = "linux"), allow(dead_code, reason = "no test here"))]
 fn alone() -> MutexGuard<'static, ()> {
     ALONE.lock().unwrap_or_else(PoisonError::into_inner)
 }
