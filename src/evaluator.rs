@@ -184,8 +184,9 @@ impl<T: Number> Evaluator<T> {
         match (shared.baseline.get(), shared.optimized.get()) {
             (_, Some(Ok(_))) => Tier::Optimized,
             (Some(Ok(_)), _) => Tier::Baseline,
-            (Some(Err(why)), _) => Tier::Refused(why.clone()),
-            (None, _) => Tier::Interpreting,
+            // No baseline tier (Windows): the optimizing compile's refusal is the one.
+            (Some(Err(why)), _) | (None, Some(Err(why))) => Tier::Refused(why.clone()),
+            (None, None) => Tier::Interpreting,
         }
     }
 
