@@ -66,8 +66,17 @@ fn threads_evaluating_across_the_switch_all_get_the_right_results() {
                 let (e, formula) = (&e, &formula);
                 s.spawn(move || {
                     let mut seen = Vec::new();
-                    for i in 0..50_000 {
-                        let args = [f64::from(i) * 0.001 + f64::from(t), 2.5];
+                    // 50,000 evaluations at least, and on until this thread has run the optimized
+                    // code (a minute at most): on a loaded machine four busy threads can finish
+                    // their 50,000 before the compiler thread gets a core.
+                    let start = Instant::now();
+                    let mut i = 0u32;
+                    while i < 50_000
+                        || seen.last() != Some(&Tier::Optimized)
+                            && start.elapsed() < Duration::from_secs(60)
+                    {
+                        i += 1;
+                        let args = [f64::from(i % 50_000) * 0.001 + f64::from(t), 2.5];
                         let want = formula.eval(&args).expect("eval");
                         assert!(
                             same_f64(e.eval(&args).expect("eval"), want),
