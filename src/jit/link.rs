@@ -246,8 +246,9 @@ pub(super) fn link(
     // Windows: the functions' UNWIND_INFO, in the batch's own mapping after them, where the
     // function table's 32-bit offsets reach it (`windows_unwind`).
     let (infos, info_at) = windows_infos(compiled);
-    // Room for each function at its worst alignment, and for the unwind info.
-    let capacity = compiled.iter().try_fold(infos.len() + 4, |sum, c| {
+    // Room for each function at its worst alignment, and for the unwind info (4-aligned).
+    let room_for_infos = if infos.is_empty() { 0 } else { infos.len() + 4 };
+    let capacity = compiled.iter().try_fold(room_for_infos, |sum, c| {
         let worst = usize::try_from(c.align).ok()?.checked_add(c.bytes.len())?;
         sum.checked_add(worst)
     });
