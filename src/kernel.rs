@@ -112,9 +112,24 @@ impl<T: Number> Kernel<T> {
     /// [`Error::Shape`] unless there is one column per variable, each as long as `out`.
     pub fn eval(&self, columns: &[&[T]], out: &mut [T]) -> Result<(), Error> {
         self.check(columns, out.len())?;
-        // SAFETY: checked just above.
-        unsafe { self.run(columns, out) };
+        // SAFETY: checked just above; `out` is `out.len()` values, writable.
+        unsafe { self.run(columns, out.as_mut_ptr(), out.len()) };
         Ok(())
+    }
+
+    /// As [`Kernel::eval`], into a new vector as long as the columns (`rows` long, if there
+    /// are none). Nothing writes its memory before the loop does, so it costs no extra pass.
+    #[cfg(feature = "arrow")]
+    pub(crate) fn eval_new(&self, columns: &[&[T]], rows: usize) -> Result<Vec<T>, Error> {
+        self.check(columns, rows)?;
+        let mut out = Vec::with_capacity(rows);
+        // SAFETY: checked just above; `out` has room for `rows` values. The loop writes every
+        // row in [0, rows) (what `new` vouched for) before `set_len` makes them the vector's.
+        unsafe {
+            self.run(columns, out.as_mut_ptr(), rows);
+            out.set_len(rows);
+        }
+        Ok(out)
     }
 
     /// As [`Kernel::eval`], with the rows split over every core: the same result.
@@ -131,8 +146,8 @@ impl<T: Number> Kernel<T> {
             _ => parallel::cores(),
         };
         if threads < 2 {
-            // SAFETY: checked above.
-            unsafe { self.run(columns, out) };
+            // SAFETY: checked above; `out` is `out.len()` values, writable.
+            unsafe { self.run(columns, out.as_mut_ptr(), out.len()) };
             return Ok(());
         }
         let chunk = rows.div_ceil(threads).next_multiple_of(64);
@@ -152,7 +167,7 @@ impl<T: Number> Kernel<T> {
                     .collect();
                 // SAFETY: every column had `rows` rows (checked above), so each sub-slice has
                 // exactly `out.len()` rows, and there is one per variable.
-                unsafe { self.run(&columns, out) };
+                unsafe { self.run(&columns, out.as_mut_ptr(), out.len()) };
             }
         };
         parallel::map(jobs.len(), threads, || (), |(), c| run(&jobs[c]));
@@ -194,11 +209,12 @@ impl<T: Number> Kernel<T> {
         }
     }
 
-    /// Runs the loop.
+    /// Runs the loop over `rows` rows, writing each to `out`.
     ///
     /// # Safety
-    /// There is one column per variable, and each has `out.len()` rows.
-    unsafe fn run(&self, columns: &[&[T]], out: &mut [T]) {
+    /// There is one column per variable, each has `rows` rows, and `out` is valid for writes
+    /// of `rows` values of `T` that nothing else reads or writes meanwhile.
+    unsafe fn run(&self, columns: &[&[T]], out: *mut T, rows: usize) {
         const ON_STACK: usize = 8;
         let mut stack = [std::ptr::null::<T>(); ON_STACK];
         let heap: Vec<*const T>;
@@ -211,15 +227,11 @@ impl<T: Number> Kernel<T> {
             heap = columns.iter().map(|c| c.as_ptr()).collect();
             &heap
         };
-        let args = (
-            pointers.as_ptr() as i64,
-            out.as_mut_ptr() as i64,
-            out.len() as i64,
-        );
+        let args = (pointers.as_ptr() as i64, out as i64, rows as i64);
         // SAFETY: the code is the kernel `new` vouched for: it reads one pointer per variable
-        // from `pointers` (there is one per column, and one column per variable), `out.len()`
-        // rows from each column (each has that many, the caller guarantees) and writes
-        // `out.len()` rows to `out`, which `&mut` gives it alone. `self` keeps the code mapped.
+        // from `pointers` (there is one per column, and one column per variable), `rows` rows
+        // from each column (each has that many, the caller guarantees) and writes `rows` rows
+        // to `out`, which the caller gives it alone. `self` keeps the code mapped.
         unsafe { <(i64, i64, i64)>::invoke::<i64>(self.code.entry(), args) };
     }
 }

@@ -10,8 +10,11 @@
 
 // The pipeline, downhill: source (expr) → IR (ir, expr) → validate and compile (jit) → code
 // memory (memory) → a typed call (func), a loop over columns (kernel) or a tiered evaluator
-// (evaluator). Beside it: the hand stub and its encodings (stub, targets), the side-by-side check,
-// disassembly and the perf map. `tests/all/architecture.rs` keeps the module graph acyclic.
+// (evaluator); kernels over Arrow arrays (arrow). Beside it: the hand stub and its encodings
+// (stub, targets), the side-by-side check, disassembly and the perf map.
+// `tests/all/architecture.rs` keeps the module graph acyclic.
+#[cfg(feature = "arrow")]
+mod arrow;
 mod baseline;
 pub mod check;
 pub mod debug;

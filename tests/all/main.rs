@@ -7,6 +7,8 @@ mod common;
 
 mod agreement;
 mod architecture;
+#[cfg(feature = "arrow")]
+mod arrow;
 // The baseline tier's emitters do not run on Windows (`Strategy::Baseline`).
 #[cfg(not(windows))]
 mod baseline;

@@ -1,10 +1,13 @@
 //! Kernels per row, on 1,000,000 rows: against a native Rust loop over the same slices (what
 //! rustc's auto-vectorization makes of it for the default target), against calling the scalar
-//! `Function` once per row, and against the fastest formula crates row by row; and `eval_par`
-//! against `eval` on 10,000,000 rows.
+//! `Function` once per row, against `eval_arrow` over Arrow arrays of the same buffers, and
+//! against the fastest formula crates row by row; and `eval_par` against `eval` on 10,000,000
+//! rows.
 
 use super::peers::{Engine, f64_engines};
 use super::{Contender, Failure, Group, Row, Runner, interleaved};
+use arrow_array::{Array, Float64Array};
+use arrow_buffer::{NullBuffer, ScalarBuffer};
 use fnjit::Strategy;
 use fnjit::{Formula, Jit, Kernel};
 use std::hint::black_box;
@@ -93,8 +96,16 @@ pub(super) fn run(
     let rounds = rounds.div_ceil(4).max(3);
     let mut rows = Vec::new();
     let mut jit = Jit::new()?;
-    let cols = columns(KERNEL_ROWS);
-    let cols: [&[f64]; 3] = [&cols[0], &cols[1], &cols[2]];
+    // The columns live in Arrow buffers; `eval` and the native loop read the same memory as
+    // slices, `eval_arrow` as arrays, with and without nulls (1 row in 8, at another row in each
+    // column).
+    let [x, y, z] = columns(KERNEL_ROWS).map(ScalarBuffer::from);
+    let cols: [&[f64]; 3] = [&x, &y, &z];
+    let arrays = [&x, &y, &z].map(|c| Float64Array::new(c.clone(), None));
+    let with_nulls: [Float64Array; 3] = std::array::from_fn(|c| {
+        let valid: Vec<bool> = (0..KERNEL_ROWS).map(|i| (i + 3 * c) % 8 != 0).collect();
+        Float64Array::new(arrays[c].values().clone(), Some(NullBuffer::from(valid)))
+    });
     for (k, formula) in KERNELS.iter().enumerate() {
         let parsed = Formula::<f64>::parse(formula.src, &["x", "y", "z"])?;
         let kernel: Kernel<f64> = jit.compile_kernel(&parsed)?;
@@ -141,6 +152,24 @@ pub(super) fn run(
                     let n = n as usize;
                     let c = [&cols[0][..n], &cols[1][..n], &cols[2][..n]];
                     kernel.eval(&c, &mut out.borrow_mut()[..n]).is_ok()
+                }),
+            ),
+            (
+                contender(KernelContender::EvalArrow),
+                Box::new(|n| {
+                    let n = n as usize;
+                    let c = arrays.each_ref().map(|a| a.slice(0, n));
+                    let c: [&dyn Array; 3] = [&c[0], &c[1], &c[2]];
+                    kernel.eval_arrow(&c).map(black_box).is_ok()
+                }),
+            ),
+            (
+                contender(KernelContender::EvalArrowNulls),
+                Box::new(|n| {
+                    let n = n as usize;
+                    let c = with_nulls.each_ref().map(|a| a.slice(0, n));
+                    let c: [&dyn Array; 3] = [&c[0], &c[1], &c[2]];
+                    kernel.eval_arrow(&c).map(black_box).is_ok()
                 }),
             ),
             (
@@ -233,6 +262,10 @@ pub enum KernelContender {
     Eval,
     /// `Kernel::eval_par`.
     EvalPar,
+    /// `Kernel::eval_arrow` over `Float64Array`s of the same buffers as `eval`'s, no nulls.
+    EvalArrow,
+    /// As `EvalArrow`, every column with nulls (their union is computed too).
+    EvalArrowNulls,
     /// `Kernel::eval` of a baseline kernel (`Strategy::Baseline`).
     Baseline,
     /// The scalar `Function` called once per row.

@@ -320,6 +320,8 @@ impl fmt::Display for Contender {
                     KernelContender::NativeLoop => "native loop".to_owned(),
                     KernelContender::Eval => "Kernel::eval".to_owned(),
                     KernelContender::EvalPar => "Kernel::eval_par".to_owned(),
+                    KernelContender::EvalArrow => "Kernel::eval_arrow".to_owned(),
+                    KernelContender::EvalArrowNulls => "eval_arrow, 1 in 8 null".to_owned(),
                     KernelContender::Baseline => "baseline Kernel::eval".to_owned(),
                     KernelContender::ScalarPerRow => "Function per row".to_owned(),
                     KernelContender::Peer(engine) => format!("{engine:?} per row"),
