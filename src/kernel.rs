@@ -117,8 +117,8 @@ impl<T: Number> Kernel<T> {
         Ok(())
     }
 
-    /// As [`Kernel::eval`], into a new vector as long as the columns (`rows` long, if there
-    /// are none). Nothing writes its memory before the loop does, so it costs no extra pass.
+    /// As [`Kernel::eval`], into a new vector of `rows` values (each column must have `rows`
+    /// rows). Nothing writes its memory before the loop does, so it costs no extra pass.
     #[cfg(feature = "arrow")]
     pub(crate) fn eval_new(&self, columns: &[&[T]], rows: usize) -> Result<Vec<T>, Error> {
         self.check(columns, rows)?;
