@@ -210,7 +210,7 @@ pub fn main() -> ExitCode {
     let result = run(cli.command, &mut out).and_then(|()| out.flush().map_err(Failure::from));
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(Failure::Output(e)) if reader_is_gone(&e) => ExitCode::from(141),
+        Err(Failure::Output(e)) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::from(141),
         Err(Failure::Output(e)) => fail(&format!("cannot write to standard output: {e}")),
         Err(Failure::Error(e)) => fail(&chain(&e)),
         Err(Failure::Reason(reason)) => fail(&reason),
@@ -233,14 +233,6 @@ pub fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-/// Whether a write failed because nothing reads the pipe any more: `EPIPE` on Unix;
-/// `ERROR_BROKEN_PIPE` and `ERROR_NO_DATA` on Windows, which std files as `BrokenPipe`, and
-/// `ERROR_PIPE_NOT_CONNECTED` (233), which it does not: Windows says that of a pipe whose reader
-/// has disconnected.
-fn reader_is_gone(e: &io::Error) -> bool {
-    e.kind() == io::ErrorKind::BrokenPipe || (cfg!(windows) && e.raw_os_error() == Some(233))
 }
 
 /// One line on stderr, status 2.
