@@ -164,8 +164,8 @@ fn with_closed_stdout(args: &[&str], lines: usize) -> Output {
 fn a_closed_pipe_ends_quietly_with_status_141() {
     // The long formula comes from a file. A Windows command line holds 32,767 characters, and
     // Wine cuts a longer one silently where that falls: after 8,174 of the 30,000 terms with the
-    // paths here. CI's paths are 6 characters longer, which moves the cut into a ` + `: the
-    // formula no longer parses, the status 2 of CI's last two runs.
+    // paths here. CI's paths are 6 characters longer, which would move the cut into a ` + `, and
+    // a formula ending in `+` does not parse: the status 2 of CI's last two runs.
     let dir = std::env::temp_dir().join(format!("fnjit-pipe-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
     let path = dir.join("big.expr");
