@@ -1,0 +1,79 @@
+//! fnjit in [Apache DataFusion](https://datafusion.apache.org) 55: expressions compiled by
+//! Cranelift into one fused loop over the rows, where DataFusion makes one pass per operator.
+//!
+//! - [`JitExpressions`], a physical optimizer rule, replaces each maximal expression tree of a
+//!   projection or a filter that fnjit computes bit for bit as DataFusion does with one fused
+//!   kernel (`fnjit::Kernel::eval_arrow`), compiled once per distinct formula and cached.
+//! - [`formula_udf`] is the SQL function `fnjit('a * b + sin(a)', a, b)`.
+//! - [`context`] is a `SessionContext` with both installed.
+//!
+//! What fuses: columns, literals, `+ - *` and negation over `Float64`, `Int64` or `Int32` (integer
+//! arithmetic wraps, as DataFusion's does unless it fails on overflow), `/` and `%` over
+//! `Float64`, and the `Float64` functions DataFusion computes with the same Rust method fnjit
+//! calls: `abs acos asin atan atan2 cbrt cos cosh exp ln log2 log10 sin sinh tan tanh`. What stays
+//! DataFusion's, because its meaning differs: comparisons and `CASE` (arrow orders floats by IEEE
+//! totalOrder, NaN above every number and -0 below +0; fnjit compares by IEEE `<`), integer `/`
+//! and `%` (DataFusion errors on a zero divisor), `sqrt` (an error on a negative input in
+//! DataFusion), casts, and every other function. Such a node inside a fused tree becomes one of
+//! the kernel's inputs, computed by DataFusion as before (`EXPLAIN` shows
+//! `fnjit(c * in0; in0 = sqrt(a))`). A row is null where any input is null, as DataFusion's
+//! arithmetic makes it.
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> datafusion::error::Result<()> {
+//! use fnjit_datafusion::datafusion;
+//! use datafusion::arrow::array::Float64Array;
+//! use datafusion::arrow::datatypes::{DataType, Field, Schema};
+//! use datafusion::arrow::record_batch::RecordBatch;
+//! use std::sync::Arc;
+//!
+//! let ctx = fnjit_datafusion::context();
+//! let schema = Arc::new(Schema::new(vec![
+//!     Field::new("a", DataType::Float64, true),
+//!     Field::new("b", DataType::Float64, true),
+//! ]));
+//! let a = Float64Array::from(vec![Some(1.0), Some(2.0), None]);
+//! let b = Float64Array::from(vec![10.0, 20.0, 30.0]);
+//! let batch = RecordBatch::try_new(schema, vec![Arc::new(a), Arc::new(b)])?;
+//! ctx.register_batch("t", batch)?;
+//!
+//! let df = ctx.sql("SELECT a * b + sin(a) AS r, fnjit('a * b + sin(a)', a, b) AS u FROM t").await?;
+//! let plan = format!("{}", datafusion::physical_plan::displayable(
+//!     df.clone().create_physical_plan().await?.as_ref()).indent(true));
+//! assert!(plan.contains("fnjit((a * b) + sin(a)) as r"), "{plan}");
+//! let batches = df.collect().await?;
+//! let r = batches[0].column(0).as_any().downcast_ref::<Float64Array>().unwrap();
+//! assert_eq!(r.value(1), 2.0 * 20.0 + 2f64.sin());
+//! assert!(r.is_null(2));
+//! # Ok(())
+//! # }
+//! ```
+
+mod fused;
+mod kernels;
+mod rule;
+mod translate;
+mod udf;
+
+pub use rule::JitExpressions;
+pub use udf::formula_udf;
+
+/// The DataFusion this crate was built against.
+pub use datafusion;
+
+use datafusion::execution::SessionStateBuilder;
+use datafusion::prelude::SessionContext;
+use std::sync::Arc;
+
+/// A `SessionContext` with DataFusion's defaults, [`JitExpressions`] as its last physical
+/// optimizer rule, and [`formula_udf`] registered as `fnjit`.
+pub fn context() -> SessionContext {
+    let state = SessionStateBuilder::new()
+        .with_default_features()
+        .with_physical_optimizer_rule(Arc::new(JitExpressions::default()))
+        .build();
+    let ctx = SessionContext::new_with_state(state);
+    ctx.register_udf(formula_udf());
+    ctx
+}

@@ -1,0 +1,150 @@
+//! `JitExpressions`: the physical optimizer rule that puts fused kernels in projections and
+//! filters.
+
+use crate::fused::FusedExpr;
+use crate::kernels::Kernels;
+use crate::translate::translate;
+use datafusion::arrow::datatypes::Schema;
+use datafusion::common::Result;
+use datafusion::common::config::ConfigOptions;
+use datafusion::common::tree_node::{Transformed, TreeNode};
+use datafusion::physical_optimizer::PhysicalOptimizerRule;
+use datafusion::physical_plan::filter::{FilterExec, FilterExecBuilder};
+use datafusion::physical_plan::projection::{ProjectionExec, ProjectionExpr};
+use datafusion::physical_plan::{ExecutionPlan, PhysicalExpr};
+use std::sync::Arc;
+
+/// Replaces each maximal expression tree of a projection or a filter that fnjit computes bit for
+/// bit as DataFusion does with one fused kernel, compiled by Cranelift and cached by formula.
+///
+/// A tree is fused when it has at least one operator or function; what it can fuse is listed in
+/// the crate's documentation. Anything else stays as it was: a comparison on top of two fused
+/// sides keeps DataFusion's comparison, and a `sqrt` inside a fused tree becomes one of its
+/// inputs, computed by DataFusion. In `EXPLAIN` a fused tree reads `fnjit(formula)`, with its
+/// inputs other than columns after it (`fnjit(a * in0; in0 = sqrt(b))`).
+#[derive(Debug, Default)]
+pub struct JitExpressions {
+    kernels: Kernels,
+}
+
+impl PhysicalOptimizerRule for JitExpressions {
+    fn optimize(
+        &self,
+        plan: Arc<dyn ExecutionPlan>,
+        _config: &ConfigOptions,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        plan.transform_up(|node| self.rewrite_node(node))
+            .map(|t| t.data)
+    }
+
+    fn name(&self) -> &str {
+        "fnjit_expressions"
+    }
+
+    fn schema_check(&self) -> bool {
+        true
+    }
+}
+
+impl JitExpressions {
+    fn rewrite_node(
+        &self,
+        node: Arc<dyn ExecutionPlan>,
+    ) -> Result<Transformed<Arc<dyn ExecutionPlan>>> {
+        if let Some(projection) = node.as_any().downcast_ref::<ProjectionExec>() {
+            let schema = projection.input().schema();
+            let mut fused = false;
+            let exprs = projection
+                .expr()
+                .iter()
+                .map(|p| match self.rewrite(&p.expr, &schema) {
+                    Some(expr) => {
+                        fused = true;
+                        ProjectionExpr {
+                            expr,
+                            alias: p.alias.clone(),
+                        }
+                    }
+                    None => p.clone(),
+                })
+                .collect::<Vec<_>>();
+            if fused {
+                let input = Arc::clone(projection.input());
+                return Ok(Transformed::yes(Arc::new(ProjectionExec::try_new(
+                    exprs, input,
+                )?)));
+            }
+        } else if let Some(filter) = node.as_any().downcast_ref::<FilterExec>() {
+            if let Some(predicate) = self.rewrite(filter.predicate(), &filter.input().schema()) {
+                let filter = FilterExecBuilder::from(filter)
+                    .with_predicate(predicate)
+                    .build()?;
+                return Ok(Transformed::yes(Arc::new(filter)));
+            }
+        }
+        Ok(Transformed::no(node))
+    }
+
+    /// `expr` with its maximal translatable trees fused, or `None` if none was.
+    fn rewrite(
+        &self,
+        expr: &Arc<dyn PhysicalExpr>,
+        schema: &Schema,
+    ) -> Option<Arc<dyn PhysicalExpr>> {
+        if let Some(fused) = self.fuse(expr, schema) {
+            return Some(fused);
+        }
+        let children = expr.children();
+        let rewritten: Vec<Option<Arc<dyn PhysicalExpr>>> =
+            children.iter().map(|c| self.rewrite(c, schema)).collect();
+        if rewritten.iter().all(Option::is_none) {
+            return None;
+        }
+        let children = children
+            .into_iter()
+            .zip(rewritten)
+            .map(|(old, new)| new.unwrap_or_else(|| Arc::clone(old)))
+            .collect();
+        // A node that refuses its own children back keeps its tree as it was.
+        Arc::clone(expr).with_new_children(children).ok()
+    }
+
+    /// `expr` as one kernel, if its root translates, it has an operator, and it has an input.
+    /// The subtrees it leaves to DataFusion are rewritten in turn.
+    fn fuse(&self, expr: &Arc<dyn PhysicalExpr>, schema: &Schema) -> Option<Arc<dyn PhysicalExpr>> {
+        let by_name = translate(expr, schema, true)?;
+        if by_name.operators == 0 || by_name.inputs.is_empty() {
+            return None;
+        }
+        // Columns by name read best in a plan; a name fnjit cannot take as a variable (a
+        // function's, a duplicate, not an identifier) falls back to the column's index.
+        let t = match self.kernels.get(by_name.ty, &by_name.text, &by_name.vars) {
+            Ok(kernel) => (by_name, kernel),
+            Err(_) => {
+                let by_index = translate(expr, schema, false)?;
+                let kernel = self
+                    .kernels
+                    .get(by_index.ty, &by_index.text, &by_index.vars)
+                    .ok()?;
+                (by_index, kernel)
+            }
+        };
+        let (t, kernel) = t;
+        let inputs = t
+            .inputs
+            .iter()
+            .map(|input| {
+                self.rewrite(input, schema)
+                    .unwrap_or_else(|| Arc::clone(input))
+            })
+            .collect();
+        Some(Arc::new(FusedExpr::new(
+            t.text,
+            t.vars,
+            inputs,
+            kernel,
+            expr.data_type(schema).ok()?,
+            expr.nullable(schema).ok()?,
+        )))
+    }
+}

@@ -1,0 +1,306 @@
+//! DataFusion with `JitExpressions` against DataFusion without it, and `fnjit(…)` against fnjit's
+//! interpreter: random expressions over random columns with nulls, NaN, ±0, ±inf and subnormals,
+//! every result bit for bit (NaN equal to NaN) and every null in the same place. Fixed seeds.
+
+use datafusion::arrow::array::{Array, ArrayRef, Float64Array, Int64Array};
+use datafusion::arrow::compute::concat;
+use datafusion::arrow::datatypes::{DataType, Field, Schema};
+use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::physical_plan::displayable;
+use datafusion::prelude::SessionContext;
+use fnjit_datafusion::datafusion;
+use std::sync::Arc;
+
+const ROWS: usize = 3000;
+
+/// SplitMix64.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+}
+
+const F64_EDGES: [f64; 16] = [
+    0.0,
+    -0.0,
+    1.0,
+    -1.0,
+    0.5,
+    f64::INFINITY,
+    f64::NEG_INFINITY,
+    f64::NAN,
+    5e-324,
+    -2.2250738585072009e-308,
+    f64::MIN_POSITIVE,
+    f64::MAX,
+    f64::MIN,
+    1e300,
+    -1e-300,
+    3.0,
+];
+
+/// A table `t` of columns a, b, c: about a third edge values, the rest random bits, one row in
+/// eight null in each column.
+fn f64_table(rng: &mut Rng) -> RecordBatch {
+    let column = |rng: &mut Rng| -> ArrayRef {
+        Arc::new(Float64Array::from_iter((0..ROWS).map(|_| {
+            let v = match rng.below(3) {
+                0 => F64_EDGES[rng.below(F64_EDGES.len())],
+                1 => (rng.below(2001) as f64 - 1000.0) / 64.0,
+                _ => f64::from_bits(rng.next()),
+            };
+            (rng.below(8) != 0).then_some(v)
+        })))
+    };
+    let schema = Schema::new(["a", "b", "c"].map(|n| Field::new(n, DataType::Float64, true)));
+    let columns = vec![column(rng), column(rng), column(rng)];
+    RecordBatch::try_new(Arc::new(schema), columns).expect("batch")
+}
+
+const F64_FUNCTIONS: [(&str, usize); 17] = [
+    ("abs", 1),
+    ("acos", 1),
+    ("asin", 1),
+    ("atan", 1),
+    ("atan2", 2),
+    ("cbrt", 1),
+    ("cos", 1),
+    ("cosh", 1),
+    ("exp", 1),
+    ("ln", 1),
+    ("log2", 1),
+    ("log10", 1),
+    ("sin", 1),
+    ("sinh", 1),
+    ("tan", 1),
+    ("tanh", 1),
+    // Not fused (its meaning differs): it stays DataFusion's, inside fused neighbours.
+    ("signum", 1),
+];
+
+/// A random Float64 expression in the syntax SQL and fnjit share: `+ - * / %`, unary minus,
+/// calls, columns and decimal literals; with `sql`, also `CASE WHEN` on a comparison (not fused).
+fn f64_expr(rng: &mut Rng, depth: u32, sql: bool) -> String {
+    if depth == 0 || rng.below(5) == 0 {
+        return match rng.below(4) {
+            0 => ["0.5", "2.0", "1e300", "0.1", "3.0"][rng.below(5)].to_owned(),
+            _ => ["a", "b", "c"][rng.below(3)].to_owned(),
+        };
+    }
+    let sub = |rng: &mut Rng| f64_expr(rng, depth - 1, sql);
+    match rng.below(if sql { 5 } else { 4 }) {
+        0 => format!("-({})", sub(rng)),
+        1 | 2 => {
+            let op = ["+", "-", "*", "/", "%"][rng.below(5)];
+            format!("({}) {op} ({})", sub(rng), sub(rng))
+        }
+        3 => {
+            let functions = if sql {
+                F64_FUNCTIONS.len()
+            } else {
+                F64_FUNCTIONS.len() - 1
+            };
+            let (name, arity) = F64_FUNCTIONS[rng.below(functions)];
+            let args: Vec<String> = (0..arity).map(|_| sub(rng)).collect();
+            format!("{name}({})", args.join(", "))
+        }
+        _ => format!(
+            "CASE WHEN ({}) > ({}) THEN ({}) ELSE ({}) END",
+            sub(rng),
+            sub(rng),
+            sub(rng),
+            sub(rng)
+        ),
+    }
+}
+
+async fn run(ctx: &SessionContext, sql: &str) -> (ArrayRef, String) {
+    let df = ctx.sql(sql).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+    let plan = df
+        .clone()
+        .create_physical_plan()
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    let plan = displayable(plan.as_ref()).indent(true).to_string();
+    let batches = df.collect().await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+    let arrays: Vec<&dyn Array> = batches.iter().map(|b| b.column(0).as_ref()).collect();
+    (concat(&arrays).expect("concat"), plan)
+}
+
+/// Bits and nulls of two Float64 results, row by row.
+fn assert_same_f64(want: &ArrayRef, got: &ArrayRef, what: &str) {
+    let (want, got) = (
+        want.as_any()
+            .downcast_ref::<Float64Array>()
+            .expect("Float64"),
+        got.as_any()
+            .downcast_ref::<Float64Array>()
+            .expect("Float64"),
+    );
+    assert_eq!(want.len(), got.len(), "{what}");
+    for i in 0..want.len() {
+        assert_eq!(want.is_null(i), got.is_null(i), "{what}: null at row {i}");
+        if want.is_valid(i) {
+            let (w, g) = (want.value(i), got.value(i));
+            assert!(
+                w.to_bits() == g.to_bits() || (w.is_nan() && g.is_nan()),
+                "{what}: row {i}: DataFusion {w:e} ({:#x}), fnjit {g:e} ({:#x})",
+                w.to_bits(),
+                g.to_bits()
+            );
+        }
+    }
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .expect("tokio")
+}
+
+#[test]
+fn f64_projections_and_filters_are_datafusions_bit_for_bit() {
+    runtime().block_on(async {
+        let mut rng = Rng(0xDF55_0001);
+        let batch = f64_table(&mut rng);
+        let (plain, jit) = (SessionContext::new(), fnjit_datafusion::context());
+        for ctx in [&plain, &jit] {
+            ctx.register_batch("t", batch.clone()).expect("register");
+        }
+        let (mut fused, total) = (0, 200);
+        for _ in 0..total {
+            let expr = f64_expr(&mut rng, 4, true);
+            let sql = format!("SELECT {expr} AS r FROM t");
+            let (want, _) = run(&plain, &sql).await;
+            let (got, plan) = run(&jit, &sql).await;
+            fused += usize::from(plan.contains("fnjit("));
+            assert_same_f64(&want, &got, &sql);
+            // The same tree in a filter, under a comparison that stays DataFusion's.
+            let sql = format!("SELECT a FROM t WHERE ({expr}) > 0.5");
+            let (want, _) = run(&plain, &sql).await;
+            let (got, _) = run(&jit, &sql).await;
+            assert_same_f64(&want, &got, &sql);
+        }
+        // Leaves and CASE-only trees do not fuse; the rest do.
+        assert!(fused * 2 > total, "only {fused} of {total} fused");
+    });
+}
+
+#[test]
+fn i64_arithmetic_wraps_as_datafusions_does() {
+    runtime().block_on(async {
+        let mut rng = Rng(0xDF55_0002);
+        let edges = [
+            0,
+            1,
+            -1,
+            2,
+            i64::MIN,
+            i64::MAX,
+            i64::MIN + 1,
+            1 << 32,
+            12345,
+        ];
+        let column = |rng: &mut Rng| -> ArrayRef {
+            Arc::new(Int64Array::from_iter((0..ROWS).map(|_| {
+                let v = if rng.below(2) == 0 {
+                    edges[rng.below(edges.len())]
+                } else {
+                    rng.next() as i64
+                };
+                (rng.below(8) != 0).then_some(v)
+            })))
+        };
+        let schema = Schema::new(["a", "b"].map(|n| Field::new(n, DataType::Int64, true)));
+        let batch =
+            RecordBatch::try_new(Arc::new(schema), vec![column(&mut rng), column(&mut rng)])
+                .expect("batch");
+        let (plain, jit) = (SessionContext::new(), fnjit_datafusion::context());
+        for ctx in [&plain, &jit] {
+            ctx.register_batch("t", batch.clone()).expect("register");
+        }
+        for expr in [
+            "a + b",
+            "a * b - a",
+            "-(a * 3) + b * b * b",
+            "(a - b) * (a + b) - 9223372036854775807",
+            "-a - -b",
+        ] {
+            let sql = format!("SELECT {expr} AS r FROM t");
+            let (want, _) = run(&plain, &sql).await;
+            let (got, plan) = run(&jit, &sql).await;
+            assert!(plan.contains("fnjit("), "{sql}: {plan}");
+            let (want, got) = (
+                want.as_any().downcast_ref::<Int64Array>().expect("Int64"),
+                got.as_any().downcast_ref::<Int64Array>().expect("Int64"),
+            );
+            assert_eq!(want, got, "{sql}");
+        }
+    });
+}
+
+#[test]
+fn the_udf_is_fnjits_interpreter_bit_for_bit() {
+    runtime().block_on(async {
+        let mut rng = Rng(0xDF55_0003);
+        let batch = f64_table(&mut rng);
+        let ctx = fnjit_datafusion::context();
+        ctx.register_batch("t", batch.clone()).expect("register");
+        let columns: Vec<&Float64Array> = (0..3)
+            .map(|c| batch.column(c).as_any().downcast_ref().expect("Float64"))
+            .collect();
+        for _ in 0..100 {
+            let formula = f64_expr(&mut rng, 4, false);
+            let sql = format!("SELECT fnjit('{formula}', a, b, c) AS r FROM t");
+            let (got, _) = run(&ctx, &sql).await;
+            let parsed = fnjit::Formula::<f64>::parse(&formula, &["a", "b", "c"]).expect("parse");
+            let want: Float64Array = (0..ROWS)
+                .map(|i| {
+                    let row = [0, 1, 2].map(|c| columns[c].value(i));
+                    let null = (0..3).any(|c| columns[c].is_null(i));
+                    (!null).then(|| parsed.eval(&row).expect("eval"))
+                })
+                .collect();
+            assert_same_f64(&(Arc::new(want) as ArrayRef), &got, &sql);
+        }
+    });
+}
+
+#[test]
+fn bad_input_is_an_error_in_sql_not_a_panic() {
+    runtime().block_on(async {
+        let ctx = fnjit_datafusion::context();
+        ctx.register_batch("t", f64_table(&mut Rng(1)))
+            .expect("register");
+        for (sql, says) in [
+            ("SELECT fnjit('a +', a) FROM t", "expected an operand"),
+            (
+                "SELECT fnjit('frob(a)', a) FROM t",
+                "unknown function 'frob'",
+            ),
+            ("SELECT fnjit('a * q', a) FROM t", "unknown name 'q'"),
+            ("SELECT fnjit(a, a) FROM t", "string"),
+            ("SELECT fnjit('a + a', a, a) FROM t", "fnjit:"),
+            ("SELECT fnjit() FROM t", "fnjit"),
+            ("SELECT fnjit('a', 'text') FROM t", "pass numbers"),
+        ] {
+            let result = match ctx.sql(sql).await {
+                Ok(df) => df.collect().await.map(|_| ()),
+                Err(e) => Err(e),
+            };
+            let e = result.expect_err(sql).to_string();
+            assert!(e.contains(says), "{sql}: {e}");
+        }
+    });
+}
