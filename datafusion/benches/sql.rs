@@ -35,7 +35,9 @@ const QUERIES: [(&str, &str); 3] = [
 /// Columns a, b, c, d in [0.5, 2.5), in two partitions (the cores) of 8,192-row batches.
 fn table() -> Result<Arc<MemTable>> {
     let schema = Arc::new(Schema::new(
-        ["a", "b", "c", "d"].map(|n| Field::new(n, DataType::Float64, false)),
+        ["a", "b", "c", "d"]
+            .map(|n| Field::new(n, DataType::Float64, false))
+            .to_vec(),
     ));
     let value = |i: usize, k: usize| 0.5 + ((i * (2 * k + 7)) % 4096) as f64 / 2048.0;
     let mut partitions = vec![Vec::new(), Vec::new()];

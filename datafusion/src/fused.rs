@@ -71,7 +71,7 @@ impl fmt::Display for FusedExpr {
         write!(f, "fnjit({}", self.formula)?;
         let mut sep = "; ";
         for (var, input) in self.vars.iter().zip(&self.inputs) {
-            if !input.as_any().is::<Column>() {
+            if !input.is::<Column>() {
                 write!(f, "{sep}{var} = {input}")?;
                 sep = ", ";
             }

@@ -88,3 +88,25 @@ impl Kernels {
             .len()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_formula_compiles_once_per_type_and_variables() {
+        let kernels = Kernels::default();
+        let vars = ["a".to_owned(), "b".to_owned()];
+        let first = kernels.get(Ty::F64, "a * b", &vars).expect("compile");
+        let again = kernels.get(Ty::F64, "a * b", &vars).expect("cached");
+        assert!(Arc::ptr_eq(&first, &again));
+        assert_eq!(kernels.len(), 1);
+        kernels.get(Ty::I64, "a * b", &vars).expect("compile");
+        kernels.get(Ty::F64, "b * a", &vars).expect("compile");
+        let swapped = ["b".to_owned(), "a".to_owned()];
+        kernels.get(Ty::F64, "a * b", &swapped).expect("compile");
+        assert_eq!(kernels.len(), 4);
+        assert!(kernels.get(Ty::F64, "a *", &vars).is_err());
+        assert_eq!(kernels.len(), 4);
+    }
+}

@@ -19,11 +19,19 @@
 //! `fnjit(c * in0; in0 = sqrt(a))`). A row is null where any input is null, as DataFusion's
 //! arithmetic makes it.
 //!
+//! Results are DataFusion's bit for bit, with one exception: which NaN a NaN is. When both
+//! operands of an operation are NaN, which one the result carries is the machine code's choice
+//! (Rust leaves it unspecified), and DataFusion's own choice varies with its code paths: on
+//! x86-64, over a column `c` of `+NaN`, it computes `c + -c` as `-NaN` (the right operand), but
+//! folds the same sum of constants into `+NaN` (the left), as fnjit's kernel computes it. Arrow
+//! compares floats by totalOrder, which reads a NaN's sign, so a comparison with such a NaN
+//! (`WHERE x > 0.5`, `CASE WHEN`) may go the other way; `isnan(x)` is the same in both.
+//!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> datafusion::error::Result<()> {
 //! use fnjit_datafusion::datafusion;
-//! use datafusion::arrow::array::Float64Array;
+//! use datafusion::arrow::array::{Array, Float64Array};
 //! use datafusion::arrow::datatypes::{DataType, Field, Schema};
 //! use datafusion::arrow::record_batch::RecordBatch;
 //! use std::sync::Arc;

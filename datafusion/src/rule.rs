@@ -51,7 +51,7 @@ impl JitExpressions {
         &self,
         node: Arc<dyn ExecutionPlan>,
     ) -> Result<Transformed<Arc<dyn ExecutionPlan>>> {
-        if let Some(projection) = node.as_any().downcast_ref::<ProjectionExec>() {
+        if let Some(projection) = node.downcast_ref::<ProjectionExec>() {
             let schema = projection.input().schema();
             let mut fused = false;
             let exprs = projection
@@ -74,13 +74,13 @@ impl JitExpressions {
                     exprs, input,
                 )?)));
             }
-        } else if let Some(filter) = node.as_any().downcast_ref::<FilterExec>() {
-            if let Some(predicate) = self.rewrite(filter.predicate(), &filter.input().schema()) {
-                let filter = FilterExecBuilder::from(filter)
-                    .with_predicate(predicate)
-                    .build()?;
-                return Ok(Transformed::yes(Arc::new(filter)));
-            }
+        } else if let Some(filter) = node.downcast_ref::<FilterExec>()
+            && let Some(predicate) = self.rewrite(filter.predicate(), &filter.input().schema())
+        {
+            let filter = FilterExecBuilder::from(filter)
+                .with_predicate(predicate)
+                .build()?;
+            return Ok(Transformed::yes(Arc::new(filter)));
         }
         Ok(Transformed::no(node))
     }

@@ -68,7 +68,9 @@ fn f64_literal(v: f64) -> Option<String> {
     let magnitude = if v.is_infinite() {
         "inf".to_owned()
     } else {
-        format!("{:e}", v.abs())
+        // Both are the shortest digits that read back as `v`: `1.5`, not `1.5e0`; `1e300`.
+        let (plain, exp) = (format!("{}", v.abs()), format!("{:e}", v.abs()));
+        if plain.len() <= exp.len() { plain } else { exp }
     };
     Some(if v.is_sign_negative() {
         format!("(-{magnitude})")
@@ -136,7 +138,7 @@ impl Translator<'_> {
         if Ty::of(&expr.data_type(self.schema).ok()?)? != self.ty {
             return None;
         }
-        let any = expr.as_any();
+        let any: &dyn PhysicalExpr = expr.as_ref();
         if let Some(column) = any.downcast_ref::<Column>() {
             let name = if self.by_name {
                 column.name().to_owned()
@@ -250,6 +252,8 @@ mod tests {
             1.5,
             -2.25,
             0.1,
+            1.0,
+            123456.0,
             5e-324,
             -1e-320,
             f64::MAX,
