@@ -1,11 +1,13 @@
 //! One fused kernel in place of an expression tree: the tree's inputs in, one pass over the
-//! rows, one array out (`Kernel::eval_arrow`).
+//! rows, one array out (`Kernel::eval_arrow`); and DataFusion's error where a `sqrt` argument is
+//! negative.
 
 use crate::kernels::AnyKernel;
-use datafusion::arrow::array::Array;
+use datafusion::arrow::array::{Array, Float64Array};
 use datafusion::arrow::datatypes::{DataType, Schema};
+use datafusion::arrow::error::ArrowError;
 use datafusion::arrow::record_batch::RecordBatch;
-use datafusion::common::{DataFusionError, Result};
+use datafusion::common::{DataFusionError, Result, exec_datafusion_err};
 use datafusion::logical_expr::ColumnarValue;
 use datafusion::physical_expr::expressions::Column;
 use datafusion::physical_plan::PhysicalExpr;
@@ -22,9 +24,20 @@ pub(crate) struct FusedExpr {
     /// One input per variable: the columns the tree reads, and its subtrees DataFusion computes.
     inputs: Vec<Arc<dyn PhysicalExpr>>,
     kernel: Arc<AnyKernel>,
+    /// The tree's `sqrt` arguments.
+    checks: Vec<SqrtCheck>,
     /// The replaced tree's type and nullability, kept so that the plan's schema is unchanged.
     data_type: DataType,
     nullable: bool,
+}
+
+/// A `sqrt` argument as a kernel of its own (`translate::Check`), computed only for a batch
+/// whose result has a NaN: DataFusion errors where it is negative and not null.
+#[derive(Clone, Debug)]
+pub(crate) struct SqrtCheck {
+    pub(crate) kernel: Arc<AnyKernel>,
+    /// The inputs it reads, as indices into the fused expression's.
+    pub(crate) reads: Vec<usize>,
 }
 
 impl FusedExpr {
@@ -33,6 +46,7 @@ impl FusedExpr {
         vars: Vec<String>,
         inputs: Vec<Arc<dyn PhysicalExpr>>,
         kernel: Arc<AnyKernel>,
+        checks: Vec<SqrtCheck>,
         data_type: DataType,
         nullable: bool,
     ) -> FusedExpr {
@@ -41,10 +55,43 @@ impl FusedExpr {
             vars,
             inputs,
             kernel,
+            checks,
             data_type,
             nullable,
         }
     }
+}
+
+impl FusedExpr {
+    /// DataFusion's error if a `sqrt` argument is negative in a row where it is not null.
+    fn check_sqrt(&self, columns: &[&dyn Array]) -> Result<()> {
+        for check in &self.checks {
+            let reads: Vec<&dyn Array> = check.reads.iter().map(|&k| columns[k]).collect();
+            let arg = check.kernel.eval_arrow(&reads).map_err(external)?;
+            let negative = arg
+                .as_any()
+                .downcast_ref::<Float64Array>()
+                .is_some_and(|arg| arg.iter().any(|v| v.is_some_and(|v| v < 0.0)));
+            if negative {
+                // Built as DataFusion's `sqrt` builds it (datafusion-functions' math macros).
+                let e = exec_datafusion_err!("cannot take square root of a negative number");
+                return Err(ArrowError::ComputeError(e.to_string()).into());
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Whether any value is NaN, null rows included; without a branch inside each chunk, so that it
+/// vectorizes.
+fn has_nan(values: &[f64]) -> bool {
+    values
+        .chunks(256)
+        .any(|chunk| chunk.iter().fold(false, |nan, v| nan | v.is_nan()))
+}
+
+fn external(e: fnjit::Error) -> DataFusionError {
+    DataFusionError::External(Box::new(e))
 }
 
 impl PartialEq for FusedExpr {
@@ -97,10 +144,16 @@ impl PhysicalExpr for FusedExpr {
             .map(|c| c.evaluate(batch)?.into_array(rows))
             .collect::<Result<Vec<_>>>()?;
         let columns: Vec<&dyn Array> = arrays.iter().map(|a| a.as_ref()).collect();
-        let out = self
-            .kernel
-            .eval_arrow(&columns)
-            .map_err(|e| DataFusionError::External(Box::new(e)))?;
+        let out = self.kernel.eval_arrow(&columns).map_err(external)?;
+        if !self.checks.is_empty() {
+            let values = out
+                .as_any()
+                .downcast_ref::<Float64Array>()
+                .map(|a| a.values());
+            if values.is_some_and(|v| has_nan(v)) {
+                self.check_sqrt(&columns)?;
+            }
+        }
         Ok(ColumnarValue::Array(out))
     }
 

@@ -9,15 +9,16 @@
 //!
 //! What fuses: columns, literals, `+ - *` and negation over `Float64`, `Int64` or `Int32` (integer
 //! arithmetic wraps, as DataFusion's does unless it fails on overflow), `/` and `%` over
-//! `Float64`, and the `Float64` functions DataFusion computes with the same Rust method fnjit
-//! calls: `abs acos asin atan atan2 cbrt cos cosh exp ln log2 log10 sin sinh tan tanh`. What stays
-//! DataFusion's, because its meaning differs: comparisons and `CASE` (arrow orders floats by IEEE
-//! totalOrder, NaN above every number and -0 below +0; fnjit compares by IEEE `<`), integer `/`
-//! and `%` (DataFusion errors on a zero divisor), `sqrt` (an error on a negative input in
-//! DataFusion), casts, and every other function. Such a node inside a fused tree becomes one of
-//! the kernel's inputs, computed by DataFusion as before (`EXPLAIN` shows
-//! `fnjit(c * in0; in0 = sqrt(a))`). A row is null where any input is null, as DataFusion's
-//! arithmetic makes it.
+//! `Float64`, the `Float64` functions DataFusion computes with the same Rust method fnjit calls:
+//! `abs acos asin atan atan2 cbrt cos cosh exp ln log2 log10 sin sinh tan tanh`, and `sqrt`, with
+//! DataFusion's error where its argument is negative and not null (checked only for a batch
+//! whose result has a NaN, which a negative argument always leaves). What stays DataFusion's,
+//! because its meaning differs: comparisons and `CASE` (arrow orders floats by IEEE totalOrder,
+//! NaN above every number and -0 below +0; fnjit compares by IEEE `<`), integer `/` and `%`
+//! (DataFusion errors on a zero divisor), casts, and every other function. Such a node inside a
+//! fused tree becomes one of the kernel's inputs, computed by DataFusion as before (`EXPLAIN`
+//! shows `fnjit(c * in0; in0 = signum(a))`). A row is null where any input is null, as
+//! DataFusion's arithmetic makes it.
 //!
 //! Results are DataFusion's bit for bit, with one exception: which NaN a NaN is. When both
 //! operands of an operation are NaN, which one the result carries is the machine code's choice

@@ -1,7 +1,7 @@
 //! `JitExpressions`: the physical optimizer rule that puts fused kernels in projections and
 //! filters.
 
-use crate::fused::FusedExpr;
+use crate::fused::{FusedExpr, SqrtCheck};
 use crate::kernels::Kernels;
 use crate::translate::translate;
 use datafusion::arrow::datatypes::Schema;
@@ -19,9 +19,9 @@ use std::sync::Arc;
 ///
 /// A tree is fused when it has at least one operator or function; what it can fuse is listed in
 /// the crate's documentation. Anything else stays as it was: a comparison on top of two fused
-/// sides keeps DataFusion's comparison, and a `sqrt` inside a fused tree becomes one of its
+/// sides keeps DataFusion's comparison, and a `signum` inside a fused tree becomes one of its
 /// inputs, computed by DataFusion. In `EXPLAIN` a fused tree reads `fnjit(formula)`, with its
-/// inputs other than columns after it (`fnjit(a * in0; in0 = sqrt(b))`).
+/// inputs other than columns after it (`fnjit(a * in0; in0 = signum(b))`).
 #[derive(Debug, Default)]
 pub struct JitExpressions {
     kernels: Kernels,
@@ -130,6 +130,18 @@ impl JitExpressions {
             }
         };
         let (t, kernel) = t;
+        let checks = t
+            .checks
+            .iter()
+            .map(|check| {
+                let vars: Vec<String> = check.reads.iter().map(|&k| t.vars[k].clone()).collect();
+                let kernel = self.kernels.get(t.ty, &check.text, &vars).ok()?;
+                Some(SqrtCheck {
+                    kernel,
+                    reads: check.reads.clone(),
+                })
+            })
+            .collect::<Option<Vec<_>>>()?;
         let inputs = t
             .inputs
             .iter()
@@ -143,6 +155,7 @@ impl JitExpressions {
             t.vars,
             inputs,
             kernel,
+            checks,
             expr.data_type(schema).ok()?,
             expr.nullable(schema).ok()?,
         )))

@@ -3,16 +3,17 @@
 //! becomes an input of the formula, evaluated by DataFusion as before (`in0`, `in1`, …), so a
 //! `sqrt` in the middle of a long expression splits nothing.
 //!
-//! Translated: columns, literals, `+ - *` (and, for `Float64`, `/ %`), negation, and the `Float64`
-//! functions that DataFusion computes with the same Rust `f64` method fnjit calls. Every node must
-//! have the root's type (no casts). Left to DataFusion, because their meaning differs:
+//! Translated: columns, literals, `+ - *` (and, for `Float64`, `/ %`), negation, the `Float64`
+//! functions that DataFusion computes with the same Rust `f64` method fnjit calls, and `sqrt`,
+//! whose argument becomes a [`Check`]: DataFusion errors where it is negative (and not null),
+//! fnjit's `sqrt` gives NaN there. Every node must have the root's type (no casts). Left to
+//! DataFusion, because their meaning differs:
 //! - comparisons, and so `CASE WHEN`: arrow orders floats by IEEE totalOrder (NaN above every
 //!   number, -0 below +0), fnjit by IEEE `<`; fnjit's integer formulas have no comparisons;
 //! - integer `/` and `%`: DataFusion errors on a zero divisor, fnjit's are total;
 //! - integer arithmetic that fails on overflow (`fail_on_overflow`); fnjit's wraps, as
 //!   DataFusion's does by default;
-//! - `sqrt`, which errors on a negative input in DataFusion (fnjit gives NaN), and every function
-//!   not listed in [`F64_FUNCTIONS`].
+//! - every function not listed in [`F64_FUNCTIONS`] or `sqrt`.
 
 use datafusion::arrow::datatypes::{DataType, Schema};
 use datafusion::common::ScalarValue;
@@ -91,6 +92,23 @@ pub(crate) struct Translation {
     pub(crate) ty: Ty,
     /// Operators and function calls in the tree.
     pub(crate) operators: usize,
+    /// The arguments of its `sqrt` calls.
+    pub(crate) checks: Vec<Check>,
+}
+
+/// The argument of a `sqrt`, which DataFusion computes in full and refuses where it is negative
+/// and not null: a formula over the inputs it reads, and so null where one of them is.
+///
+/// Every translated node returns NaN when an operand is NaN (`+ - * / %`, negation, `sqrt` and
+/// each of [`F64_FUNCTIONS`]; none of `min`, `max`, `pow` or `hypot`, which can drop a NaN), and
+/// `sqrt` of a negative number is NaN. So in a row whose result is not NaN no `sqrt` argument was
+/// negative, whatever the other inputs were, and a fused kernel computes its checks only when
+/// its result has a NaN.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Check {
+    pub(crate) text: String,
+    /// The variables it reads, as indices into the translation's `vars` and `inputs`.
+    pub(crate) reads: Vec<usize>,
 }
 
 /// `expr` as a formula, if its root translates. Columns are named by their names (`by_name`)
@@ -109,6 +127,8 @@ pub(crate) fn translate(
         vars: Vec::new(),
         opaque: 0,
         operators: 0,
+        reads: Vec::new(),
+        checks: Vec::new(),
     };
     let text = t.expr(expr)?;
     Some(Translation {
@@ -117,6 +137,7 @@ pub(crate) fn translate(
         inputs: t.inputs,
         ty,
         operators: t.operators,
+        checks: t.checks,
     })
 }
 
@@ -129,6 +150,9 @@ struct Translator<'a> {
     /// Subtrees left to DataFusion so far.
     opaque: usize,
     operators: usize,
+    /// Every use of a variable, in order, as an index into `vars`.
+    reads: Vec<usize>,
+    checks: Vec<Check>,
 }
 
 impl Translator<'_> {
@@ -173,6 +197,23 @@ impl Translator<'_> {
             return Some(format!("{left} {op} {right}"));
         }
         if let Some(call) = any.downcast_ref::<ScalarFunctionExpr>() {
+            if self.ty == Ty::F64 && call.name() == "sqrt" && call.args().len() == 1 {
+                let first_read = self.reads.len();
+                let arg = self.child(&call.args()[0])?;
+                let mut reads = self.reads[first_read..].to_vec();
+                reads.sort_unstable();
+                reads.dedup();
+                if reads.is_empty() {
+                    // A constant's `sqrt`, if DataFusion has not folded it: DataFusion's.
+                    return None;
+                }
+                self.checks.push(Check {
+                    text: arg.clone(),
+                    reads,
+                });
+                self.operators += 1;
+                return Some(format!("sqrt({arg})"));
+            }
             if self.ty != Ty::F64 || !F64_FUNCTIONS.contains(&call.name()) {
                 return None;
             }
@@ -202,6 +243,7 @@ impl Translator<'_> {
     /// DataFusion computes.
     fn child(&mut self, expr: &Arc<dyn PhysicalExpr>) -> Option<String> {
         let (inputs, operators) = (self.inputs.len(), self.operators);
+        let (reads, checks) = (self.reads.len(), self.checks.len());
         if let Some(text) = self.expr(expr) {
             return Some(text);
         }
@@ -209,6 +251,8 @@ impl Translator<'_> {
         self.inputs.truncate(inputs);
         self.vars.truncate(inputs);
         self.operators = operators;
+        self.reads.truncate(reads);
+        self.checks.truncate(checks);
         if Ty::of(&expr.data_type(self.schema).ok()?)? != self.ty {
             return None;
         }
@@ -221,8 +265,10 @@ impl Translator<'_> {
     /// The variable of an input, declared on first use.
     fn input(&mut self, expr: &Arc<dyn PhysicalExpr>, name: String) -> String {
         if let Some(k) = self.inputs.iter().position(|c| c.as_ref() == expr.as_ref()) {
+            self.reads.push(k);
             return self.vars[k].clone();
         }
+        self.reads.push(self.inputs.len());
         self.inputs.push(Arc::clone(expr));
         self.vars.push(name.clone());
         name
@@ -268,5 +314,44 @@ mod tests {
             assert_eq!(back.to_bits(), v.to_bits(), "{v:e} as {text}");
         }
         assert_eq!(f64_literal(f64::from_bits(0x7FF8_0000_0000_0001)), None);
+    }
+
+    /// What `Check` rests on: a NaN operand makes every translated node NaN, so a negative `sqrt`
+    /// argument (NaN out of `sqrt`) reaches the result.
+    #[test]
+    fn a_nan_operand_makes_every_translated_node_nan() {
+        let others = [
+            0.0,
+            -0.0,
+            1.0,
+            -1.0,
+            0.5,
+            1e300,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+        ];
+        let mut formulas: Vec<String> = ["-x", "x + y", "y + x", "x - y", "y - x", "x * y"]
+            .into_iter()
+            .chain(["y * x", "x / y", "y / x", "x % y", "y % x", "sqrt(x)"])
+            .map(str::to_owned)
+            .collect();
+        for name in F64_FUNCTIONS {
+            formulas.push(format!("{name}(x)"));
+            formulas.push(format!("{name}(x, y)"));
+            formulas.push(format!("{name}(y, x)"));
+        }
+        let mut checked = 0;
+        for text in &formulas {
+            // One of `f(x)` and `f(x, y)` is not f's arity.
+            let Ok(f) = fnjit::Formula::<f64>::parse(text, &["x", "y"]) else {
+                continue;
+            };
+            for y in others {
+                let r = f.eval(&[f64::NAN, y]).expect("eval");
+                assert!(r.is_nan(), "{text} with x = NaN, y = {y:e}: {r:e}");
+            }
+            checked += 1;
+        }
+        assert_eq!(checked, 12 + F64_FUNCTIONS.len() + 1, "atan2 both ways");
     }
 }
