@@ -19,16 +19,16 @@ use std::sync::Arc;
 #[derive(Clone, Debug)]
 pub(crate) struct FusedExpr {
     /// The formula as fnjit reads it, over the names in `vars`.
-    formula: String,
-    vars: Vec<String>,
+    pub(crate) formula: String,
+    pub(crate) vars: Vec<String>,
     /// One input per variable: the columns the tree reads, and its subtrees DataFusion computes.
-    inputs: Vec<Arc<dyn PhysicalExpr>>,
-    kernel: Arc<AnyKernel>,
+    pub(crate) inputs: Vec<Arc<dyn PhysicalExpr>>,
+    pub(crate) kernel: Arc<AnyKernel>,
     /// The tree's `sqrt` arguments.
-    checks: Vec<SqrtCheck>,
+    pub(crate) checks: Vec<SqrtCheck>,
     /// The replaced tree's type and nullability, kept so that the plan's schema is unchanged.
-    data_type: DataType,
-    nullable: bool,
+    pub(crate) data_type: DataType,
+    pub(crate) nullable: bool,
 }
 
 /// A `sqrt` argument as a kernel of its own (`translate::Check`), computed only for a batch
@@ -38,28 +38,6 @@ pub(crate) struct SqrtCheck {
     pub(crate) kernel: Arc<AnyKernel>,
     /// The inputs it reads, as indices into the fused expression's.
     pub(crate) reads: Vec<usize>,
-}
-
-impl FusedExpr {
-    pub(crate) fn new(
-        formula: String,
-        vars: Vec<String>,
-        inputs: Vec<Arc<dyn PhysicalExpr>>,
-        kernel: Arc<AnyKernel>,
-        checks: Vec<SqrtCheck>,
-        data_type: DataType,
-        nullable: bool,
-    ) -> FusedExpr {
-        FusedExpr {
-            formula,
-            vars,
-            inputs,
-            kernel,
-            checks,
-            data_type,
-            nullable,
-        }
-    }
 }
 
 impl FusedExpr {

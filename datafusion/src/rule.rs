@@ -118,7 +118,7 @@ impl JitExpressions {
         }
         // Columns by name read best in a plan; a name fnjit cannot take as a variable (a
         // function's, a duplicate, not an identifier) falls back to the column's index.
-        let t = match self.kernels.get(by_name.ty, &by_name.text, &by_name.vars) {
+        let (t, kernel) = match self.kernels.get(by_name.ty, &by_name.text, &by_name.vars) {
             Ok(kernel) => (by_name, kernel),
             Err(_) => {
                 let by_index = translate(expr, schema, false)?;
@@ -129,7 +129,6 @@ impl JitExpressions {
                 (by_index, kernel)
             }
         };
-        let (t, kernel) = t;
         let checks = t
             .checks
             .iter()
@@ -150,14 +149,14 @@ impl JitExpressions {
                     .unwrap_or_else(|| Arc::clone(input))
             })
             .collect();
-        Some(Arc::new(FusedExpr::new(
-            t.text,
-            t.vars,
+        Some(Arc::new(FusedExpr {
+            formula: t.text,
+            vars: t.vars,
             inputs,
             kernel,
             checks,
-            expr.data_type(schema).ok()?,
-            expr.nullable(schema).ok()?,
-        )))
+            data_type: expr.data_type(schema).ok()?,
+            nullable: expr.nullable(schema).ok()?,
+        }))
     }
 }

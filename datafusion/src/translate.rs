@@ -104,7 +104,7 @@ pub(crate) struct Translation {
 /// `sqrt` of a negative number is NaN. So in a row whose result is not NaN no `sqrt` argument was
 /// negative, whatever the other inputs were, and a fused kernel computes its checks only when
 /// its result has a NaN.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug)]
 pub(crate) struct Check {
     pub(crate) text: String,
     /// The variables it reads, as indices into the translation's `vars` and `inputs`.

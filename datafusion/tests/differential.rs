@@ -8,6 +8,7 @@ use datafusion::arrow::datatypes::{DataType, Field, Schema};
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::physical_plan::displayable;
 use datafusion::prelude::SessionContext;
+use fnjit::check::F64_EDGES;
 use fnjit_datafusion::datafusion;
 use std::sync::Arc;
 
@@ -29,25 +30,6 @@ impl Rng {
         (self.next() % n as u64) as usize
     }
 }
-
-const F64_EDGES: [f64; 16] = [
-    0.0,
-    -0.0,
-    1.0,
-    -1.0,
-    0.5,
-    f64::INFINITY,
-    f64::NEG_INFINITY,
-    f64::NAN,
-    5e-324,
-    -2.225_073_858_507_201e-308,
-    f64::MIN_POSITIVE,
-    f64::MAX,
-    f64::MIN,
-    1e300,
-    -1e-300,
-    3.0,
-];
 
 /// A table `t` of columns a, b, c: about a third edge values, the rest random bits, one row in
 /// eight null in each column.
