@@ -111,6 +111,9 @@ pub enum Error {
     Internal(&'static str),
     /// The text is not an expression or a formula.
     Syntax(SyntaxError),
+    /// A typed formula combines types its operation does not take, as `x & 2.0` or
+    /// `where(1.5, a, b)`: where, and both types.
+    Type(SyntaxError),
     /// A formula's variable names are not usable.
     Variables(String),
     /// A formula was evaluated with the wrong number of arguments.
@@ -246,7 +249,7 @@ impl fmt::Display for Error {
                 "fnjit broke its own invariant ({what}): a bug in fnjit, please report it with \
                  the input that caused it"
             ),
-            Error::Syntax(e) => write!(f, "{e}"),
+            Error::Syntax(e) | Error::Type(e) => write!(f, "{e}"),
             Error::Variables(why) | Error::Shape(why) | Error::DebugTools(why) => {
                 write!(f, "{why}")
             }
@@ -271,6 +274,37 @@ impl std::error::Error for Error {}
 impl From<SyntaxError> for Error {
     fn from(e: SyntaxError) -> Self {
         Error::Syntax(e)
+    }
+}
+
+/// Why the parser refused a text: its syntax, or (in a typed formula) its types.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Refused {
+    Syntax(SyntaxError),
+    Type(SyntaxError),
+}
+
+impl From<SyntaxError> for Refused {
+    fn from(e: SyntaxError) -> Self {
+        Refused::Syntax(e)
+    }
+}
+
+impl From<Refused> for Error {
+    fn from(r: Refused) -> Self {
+        match r {
+            Refused::Syntax(e) => Error::Syntax(e),
+            Refused::Type(e) => Error::Type(e),
+        }
+    }
+}
+
+impl Refused {
+    /// The error with its offset, whichever kind.
+    pub(crate) fn into_syntax(self) -> SyntaxError {
+        match self {
+            Refused::Syntax(e) | Refused::Type(e) => e,
+        }
     }
 }
 

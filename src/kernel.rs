@@ -3,7 +3,7 @@
 
 use crate::baseline::Shape;
 use crate::error::Error;
-use crate::expr::{Formula, Number, build_kernel, lanes};
+use crate::expr::{Formula, Number, Ty, TypedFormula, build_kernel, kernel_lanes};
 use crate::func::{Ir, Params};
 use crate::isa::OptLevel;
 use crate::jit::{Jit, baseline_one, formula_name};
@@ -76,7 +76,7 @@ impl Jit {
         };
         let (result, lanes) = match attempt(KERNEL_UNROLL) {
             Err(Error::Cranelift(_)) => (attempt(0), 1),
-            other => (other, lanes(program.ty)),
+            other => (other, kernel_lanes(program)),
         };
         let (code, ir) = result?;
         // SAFETY: `build_kernel` built the loop of `expr/vector.rs` for this formula: it loads
@@ -241,6 +241,305 @@ impl<T> fmt::Debug for Kernel<T> {
         f.debug_struct("Kernel")
             .field("type", &std::any::type_name::<T>())
             .field("vars", &self.vars)
+            .field("lanes", &self.lanes)
+            .field("code_len", &self.code.bytes().len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// A column of a [`TypedKernel`]: a slice of one of the five types.
+#[derive(Clone, Copy, Debug)]
+pub enum Column<'a> {
+    /// `bool` values.
+    Bool(&'a [bool]),
+    /// `i32` values.
+    I32(&'a [i32]),
+    /// `i64` values.
+    I64(&'a [i64]),
+    /// `f32` values.
+    F32(&'a [f32]),
+    /// `f64` values.
+    F64(&'a [f64]),
+}
+
+/// The result column of a [`TypedKernel`], of the formula's type.
+#[derive(Debug)]
+pub enum ColumnMut<'a> {
+    /// `bool` values.
+    Bool(&'a mut [bool]),
+    /// `i32` values.
+    I32(&'a mut [i32]),
+    /// `i64` values.
+    I64(&'a mut [i64]),
+    /// `f32` values.
+    F32(&'a mut [f32]),
+    /// `f64` values.
+    F64(&'a mut [f64]),
+}
+
+/// `$body` with `$s` bound to the slice of `$column`, whichever its type.
+macro_rules! each_column {
+    ($kind:ident, $column:expr, |$s:ident| $body:expr) => {
+        match $column {
+            $kind::Bool($s) => $body,
+            $kind::I32($s) => $body,
+            $kind::I64($s) => $body,
+            $kind::F32($s) => $body,
+            $kind::F64($s) => $body,
+        }
+    };
+}
+
+impl Column<'_> {
+    /// The type of its values.
+    pub fn ty(&self) -> Ty {
+        match self {
+            Column::Bool(_) => Ty::Bool,
+            Column::I32(_) => Ty::I32,
+            Column::I64(_) => Ty::I64,
+            Column::F32(_) => Ty::F32,
+            Column::F64(_) => Ty::F64,
+        }
+    }
+
+    /// How many rows it has.
+    pub fn len(&self) -> usize {
+        each_column!(Column, self, |s| s.len())
+    }
+
+    /// Whether it has no rows.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn as_ptr(&self) -> *const u8 {
+        each_column!(Column, self, |s| s.as_ptr().cast())
+    }
+
+    /// Rows `start..start + len` (in bounds: the caller checked).
+    fn rows(&self, start: usize, len: usize) -> Self {
+        match *self {
+            Column::Bool(s) => Column::Bool(&s[start..start + len]),
+            Column::I32(s) => Column::I32(&s[start..start + len]),
+            Column::I64(s) => Column::I64(&s[start..start + len]),
+            Column::F32(s) => Column::F32(&s[start..start + len]),
+            Column::F64(s) => Column::F64(&s[start..start + len]),
+        }
+    }
+}
+
+impl<'a> ColumnMut<'a> {
+    /// The type of its values.
+    pub fn ty(&self) -> Ty {
+        match self {
+            ColumnMut::Bool(_) => Ty::Bool,
+            ColumnMut::I32(_) => Ty::I32,
+            ColumnMut::I64(_) => Ty::I64,
+            ColumnMut::F32(_) => Ty::F32,
+            ColumnMut::F64(_) => Ty::F64,
+        }
+    }
+
+    /// How many rows it has.
+    pub fn len(&self) -> usize {
+        each_column!(ColumnMut, self, |s| s.len())
+    }
+
+    /// Whether it has no rows.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn as_mut_ptr(&mut self) -> *mut u8 {
+        each_column!(ColumnMut, self, |s| s.as_mut_ptr().cast())
+    }
+
+    /// The column cut into pieces of `chunk` rows, in order.
+    fn chunks(self, chunk: usize) -> Vec<ColumnMut<'a>> {
+        match self {
+            ColumnMut::Bool(s) => s.chunks_mut(chunk).map(ColumnMut::Bool).collect(),
+            ColumnMut::I32(s) => s.chunks_mut(chunk).map(ColumnMut::I32).collect(),
+            ColumnMut::I64(s) => s.chunks_mut(chunk).map(ColumnMut::I64).collect(),
+            ColumnMut::F32(s) => s.chunks_mut(chunk).map(ColumnMut::F32).collect(),
+            ColumnMut::F64(s) => s.chunks_mut(chunk).map(ColumnMut::F64).collect(),
+        }
+    }
+}
+
+/// A typed formula compiled into a loop over typed columns: column `k` holds variable `k`'s
+/// type, and the result column the formula's. A loop over one type runs on vectors, as a
+/// [`Kernel`]'s; one that mixes types is scalar. `Send + Sync`, in W^X memory, freed on drop.
+///
+/// ```
+/// use fnjit::{Column, ColumnMut, Ty, TypedFormula};
+/// let f = TypedFormula::parse("where(a > 0.5, a * b, c) + i", &[
+///     ("a", Ty::F64), ("b", Ty::F64), ("c", Ty::F64), ("i", Ty::I32),
+/// ])?;
+/// let k = fnjit::Jit::new()?.compile_typed_kernel(&f)?;
+/// let (a, b, c, i) = ([1.0, 0.0], [2.0, 2.0], [7.0, 7.0], [1, 2]);
+/// let mut out = [0.0; 2];
+/// let columns = [Column::F64(&a), Column::F64(&b), Column::F64(&c), Column::I32(&i)];
+/// k.eval(&columns, ColumnMut::F64(&mut out))?;
+/// assert_eq!(out, [3.0, 9.0]);
+/// # Ok::<(), fnjit::Error>(())
+/// ```
+pub struct TypedKernel {
+    code: CodeRef,
+    ir: Arc<Ir>,
+    var_types: Vec<Ty>,
+    ty: Ty,
+    lanes: u32,
+}
+
+impl Jit {
+    /// Compiles a typed formula into a loop over typed columns ([`TypedKernel`]), with
+    /// Cranelift.
+    ///
+    /// # Errors
+    /// As [`crate::compile_inc`].
+    pub fn compile_typed_kernel(&mut self, formula: &TypedFormula) -> Result<TypedKernel, Error> {
+        let program = formula.program();
+        let mut attempt = |unroll| {
+            let name = |_| formula_name("fnjit_kernel", &formula.describe());
+            self.compile_built(OptLevel::Speed, &name, |func, fctx, target| {
+                build_kernel(func, fctx, target, program, unroll)
+            })
+        };
+        let (result, lanes) = match attempt(KERNEL_UNROLL) {
+            Err(Error::Cranelift(_)) => (attempt(0), 1),
+            other => (other, kernel_lanes(program)),
+        };
+        let (code, ir) = result?;
+        // The contract of `TypedKernel::run`: `build_kernel` built the loop of `expr/vector.rs`
+        // for this program, which reads rows [0, len) of column `k` as variable `k`'s type and
+        // writes rows [0, len) of the program's type to `out`, computing as `Jit::compile_typed`'s
+        // functions do (no trap, calls only to fnjit's math functions; `bool`s are 0 or 1).
+        Ok(TypedKernel {
+            code,
+            ir,
+            var_types: formula.var_types().to_vec(),
+            ty: formula.ty(),
+            lanes,
+        })
+    }
+}
+
+impl TypedKernel {
+    /// Computes `out[i] = formula(columns[0][i], …)` for every row `i`.
+    ///
+    /// # Errors
+    /// [`Error::Shape`] unless there is one column per variable, of its type, each as long as
+    /// `out`, and `out` is of the formula's type.
+    pub fn eval(&self, columns: &[Column<'_>], mut out: ColumnMut<'_>) -> Result<(), Error> {
+        self.check(columns, &out)?;
+        // SAFETY: checked just above; `out` is `out.len()` values of the formula's type, ours.
+        unsafe { self.run(columns, out.as_mut_ptr(), out.len()) };
+        Ok(())
+    }
+
+    /// As [`TypedKernel::eval`], with the rows split over every core: the same result.
+    ///
+    /// # Errors
+    /// As [`TypedKernel::eval`].
+    pub fn eval_par(&self, columns: &[Column<'_>], out: ColumnMut<'_>) -> Result<(), Error> {
+        self.check(columns, &out)?;
+        let rows = out.len();
+        let threads = match rows {
+            0..PAR_MIN_ROWS => 1,
+            _ => parallel::cores(),
+        };
+        let chunk = rows.div_ceil(threads.max(1)).next_multiple_of(64).max(64);
+        let jobs: Vec<Mutex<Option<(usize, ColumnMut<'_>)>>> = out
+            .chunks(chunk)
+            .into_iter()
+            .enumerate()
+            .map(|(c, out)| Mutex::new(Some((c * chunk, out))))
+            .collect();
+        let run = |c: usize| {
+            let taken = jobs[c].lock().ok().and_then(|mut job| job.take());
+            if let Some((start, mut out)) = taken {
+                let len = out.len();
+                let columns: Vec<Column<'_>> = columns.iter().map(|c| c.rows(start, len)).collect();
+                // SAFETY: every column has `rows` rows (checked above), so each piece has `len`
+                // rows, of its variable's type; `out` is this job's `len` rows, its alone.
+                unsafe { self.run(&columns, out.as_mut_ptr(), len) };
+            }
+        };
+        parallel::map(jobs.len(), threads, || (), |(), c| run(c));
+        Ok(())
+    }
+
+    /// The result's type.
+    pub fn ty(&self) -> Ty {
+        self.ty
+    }
+
+    /// The loop's Cranelift IR (CLIF text).
+    pub fn ir(&self) -> &str {
+        self.ir.text()
+    }
+
+    /// The machine code as it lies in executable memory.
+    pub fn code(&self) -> &[u8] {
+        self.code.bytes()
+    }
+
+    /// How many rows one vector holds (1: the loop is scalar).
+    pub fn lanes(&self) -> u32 {
+        self.lanes
+    }
+
+    fn check(&self, columns: &[Column<'_>], out: &ColumnMut<'_>) -> Result<(), Error> {
+        let types: Vec<Ty> = columns.iter().map(Column::ty).collect();
+        if types != self.var_types || out.ty() != self.ty {
+            return Err(Error::Shape(format!(
+                "the kernel takes columns of {} and gives {}, but columns of {} and a result of \
+                 {} were given: pass one column per variable, of its type, in order",
+                names(&self.var_types),
+                self.ty,
+                names(&types),
+                out.ty()
+            )));
+        }
+        let rows = out.len();
+        match columns.iter().position(|c| c.len() != rows) {
+            None => Ok(()),
+            Some(k) => Err(Error::Shape(format!(
+                "column {k} has {} rows, but out has {rows}: every column must be as long as out",
+                columns[k].len()
+            ))),
+        }
+    }
+
+    /// Runs the loop over `rows` rows, writing each to `out`.
+    ///
+    /// # Safety
+    /// There is one column per variable, of its type, each with `rows` rows, and `out` is valid
+    /// for writes of `rows` values of the formula's type that nothing else reads or writes
+    /// meanwhile.
+    unsafe fn run(&self, columns: &[Column<'_>], out: *mut u8, rows: usize) {
+        let pointers: Vec<*const u8> = columns.iter().map(Column::as_ptr).collect();
+        let args = (pointers.as_ptr() as i64, out as i64, rows as i64);
+        // SAFETY: the code is the loop `compile_typed_kernel` built: it reads one pointer per
+        // variable from `pointers`, `rows` rows of its variable's type from each column (the
+        // caller guarantees them) and writes `rows` rows of the formula's type to `out`, which
+        // the caller gives it alone; the `bool`s it writes are 0 or 1. `self` keeps the code
+        // mapped.
+        unsafe { <(i64, i64, i64)>::invoke::<i64>(self.code.entry(), args) };
+    }
+}
+
+/// `f64, i32`: types as messages list them.
+fn names(types: &[Ty]) -> String {
+    let names: Vec<&str> = types.iter().map(|t| t.name()).collect();
+    format!("({})", names.join(", "))
+}
+
+impl fmt::Debug for TypedKernel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TypedKernel")
+            .field("var_types", &self.var_types)
+            .field("ty", &self.ty)
             .field("lanes", &self.lanes)
             .field("code_len", &self.code.bytes().len())
             .finish_non_exhaustive()

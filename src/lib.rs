@@ -39,10 +39,10 @@ mod value;
 pub use debug::DebugTools;
 pub use error::Error;
 pub use evaluator::{Evaluator, Tier};
-pub use expr::{Expr, Formula, Number, eval_expr, eval_formula};
+pub use expr::{Expr, Formula, Number, Ty, TypedFormula, Value, eval_expr, eval_formula};
 pub use func::{FnRef, Function, Params};
 pub use jit::{Jit, JitFunction, Strategy, compile_expr, compile_formula, compile_inc};
-pub use kernel::{Kernel, compile_kernel};
+pub use kernel::{Column, ColumnMut, Kernel, TypedKernel, compile_kernel};
 pub use stub::HandStub;
 pub use value::{F32x4, F64x2, I8x16, I16x8, I32x4, I64x2, Results, Scalar};
 
@@ -73,4 +73,5 @@ const _: () = {
     send_sync::<FnRef<'static, (), i64>>();
     send_sync::<Kernel<f64>>();
     send_sync::<Evaluator<f64>>();
+    send_sync::<TypedKernel>();
 };

@@ -84,7 +84,8 @@ impl Arm64 {
     /// The kind of the formula's values.
     fn kind(&self) -> Kind {
         match self.ty {
-            Ty::I32 => Kind::W,
+            // Single-type programs are of the three formula types only.
+            Ty::I32 | Ty::Bool | Ty::F32 => Kind::W,
             Ty::I64 => Kind::X,
             Ty::F64 => Kind::D,
         }
@@ -356,7 +357,8 @@ impl Emitter for Arm64 {
                 self.spill(depth);
                 self.mov_imm(0, bits);
             }
-            Ty::I32 => {
+            // Single-type programs are of the three formula types only.
+            Ty::I32 | Ty::Bool | Ty::F32 => {
                 self.spill(depth);
                 self.mov_imm(0, bits & 0xFFFF_FFFF);
             }

@@ -153,6 +153,8 @@ pub(crate) fn emit_with<E: Emitter>(program: &Program, shape: Shape, mut out: Em
             Node::Call(Func::Abs) => e.unary(Unary::Abs, depth),
             Node::Call(Func::Sqrt) => e.unary(Unary::Sqrt, depth),
             Node::Call(f) => e.call(address(f), f.arity(), depth),
+            // Single-type programs have neither: `baseline_code` takes no others.
+            Node::Cast | Node::Test(_) => {}
         }
         depth = depth + 1 - node.pops();
     }

@@ -449,7 +449,8 @@ impl Emitter for X64 {
                 self.spill(depth);
                 self.mov_imm(RAX, bits);
             }
-            Ty::I32 => {
+            // Single-type programs are of the three formula types only.
+            Ty::I32 | Ty::Bool | Ty::F32 => {
                 self.spill(depth);
                 self.mov_imm(RAX, bits & 0xFFFF_FFFF);
             }
@@ -598,7 +599,7 @@ impl Emitter for X64 {
             match self.ty {
                 Ty::F64 => self.movsd_store(out, 0),
                 Ty::I64 => self.op(None, true, &[0x89], RAX, out),
-                Ty::I32 => self.op(None, false, &[0x89], RAX, out),
+                Ty::I32 | Ty::Bool | Ty::F32 => self.op(None, false, &[0x89], RAX, out),
             }
             self.op(None, true, &[0xFF], 0, Rm::Reg(R14)); // inc r14
             let back = self.loop_top as i64 - (self.code.len() as i64 + 5);

@@ -1,4 +1,5 @@
-//! The f64 functions of formulas as `extern "C"` Rust functions: Cranelift's code calls those it
+//! The float functions of formulas as `extern "C"` Rust functions, in f64 ([`double`], also
+//! reexported here) and f32 ([`single`]): Cranelift's code calls those it
 //! has no instruction for, the baseline tier's code those it does not inline, and the interpreter
 //! all of them, so every tier agrees bit for bit. None of them can panic or unwind: each is one
 //! method of `f64` (or [`min`], [`max`]), total on every input.
@@ -8,83 +9,135 @@
 //! (`pow(sNaN, 0)` is NaN, `pow(qNaN, 0)` is 1; `hypot(sNaN, inf)` is NaN, `hypot(qNaN, inf)` is
 //! inf).
 
-/// The quiet NaN of a signaling NaN (the quiet bit set, sign and payload kept), as IEEE 754's
-/// operations quiet one; every other value as it is.
-#[inline]
-pub(crate) fn quiet(x: f64) -> f64 {
-    const QUIET_BIT: u64 = 1 << 51;
-    if x.is_nan() {
-        f64::from_bits(x.to_bits() | QUIET_BIT)
-    } else {
-        x
-    }
-}
-
 macro_rules! unary {
-    ($($name:ident => $method:ident),* $(,)?) => {$(
-        #[doc = concat!("`f64::", stringify!($method), "` of the quieted argument.")]
-        pub(crate) extern "C" fn $name(x: f64) -> f64 {
+    ($t:ident: $($name:ident => $method:ident),* $(,)?) => {$(
+        #[doc = concat!("`", stringify!($t), "::", stringify!($method), "` of the quieted argument.")]
+        pub(crate) extern "C" fn $name(x: $t) -> $t {
             quiet(x).$method()
         }
     )*};
 }
 
-unary!(
-    cbrt => cbrt, exp => exp, exp2 => exp2, ln => ln, log2 => log2, log10 => log10,
-    sin => sin, cos => cos, tan => tan, asin => asin, acos => acos, atan => atan,
-    sinh => sinh, cosh => cosh, tanh => tanh, round => round, sqrt => sqrt, floor => floor,
-    ceil => ceil, trunc => trunc,
-);
+/// The functions in one float type `$t`, whose bits are `$bits` with `$mantissa` bits of
+/// mantissa.
+macro_rules! functions {
+    ($t:ident, $bits:ty, $mantissa:expr) => {
+        /// The quiet NaN of a signaling NaN (the quiet bit set, sign and payload kept), as IEEE 754's
+        /// operations quiet one; every other value as it is.
+        #[inline]
+        pub(crate) fn quiet(x: $t) -> $t {
+            const QUIET_BIT: $bits = 1 << ($mantissa - 1);
+            if x.is_nan() {
+                $t::from_bits(x.to_bits() | QUIET_BIT)
+            } else {
+                x
+            }
+        }
 
-/// `f64::abs`, which moves bits (a signaling NaN stays one).
-pub(crate) extern "C" fn abs(x: f64) -> f64 {
-    x.abs()
+        unary!(
+            $t: cbrt => cbrt, exp => exp, exp2 => exp2, ln => ln, log2 => log2, log10 => log10,
+            sin => sin, cos => cos, tan => tan, asin => asin, acos => acos, atan => atan,
+            sinh => sinh, cosh => cosh, tanh => tanh, round => round, sqrt => sqrt, floor => floor,
+            ceil => ceil, trunc => trunc,
+        );
+
+        /// `abs`, which moves bits (a signaling NaN stays one).
+        pub(crate) extern "C" fn abs(x: $t) -> $t {
+            x.abs()
+        }
+
+        /// `powf`: what `**` and `pow` mean.
+        pub(crate) extern "C" fn pow(x: $t, y: $t) -> $t {
+            quiet(x).powf(quiet(y))
+        }
+
+        /// `y.atan2(x)`, called as `atan2(y, x)`.
+        pub(crate) extern "C" fn atan2(y: $t, x: $t) -> $t {
+            quiet(y).atan2(quiet(x))
+        }
+
+        /// `hypot`.
+        pub(crate) extern "C" fn hypot(x: $t, y: $t) -> $t {
+            quiet(x).hypot(quiet(y))
+        }
+
+        /// Rust's `%` (C's `fmod`): the remainder with the sign of `x`.
+        pub(crate) extern "C" fn rem(x: $t, y: $t) -> $t {
+            quiet(x) % quiet(y)
+        }
+
+        /// The smaller of `x` and `y` as IEEE 754-2019 `minimum` and Cranelift's `fmin` define it: NaN if
+        /// either is NaN, and -0 below +0. (Rust's `min` ignores a NaN instead.)
+        pub(crate) extern "C" fn min(x: $t, y: $t) -> $t {
+            if x.is_nan() || y.is_nan() {
+                $t::NAN
+            } else if x == y {
+                if x.is_sign_negative() { x } else { y }
+            } else if x < y {
+                x
+            } else {
+                y
+            }
+        }
+
+        /// The larger of `x` and `y`, as [`min`] with the order reversed: NaN if either is NaN, and +0
+        /// above -0.
+        pub(crate) extern "C" fn max(x: $t, y: $t) -> $t {
+            if x.is_nan() || y.is_nan() {
+                $t::NAN
+            } else if x == y {
+                if x.is_sign_positive() { x } else { y }
+            } else if x > y {
+                x
+            } else {
+                y
+            }
+        }
+        /// NumPy's `floor_divide` (`npy_divmod`): `floor((x - x mod y) / y)`, rounded to the
+        /// nearer whole number, with its signed zeros; `x / y` when `y` is 0.
+        pub(crate) extern "C" fn floordiv(x: $t, y: $t) -> $t {
+            let (x, y) = (quiet(x), quiet(y));
+            if y == 0.0 {
+                return x / y;
+            }
+            let m = x % y;
+            let mut div = (x - m) / y;
+            if m != 0.0 && ((y < 0.0) != (m < 0.0)) {
+                div -= 1.0;
+            }
+            if div == 0.0 {
+                return (0.0 as $t).copysign(x / y);
+            }
+            let floor = div.floor();
+            if div - floor > 0.5 { floor + 1.0 } else { floor }
+        }
+
+        /// NumPy's `remainder` (`npy_divmod`): the remainder with the sign of `y`, `+0` or `-0`
+        /// as `y`'s sign when it is 0; C's `fmod` (NaN) when `y` is 0.
+        pub(crate) extern "C" fn modulo(x: $t, y: $t) -> $t {
+            let (x, y) = (quiet(x), quiet(y));
+            let m = x % y;
+            if y == 0.0 {
+                m
+            } else if m == 0.0 {
+                (0.0 as $t).copysign(y)
+            } else if (y < 0.0) != (m < 0.0) {
+                m + y
+            } else {
+                m
+            }
+        }
+    };
 }
 
-/// `f64::powf`: what `**` and `pow` mean.
-pub(crate) extern "C" fn pow(x: f64, y: f64) -> f64 {
-    quiet(x).powf(quiet(y))
+/// The f64 functions.
+pub(crate) mod double {
+    functions!(f64, u64, 52);
 }
 
-/// `y.atan2(x)`, called as `atan2(y, x)`.
-pub(crate) extern "C" fn atan2(y: f64, x: f64) -> f64 {
-    quiet(y).atan2(quiet(x))
+/// The f32 functions, for typed formulas.
+pub(crate) mod single {
+    functions!(f32, u32, 23);
 }
 
-/// `f64::hypot`.
-pub(crate) extern "C" fn hypot(x: f64, y: f64) -> f64 {
-    quiet(x).hypot(quiet(y))
-}
-
-/// Rust's `%` on f64 (C's `fmod`): the remainder with the sign of `x`.
-pub(crate) extern "C" fn rem(x: f64, y: f64) -> f64 {
-    quiet(x) % quiet(y)
-}
-
-/// The smaller of `x` and `y` as IEEE 754-2019 `minimum` and Cranelift's `fmin` define it: NaN if
-/// either is NaN, and -0 below +0. (Rust's `f64::min` ignores a NaN instead.)
-pub(crate) extern "C" fn min(x: f64, y: f64) -> f64 {
-    if x.is_nan() || y.is_nan() {
-        f64::NAN
-    } else if x == y {
-        if x.is_sign_negative() { x } else { y }
-    } else if x < y {
-        x
-    } else {
-        y
-    }
-}
-
-/// The larger of `x` and `y`, as [`min`] with the order reversed: NaN if either is NaN, and +0
-/// above -0.
-pub(crate) extern "C" fn max(x: f64, y: f64) -> f64 {
-    if x.is_nan() || y.is_nan() {
-        f64::NAN
-    } else if x == y {
-        if x.is_sign_positive() { x } else { y }
-    } else if x > y {
-        x
-    } else {
-        y
-    }
-}
+pub(crate) use double::*;

@@ -22,40 +22,70 @@ mod eval;
 mod lower;
 pub(crate) mod math;
 mod parse;
+mod promote;
 mod show;
+mod typed;
 mod vector;
 
-use crate::error::{Error, SyntaxError};
+use crate::error::{Error, Refused, SyntaxError};
 use crate::limits::MAX_VARS;
 use crate::value::Scalar;
 use cranelift_codegen::ir::{AbiParam, Signature, types};
 use cranelift_codegen::isa::CallConv;
-pub(crate) use lower::{Args, Import, build_formula};
+pub(crate) use lower::{Args, Import, build_formula, clif_type};
 use std::marker::PhantomData;
-pub(crate) use vector::{build_kernel, lanes};
+pub(crate) use typed::signature;
+pub use typed::{TypedFormula, Value};
+pub(crate) use vector::{build_kernel, kernel_lanes};
 
-/// The numeric type of a formula.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+/// The type of a value in a formula: of a variable, of a node of its program, of its result.
+/// A [`Formula<T>`] has one (`i32`, `i64` or `f64`); a [`TypedFormula`] mixes all five.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Ty {
+    /// `true` or `false`.
+    Bool,
     /// 32-bit integers, wrapping.
     I32,
     /// 64-bit integers, wrapping.
     I64,
+    /// IEEE-754 singles.
+    F32,
     /// IEEE-754 doubles.
     F64,
 }
 
 impl Ty {
+    /// Every type, in promotion order.
+    pub const ALL: [Ty; 5] = [Ty::Bool, Ty::I32, Ty::I64, Ty::F32, Ty::F64];
+
     fn is_int(self) -> bool {
-        self != Ty::F64
+        matches!(self, Ty::I32 | Ty::I64)
     }
 
-    fn name(self) -> &'static str {
+    fn is_float(self) -> bool {
+        matches!(self, Ty::F32 | Ty::F64)
+    }
+
+    /// Its name in formulas and messages: `bool`, `i32`, `i64`, `f32`, `f64`.
+    pub fn name(self) -> &'static str {
         match self {
+            Ty::Bool => "bool",
             Ty::I32 => "i32",
             Ty::I64 => "i64",
+            Ty::F32 => "f32",
             Ty::F64 => "f64",
         }
+    }
+
+    /// The type a type's name spells (`"f32"`), as in a variable's declaration.
+    pub fn by_name(name: &str) -> Option<Ty> {
+        Ty::ALL.into_iter().find(|t| t.name() == name)
+    }
+}
+
+impl std::fmt::Display for Ty {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
     }
 }
 
@@ -89,11 +119,16 @@ pub(crate) enum BinOp {
     Ge,
     Eq,
     Ne,
+    /// `//` of typed formulas: NumPy's `floor_divide`.
+    FloorDiv,
+    /// `%` of typed formulas: NumPy's `remainder`, with the divisor's sign.
+    Mod,
 }
 
 impl BinOp {
-    /// Each operator as formulas spell it.
-    const ALL: [(&'static str, BinOp); 18] = [
+    /// Each operator as formulas spell it (`%` is `Rem` in a `Formula<T>`, `Mod` in a typed
+    /// formula: the parser picks).
+    const ALL: [(&'static str, BinOp); 20] = [
         ("*", BinOp::Mul),
         ("/", BinOp::Div),
         ("%", BinOp::Rem),
@@ -112,7 +147,17 @@ impl BinOp {
         (">=", BinOp::Ge),
         ("==", BinOp::Eq),
         ("!=", BinOp::Ne),
+        ("//", BinOp::FloorDiv),
+        ("%", BinOp::Mod),
     ];
+
+    /// A comparison, whose result is a `bool` of its operands' type.
+    pub(crate) fn is_comparison(self) -> bool {
+        matches!(
+            self,
+            BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge | BinOp::Eq | BinOp::Ne
+        )
+    }
 
     fn symbol(self) -> &'static str {
         Self::ALL
@@ -125,7 +170,7 @@ impl BinOp {
     fn precedence(self) -> u8 {
         match self {
             BinOp::Pow => 7,
-            BinOp::Mul | BinOp::Div | BinOp::Rem => 5,
+            BinOp::Mul | BinOp::Div | BinOp::Rem | BinOp::FloorDiv | BinOp::Mod => 5,
             BinOp::Add | BinOp::Sub => 4,
             BinOp::Shl | BinOp::Sar | BinOp::Shr => 3,
             BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge | BinOp::Eq | BinOp::Ne => 3,
@@ -234,39 +279,12 @@ impl Func {
 
     /// The symbol of its Rust function, for the link and for profilers.
     pub(crate) fn symbol(self) -> &'static str {
-        match self {
-            Func::Abs => "fnjit_abs",
-            Func::Sqrt => "fnjit_sqrt",
-            Func::Cbrt => "fnjit_cbrt",
-            Func::Exp => "fnjit_exp",
-            Func::Exp2 => "fnjit_exp2",
-            Func::Ln => "fnjit_ln",
-            Func::Log2 => "fnjit_log2",
-            Func::Log10 => "fnjit_log10",
-            Func::Pow => "fnjit_pow",
-            Func::Sin => "fnjit_sin",
-            Func::Cos => "fnjit_cos",
-            Func::Tan => "fnjit_tan",
-            Func::Asin => "fnjit_asin",
-            Func::Acos => "fnjit_acos",
-            Func::Atan => "fnjit_atan",
-            Func::Atan2 => "fnjit_atan2",
-            Func::Sinh => "fnjit_sinh",
-            Func::Cosh => "fnjit_cosh",
-            Func::Tanh => "fnjit_tanh",
-            Func::Floor => "fnjit_floor",
-            Func::Ceil => "fnjit_ceil",
-            Func::Round => "fnjit_round",
-            Func::Trunc => "fnjit_trunc",
-            Func::Min => "fnjit_min",
-            Func::Max => "fnjit_max",
-            Func::Hypot => "fnjit_hypot",
-        }
+        self.rust_in(Ty::F64).0
     }
 
-    /// The Rust function JIT code calls for this function, if Cranelift has no instruction for
-    /// it: its symbol name and address.
-    pub(crate) fn callee(self) -> Option<(&'static str, Callee)> {
+    /// The Rust function JIT code calls for this function in `ty` (f64 or f32), if Cranelift
+    /// has no instruction for it: its symbol name and address.
+    pub(crate) fn callee(self, ty: Ty) -> Option<Import> {
         match self {
             Func::Abs
             | Func::Sqrt
@@ -275,41 +293,114 @@ impl Func {
             | Func::Trunc
             | Func::Min
             | Func::Max => None,
-            _ => Some((self.symbol(), self.rust())),
+            _ => Some(self.rust_in(ty)),
         }
     }
 
     /// The Rust function that computes this function as the interpreter does: what JIT code
     /// calls when it has no instruction for it (the baseline tier has fewer than Cranelift).
     pub(crate) fn rust(self) -> Callee {
-        use Callee::{Binary, Unary};
-        match self {
-            Func::Abs => Unary(math::abs),
-            Func::Sqrt => Unary(math::sqrt),
-            Func::Cbrt => Unary(math::cbrt),
-            Func::Exp => Unary(math::exp),
-            Func::Exp2 => Unary(math::exp2),
-            Func::Ln => Unary(math::ln),
-            Func::Log2 => Unary(math::log2),
-            Func::Log10 => Unary(math::log10),
-            Func::Pow => Binary(math::pow),
-            Func::Sin => Unary(math::sin),
-            Func::Cos => Unary(math::cos),
-            Func::Tan => Unary(math::tan),
-            Func::Asin => Unary(math::asin),
-            Func::Acos => Unary(math::acos),
-            Func::Atan => Unary(math::atan),
-            Func::Atan2 => Binary(math::atan2),
-            Func::Sinh => Unary(math::sinh),
-            Func::Cosh => Unary(math::cosh),
-            Func::Tanh => Unary(math::tanh),
-            Func::Floor => Unary(math::floor),
-            Func::Ceil => Unary(math::ceil),
-            Func::Round => Unary(math::round),
-            Func::Trunc => Unary(math::trunc),
-            Func::Min => Binary(math::min),
-            Func::Max => Binary(math::max),
-            Func::Hypot => Binary(math::hypot),
+        self.rust_in(Ty::F64).1
+    }
+
+    /// [`Func::rust`] in `ty`: the f32 functions for `f32`, the f64 ones otherwise; with its
+    /// symbol.
+    pub(crate) fn rust_in(self, ty: Ty) -> Import {
+        macro_rules! each {
+            ($m:ident, $unary:ident, $binary:ident, $suffix:literal) => {
+                match self {
+                    Func::Abs => (concat!("fnjit_abs", $suffix), Callee::$unary(math::$m::abs)),
+                    Func::Sqrt => (
+                        concat!("fnjit_sqrt", $suffix),
+                        Callee::$unary(math::$m::sqrt),
+                    ),
+                    Func::Cbrt => (
+                        concat!("fnjit_cbrt", $suffix),
+                        Callee::$unary(math::$m::cbrt),
+                    ),
+                    Func::Exp => (concat!("fnjit_exp", $suffix), Callee::$unary(math::$m::exp)),
+                    Func::Exp2 => (
+                        concat!("fnjit_exp2", $suffix),
+                        Callee::$unary(math::$m::exp2),
+                    ),
+                    Func::Ln => (concat!("fnjit_ln", $suffix), Callee::$unary(math::$m::ln)),
+                    Func::Log2 => (
+                        concat!("fnjit_log2", $suffix),
+                        Callee::$unary(math::$m::log2),
+                    ),
+                    Func::Log10 => (
+                        concat!("fnjit_log10", $suffix),
+                        Callee::$unary(math::$m::log10),
+                    ),
+                    Func::Pow => (
+                        concat!("fnjit_pow", $suffix),
+                        Callee::$binary(math::$m::pow),
+                    ),
+                    Func::Sin => (concat!("fnjit_sin", $suffix), Callee::$unary(math::$m::sin)),
+                    Func::Cos => (concat!("fnjit_cos", $suffix), Callee::$unary(math::$m::cos)),
+                    Func::Tan => (concat!("fnjit_tan", $suffix), Callee::$unary(math::$m::tan)),
+                    Func::Asin => (
+                        concat!("fnjit_asin", $suffix),
+                        Callee::$unary(math::$m::asin),
+                    ),
+                    Func::Acos => (
+                        concat!("fnjit_acos", $suffix),
+                        Callee::$unary(math::$m::acos),
+                    ),
+                    Func::Atan => (
+                        concat!("fnjit_atan", $suffix),
+                        Callee::$unary(math::$m::atan),
+                    ),
+                    Func::Atan2 => (
+                        concat!("fnjit_atan2", $suffix),
+                        Callee::$binary(math::$m::atan2),
+                    ),
+                    Func::Sinh => (
+                        concat!("fnjit_sinh", $suffix),
+                        Callee::$unary(math::$m::sinh),
+                    ),
+                    Func::Cosh => (
+                        concat!("fnjit_cosh", $suffix),
+                        Callee::$unary(math::$m::cosh),
+                    ),
+                    Func::Tanh => (
+                        concat!("fnjit_tanh", $suffix),
+                        Callee::$unary(math::$m::tanh),
+                    ),
+                    Func::Floor => (
+                        concat!("fnjit_floor", $suffix),
+                        Callee::$unary(math::$m::floor),
+                    ),
+                    Func::Ceil => (
+                        concat!("fnjit_ceil", $suffix),
+                        Callee::$unary(math::$m::ceil),
+                    ),
+                    Func::Round => (
+                        concat!("fnjit_round", $suffix),
+                        Callee::$unary(math::$m::round),
+                    ),
+                    Func::Trunc => (
+                        concat!("fnjit_trunc", $suffix),
+                        Callee::$unary(math::$m::trunc),
+                    ),
+                    Func::Min => (
+                        concat!("fnjit_min", $suffix),
+                        Callee::$binary(math::$m::min),
+                    ),
+                    Func::Max => (
+                        concat!("fnjit_max", $suffix),
+                        Callee::$binary(math::$m::max),
+                    ),
+                    Func::Hypot => (
+                        concat!("fnjit_hypot", $suffix),
+                        Callee::$binary(math::$m::hypot),
+                    ),
+                }
+            };
+        }
+        match ty {
+            Ty::F32 => each!(single, Unary32, Binary32, "_f32"),
+            _ => each!(double, Unary, Binary, ""),
         }
     }
 }
@@ -319,6 +410,8 @@ impl Func {
 pub(crate) enum Callee {
     Unary(extern "C" fn(f64) -> f64),
     Binary(extern "C" fn(f64, f64) -> f64),
+    Unary32(extern "C" fn(f32) -> f32),
+    Binary32(extern "C" fn(f32, f32) -> f32),
 }
 
 impl Callee {
@@ -326,28 +419,47 @@ impl Callee {
         match self {
             Callee::Unary(f) => f as *const u8,
             Callee::Binary(f) => f as *const u8,
+            Callee::Unary32(f) => f as *const u8,
+            Callee::Binary32(f) => f as *const u8,
         }
     }
 
     pub(crate) fn arity(self) -> usize {
         match self {
-            Callee::Unary(_) => 1,
-            Callee::Binary(_) => 2,
+            Callee::Unary(_) | Callee::Unary32(_) => 1,
+            Callee::Binary(_) | Callee::Binary32(_) => 2,
         }
     }
 
-    /// Its Cranelift signature: f64 arguments, one f64 result.
+    /// Its Cranelift signature: float arguments, one float result of the same type.
     pub(crate) fn signature(self, call_conv: CallConv) -> Signature {
+        let t = match self {
+            Callee::Unary(_) | Callee::Binary(_) => types::F64,
+            Callee::Unary32(_) | Callee::Binary32(_) => types::F32,
+        };
         let mut sig = Signature::new(call_conv);
         sig.params
-            .extend((0..self.arity()).map(|_| AbiParam::new(types::F64)));
-        sig.returns.push(AbiParam::new(types::F64));
+            .extend((0..self.arity()).map(|_| AbiParam::new(t)));
+        sig.returns.push(AbiParam::new(t));
         sig
     }
 }
 
 /// What `%` in f64 calls (`**` calls `Func::Pow`'s callee).
 pub(crate) const REM_CALLEE: (&str, Callee) = ("fnjit_rem", Callee::Binary(math::rem));
+
+/// What `//` and `%` of floats in typed formulas call, in `ty` (f32 or f64).
+pub(crate) fn numpy_division(op: BinOp, ty: Ty) -> Import {
+    match (op, ty) {
+        (BinOp::FloorDiv, Ty::F32) => (
+            "fnjit_floordiv_f32",
+            Callee::Binary32(math::single::floordiv),
+        ),
+        (BinOp::FloorDiv, _) => ("fnjit_floordiv", Callee::Binary(math::double::floordiv)),
+        (_, Ty::F32) => ("fnjit_mod_f32", Callee::Binary32(math::single::modulo)),
+        _ => ("fnjit_mod", Callee::Binary(math::double::modulo)),
+    }
+}
 
 /// One step of a postfix program.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -358,9 +470,36 @@ pub(crate) enum Node {
     Lit(u64),
     Un(UnOp),
     Bin(BinOp),
-    /// `c ? a : b`, with `c`, `a`, `b` on the stack in that order.
+    /// `c ? a : b` or `where(c, a, b)`, with `c`, `a`, `b` on the stack in that order.
     Select,
     Call(Func),
+    /// `bool(x)`, `i32(x)`, …: the operand converted to the node's type.
+    Cast,
+    /// `isnan`, `isinf`, `isfinite`: a `bool`.
+    Test(Test),
+}
+
+/// A test of a float, giving a `bool`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) enum Test {
+    Nan,
+    Inf,
+    Finite,
+}
+
+impl Test {
+    pub(crate) const ALL: [(&'static str, Test); 3] = [
+        ("isnan", Test::Nan),
+        ("isinf", Test::Inf),
+        ("isfinite", Test::Finite),
+    ];
+
+    fn name(self) -> &'static str {
+        Self::ALL
+            .iter()
+            .find(|(_, t)| *t == self)
+            .map_or("?", |(n, _)| n)
+    }
 }
 
 impl Node {
@@ -368,7 +507,7 @@ impl Node {
     pub(crate) fn pops(self) -> usize {
         match self {
             Node::Var(_) | Node::Lit(_) => 0,
-            Node::Un(_) => 1,
+            Node::Un(_) | Node::Cast | Node::Test(_) => 1,
             Node::Bin(_) => 2,
             Node::Select => 3,
             Node::Call(f) => f.arity(),
@@ -376,17 +515,23 @@ impl Node {
     }
 }
 
-/// A parsed program, of any type.
+/// A parsed program: the one form every path consumes (interpreter, Cranelift, baseline,
+/// kernels). Node `k` computes in `types[k]`: each operand is converted to that type first (a
+/// `Select`'s condition to `bool`), and the node gives a value of that type, or a `bool` for a
+/// comparison and a `Test`. The result is converted to `ty`. A `Formula<T>` is the case where
+/// every variable, node and the result are `T`.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub(crate) struct Program {
     pub(crate) ty: Ty,
     pub(crate) vars: usize,
+    pub(crate) var_types: Vec<Ty>,
     pub(crate) nodes: Vec<Node>,
+    pub(crate) types: Vec<Ty>,
     pub(crate) max_stack: usize,
 }
 
 impl Program {
-    fn from_postfix(ty: Ty, vars: usize, nodes: Vec<Node>) -> Program {
+    fn from_postfix(ty: Ty, var_types: Vec<Ty>, nodes: Vec<Node>, types: Vec<Ty>) -> Program {
         let (mut depth, mut max_stack) = (0usize, 0usize);
         for node in &nodes {
             depth = depth + 1 - node.pops();
@@ -394,10 +539,39 @@ impl Program {
         }
         Program {
             ty,
-            vars,
+            vars: var_types.len(),
+            var_types,
             nodes,
+            types,
             max_stack,
         }
+    }
+
+    /// The type of the value node `k` gives.
+    pub(crate) fn yields(&self, k: usize) -> Ty {
+        match self.nodes[k] {
+            Node::Bin(op) if op.is_comparison() => Ty::Bool,
+            Node::Test(_) => Ty::Bool,
+            _ => self.types[k],
+        }
+    }
+
+    /// `Some(T)` when the program is a `Formula<T>`'s: every variable and node of type `T`,
+    /// and only the operations single-type formulas have. The paths written for one type (the
+    /// baseline tier, vector loops) take these; every other program takes the typed path.
+    pub(crate) fn single_type(&self) -> Option<Ty> {
+        let t = self.ty;
+        let classic = |n: &Node| match n {
+            Node::Cast | Node::Test(_) | Node::Bin(BinOp::FloorDiv | BinOp::Mod) => false,
+            Node::Bin(op) if op.is_comparison() => t == Ty::F64,
+            Node::Select | Node::Call(_) => t == Ty::F64,
+            _ => true,
+        };
+        let one = matches!(t, Ty::I32 | Ty::I64 | Ty::F64)
+            && self.var_types.iter().all(|&v| v == t)
+            && self.types.iter().all(|&v| v == t)
+            && self.nodes.iter().all(classic);
+        one.then_some(t)
     }
 
     /// How many operators (and function calls) it has.
@@ -441,8 +615,9 @@ impl<T: Number> Formula<T> {
     /// when a name in `vars` is not an identifier, is declared twice, or is the name of a
     /// function or a constant.
     pub fn parse(src: &str, vars: &[&str]) -> Result<Formula<T>, Error> {
-        check_vars(vars)?;
-        let program = parse::parse(src, vars, T::TY)?;
+        check_vars(vars, false)?;
+        let types = vec![T::TY; vars.len()];
+        let program = parse::parse(src, vars, &types, parse::Dialect::Single(T::TY))?;
         Ok(Formula {
             program,
             names: vars.iter().map(|&v| v.to_owned()).collect(),
@@ -490,8 +665,9 @@ impl<T: Number> Formula<T> {
     }
 }
 
-/// The variable names are identifiers, distinct, and not taken by a function or a constant.
-fn check_vars(vars: &[&str]) -> Result<(), Error> {
+/// The variable names are identifiers, distinct, and not taken by a function or a constant (nor,
+/// in a typed formula, by the names it reserves).
+fn check_vars(vars: &[&str], typed: bool) -> Result<(), Error> {
     if vars.len() > MAX_VARS {
         return Err(Error::Variables(format!(
             "{} variables: a formula has at most {MAX_VARS}",
@@ -512,7 +688,10 @@ fn check_vars(vars: &[&str]) -> Result<(), Error> {
                 "is not a name: use letters, digits and _, not starting with a digit".into(),
             );
         }
-        if Func::by_name(name).is_some() || parse::CONSTANTS.iter().any(|(c, _)| *c == name) {
+        if Func::by_name(name).is_some()
+            || parse::CONSTANTS.iter().any(|(c, _)| *c == name)
+            || (typed && parse::reserved_in_typed(name))
+        {
             return bad("is the name of a function or a constant".into());
         }
         let twice = if vars.len() <= 16 {
@@ -555,7 +734,8 @@ impl Expr {
     /// A [`SyntaxError`] with the byte offset and what was expected there.
     pub fn parse(src: &str) -> Result<Expr, SyntaxError> {
         Ok(Expr(Formula {
-            program: parse::parse(src, &["x"], Ty::I32)?,
+            program: parse::parse(src, &["x"], &[Ty::I32], parse::Dialect::Single(Ty::I32))
+                .map_err(Refused::into_syntax)?,
             names: vec!["x".to_owned()],
             ty: PhantomData,
         }))

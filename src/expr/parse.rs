@@ -2,8 +2,8 @@
 //! shunting-yard, extended with right-associative `**`, `?:` and function calls. No input,
 //! however long or deeply nested, can overflow the stack.
 
-use super::{BinOp, Func, Node, Program, Ty, UNARY, UnOp};
-use crate::error::SyntaxError;
+use super::{BinOp, Func, Node, Program, Test, Ty, UNARY, UnOp, promote};
+use crate::error::{Refused, SyntaxError};
 use crate::limits::{MAX_INPUT, MAX_NESTING, MAX_OPERATORS};
 use std::num::IntErrorKind;
 
@@ -15,9 +15,32 @@ pub(super) const CONSTANTS: [(&str, f64); 4] = [
     ("nan", f64::NAN),
 ];
 
+/// Which language the text is in: a `Formula<T>`'s, where everything is `T`, or a typed
+/// formula's, where each variable has its type and NumPy's rules combine them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Dialect {
+    Single(Ty),
+    Typed,
+}
+
+impl Dialect {
+    /// Whether f64 syntax (`1.5`, `pi`, functions, `?:`) is in the language.
+    fn floats(self) -> bool {
+        matches!(self, Dialect::Single(Ty::F64) | Dialect::Typed)
+    }
+
+    /// Whether integer syntax (`~`, hex literals, bit operators) is in the language.
+    fn ints(self) -> bool {
+        self != Dialect::Single(Ty::F64)
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Token<'a> {
+    /// A literal's bits: of the formula's type, or in a typed formula an integer's (as i64).
     Num(u64),
+    /// A typed formula's float literal (`1.5`, `1e3`): an f64's bits.
+    Float(u64),
     Name(&'a str),
     /// A function's name and its opening parenthesis.
     Call(&'a str),
@@ -30,16 +53,16 @@ enum Token<'a> {
 }
 
 /// Every operator's spelling, longest first so that `>>>` is not read as `>>` then `>`.
-const OPERATORS: [&str; 19] = [
-    ">>>", "**", "<<", ">>", "<=", ">=", "==", "!=", "*", "/", "%", "+", "-", "&", "^", "|", "~",
-    "<", ">",
+const OPERATORS: [&str; 20] = [
+    ">>>", "**", "<<", ">>", "<=", ">=", "==", "!=", "//", "*", "/", "%", "+", "-", "&", "^", "|",
+    "~", "<", ">",
 ];
 
 /// One token, where it starts and where it ends.
 type Lexed<'a> = (Token<'a>, usize, usize);
 
-/// The tokens of `src` for a formula of type `ty`.
-fn lex(src: &str, ty: Ty) -> impl Iterator<Item = Result<Lexed<'_>, SyntaxError>> + '_ {
+/// The tokens of `src` in `dialect`.
+fn lex(src: &str, dialect: Dialect) -> impl Iterator<Item = Result<Lexed<'_>, SyntaxError>> + '_ {
     let bytes = src.as_bytes();
     let is_word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
     // Where the word (letters, digits, `_`) starting at `from` ends.
@@ -90,9 +113,19 @@ fn lex(src: &str, ty: Ty) -> impl Iterator<Item = Result<Lexed<'_>, SyntaxError>
             return Some(Ok((token, start, at)));
         }
         let number = c.is_ascii_digit()
-            || (c == b'.' && ty == Ty::F64 && bytes.get(at + 1).is_some_and(u8::is_ascii_digit));
+            || (c == b'.' && dialect.floats() && bytes.get(at + 1).is_some_and(u8::is_ascii_digit));
         if number {
-            let result = number_at(src, start, ty, word_end, float_end);
+            let result = match dialect {
+                Dialect::Single(ty) => number_at(src, start, ty, word_end, float_end),
+                // A typed formula's literal is an integer unless it has a point or an exponent.
+                Dialect::Typed if float_end(start) > digits_end(start) => {
+                    number_at(src, start, Ty::F64, word_end, float_end).map(|(t, s, e)| match t {
+                        Token::Num(bits) => (Token::Float(bits), s, e),
+                        other => (other, s, e),
+                    })
+                }
+                Dialect::Typed => number_at(src, start, Ty::I64, word_end, float_end),
+            };
             at = match &result {
                 Ok((_, _, end)) => *end,
                 Err(_) => bytes.len(), // stop after the first error
@@ -204,6 +237,12 @@ fn binary(op: &str) -> Option<BinOp> {
 
 /// Whether `op` belongs to formulas of type `ty`; if not, why not.
 fn check_operator(op: BinOp, spelled: &str, ty: Ty) -> Result<(), String> {
+    if op == BinOp::FloorDiv {
+        return Err(format!(
+            "'//' (floor division) belongs to typed formulas, not {} formulas: write '/'",
+            ty.name()
+        ));
+    }
     let int_only = matches!(
         op,
         BinOp::Shl | BinOp::Sar | BinOp::Shr | BinOp::And | BinOp::Xor | BinOp::Or
@@ -234,42 +273,148 @@ fn check_operator(op: BinOp, spelled: &str, ty: Ty) -> Result<(), String> {
 /// What waits on the operator stack.
 #[derive(Clone, Copy, Debug)]
 enum Pending {
-    Unary(UnOp),
-    Bin(BinOp),
+    /// An operator, and where it stands.
+    Unary(UnOp, usize),
+    Bin(BinOp, usize),
     /// `(`, at this offset.
     Open(usize),
     /// A function's `(`: the function, its arguments so far, where its name starts.
-    Call(Func, usize, usize),
+    Call(Callable, usize, usize),
     /// `?` awaiting its `:`.
     Question(usize),
     /// `:`, awaiting the end of its operand.
     Colon,
 }
 
+/// What a call's name calls.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Callable {
+    Func(Func),
+    Test(Test),
+    /// `i32(x)` and the other casts.
+    Cast(Ty),
+    /// `where(c, a, b)`.
+    Where,
+}
+
+impl Callable {
+    fn arity(self) -> usize {
+        match self {
+            Callable::Func(f) => f.arity(),
+            Callable::Test(_) | Callable::Cast(_) => 1,
+            Callable::Where => 3,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Callable::Func(f) => f.name(),
+            Callable::Test(t) => t.name(),
+            Callable::Cast(t) => t.name(),
+            Callable::Where => "where",
+        }
+    }
+
+    /// The node it emits, and the type it computes in (a cast's only).
+    fn node(self) -> (Node, Option<Ty>) {
+        match self {
+            Callable::Func(f) => (Node::Call(f), None),
+            Callable::Test(t) => (Node::Test(t), None),
+            Callable::Cast(t) => (Node::Cast, Some(t)),
+            Callable::Where => (Node::Select, None),
+        }
+    }
+}
+
+/// The names a typed formula calls besides [`Func`]'s: `where`, the tests, the casts, and
+/// `log` (NumPy's name for `ln`).
+fn typed_callable(name: &str) -> Option<Callable> {
+    if name == "where" {
+        return Some(Callable::Where);
+    }
+    if name == "log" {
+        return Some(Callable::Func(Func::Ln));
+    }
+    if let Some(&(_, t)) = Test::ALL.iter().find(|(n, _)| *n == name) {
+        return Some(Callable::Test(t));
+    }
+    Ty::by_name(name).map(Callable::Cast)
+}
+
+/// The names a typed formula reserves besides functions and constants.
+pub(super) fn reserved_in_typed(name: &str) -> bool {
+    matches!(name, "true" | "false") || typed_callable(name).is_some()
+}
+
 /// Everything the parser tracks.
 struct Parser<'a> {
     src: &'a str,
-    ty: Ty,
+    dialect: Dialect,
     vars: &'a [&'a str],
+    var_types: &'a [Ty],
     out: Vec<Node>,
+    /// The type each node of `out` computes in.
+    types: Vec<Ty>,
+    /// The values the emitted nodes leave, as the typing sees them.
+    values: Vec<promote::Operand>,
     pending: Vec<Pending>,
     nesting: usize,
     operators: usize,
 }
 
 impl Parser<'_> {
-    fn emit(&mut self, node: Node, at: usize) -> Result<(), SyntaxError> {
+    /// The formula's type, in a `Formula<T>`.
+    fn single(&self) -> Option<Ty> {
+        match self.dialect {
+            Dialect::Single(t) => Some(t),
+            Dialect::Typed => None,
+        }
+    }
+
+    fn emit(&mut self, node: Node, at: usize) -> Result<(), Refused> {
+        self.emit_typed(node, None, at)
+    }
+
+    /// Emits `node`, whose type is `cast` for a cast; in a typed formula, types it first.
+    fn emit_typed(&mut self, node: Node, cast: Option<Ty>, at: usize) -> Result<(), Refused> {
         if !matches!(node, Node::Var(_) | Node::Lit(_)) {
             self.operators += 1;
             if self.operators > MAX_OPERATORS {
                 return Err(SyntaxError::new(
                     at,
                     format!("more than {MAX_OPERATORS} operators: split the formula"),
-                ));
+                )
+                .into());
             }
         }
+        let ty = match self.dialect {
+            Dialect::Single(t) => t,
+            Dialect::Typed => promote::node(
+                node,
+                cast,
+                self.var_types,
+                &mut self.values,
+                &mut self.out,
+                &mut self.types,
+                at,
+            )?,
+        };
         self.out.push(node);
+        self.types.push(ty);
         Ok(())
+    }
+
+    /// Emits a literal: in a typed formula, an integer one takes its context's type.
+    fn literal(&mut self, bits: u64, ty: Ty, weak: bool) {
+        if self.dialect == Dialect::Typed {
+            self.values.push(promote::Operand {
+                ty,
+                weak,
+                start: self.out.len(),
+            });
+        }
+        self.out.push(Node::Lit(bits));
+        self.types.push(self.single().unwrap_or(ty));
     }
 
     fn open(&mut self, p: Pending, at: usize) -> Result<(), SyntaxError> {
@@ -286,18 +431,18 @@ impl Parser<'_> {
 
     /// Pops operators that bind at least as tightly as `prec` (strictly tighter when
     /// `right_assoc`), up to the first bracket or `?`/`:`.
-    fn pop_tighter(&mut self, prec: u8, right_assoc: bool, at: usize) -> Result<(), SyntaxError> {
+    fn pop_tighter(&mut self, prec: u8, right_assoc: bool) -> Result<(), Refused> {
         while let Some(&top) = self.pending.last() {
-            let (node, top_prec) = match top {
-                Pending::Unary(op) => (Node::Un(op), UNARY),
-                Pending::Bin(op) => (Node::Bin(op), op.precedence()),
+            let (node, top_prec, at) = match top {
+                Pending::Unary(op, at) => (Node::Un(op), UNARY, at),
+                Pending::Bin(op, at) => (Node::Bin(op), op.precedence(), at),
                 _ => break,
             };
             let pops = top_prec > prec || (top_prec == prec && !right_assoc);
             if !pops {
                 break;
             }
-            if matches!(top, Pending::Unary(_)) {
+            if matches!(top, Pending::Unary(..)) {
                 self.nesting -= 1;
             }
             self.pending.pop();
@@ -307,16 +452,16 @@ impl Parser<'_> {
     }
 
     /// Pops everything up to the innermost bracket (left on the stack), closing `?:` on the way.
-    fn pop_to_bracket(&mut self, at: usize) -> Result<(), SyntaxError> {
-        self.pop_tighter(0, false, at)?;
+    fn pop_to_bracket(&mut self, at: usize) -> Result<(), Refused> {
+        self.pop_tighter(0, false)?;
         while let Some(&Pending::Colon) = self.pending.last() {
             self.pending.pop();
             self.nesting -= 1;
             self.emit(Node::Select, at)?;
-            self.pop_tighter(0, false, at)?;
+            self.pop_tighter(0, false)?;
         }
         if let Some(&Pending::Question(q)) = self.pending.last() {
-            return Err(SyntaxError::new(q, "'?' without its ':'".into()));
+            return Err(SyntaxError::new(q, "'?' without its ':'".into()).into());
         }
         Ok(())
     }
@@ -335,22 +480,34 @@ impl Parser<'_> {
         SyntaxError::new(at, format!("unknown name '{name}' ({known}){hint}"))
     }
 
-    fn call(&self, name: &str, at: usize) -> Result<Func, SyntaxError> {
+    fn call(&self, name: &str, at: usize) -> Result<Callable, SyntaxError> {
         if self.vars.contains(&name) {
             return Err(SyntaxError::new(
                 at,
                 format!("'{name}' is a variable, not a function: write {name} * (…) to multiply"),
             ));
         }
+        if self.dialect == Dialect::Typed
+            && let Some(c) = typed_callable(name)
+        {
+            return Ok(c);
+        }
         match Func::by_name(name) {
-            Some(_) if self.ty.is_int() => Err(SyntaxError::new(
+            Some(_) if self.single().is_some_and(Ty::is_int) => Err(SyntaxError::new(
                 at,
                 format!(
                     "'{name}' is an f64 function: {} formulas have no functions",
-                    self.ty.name()
+                    self.dialect_name()
                 ),
             )),
-            Some(f) => Ok(f),
+            Some(f) => Ok(Callable::Func(f)),
+            None if typed_callable(name).is_some() => Err(SyntaxError::new(
+                at,
+                format!(
+                    "'{name}' belongs to typed formulas (fnjit::TypedFormula), not {} formulas",
+                    self.dialect_name()
+                ),
+            )),
             None => {
                 let nearest = Func::ALL
                     .iter()
@@ -366,16 +523,26 @@ impl Parser<'_> {
         }
     }
 
-    fn operand(&self, name: &str, at: usize) -> Result<Node, SyntaxError> {
+    fn dialect_name(&self) -> &'static str {
+        self.single().map_or("typed", Ty::name)
+    }
+
+    /// A variable, a constant or (in a typed formula) `true` or `false`.
+    fn operand(&mut self, name: &str, at: usize) -> Result<(), Refused> {
         if let Some(i) = self.vars.iter().position(|&v| v == name) {
-            return Ok(Node::Var(i as u16));
+            return self.emit(Node::Var(i as u16), at);
         }
-        if self.ty == Ty::F64
+        if self.dialect.floats()
             && let Some(&(_, value)) = CONSTANTS.iter().find(|(c, _)| *c == name)
         {
-            return Ok(Node::Lit(value.to_bits()));
+            self.literal(value.to_bits(), Ty::F64, false);
+            return Ok(());
         }
-        Err(self.unknown_name(name, at))
+        if self.dialect == Dialect::Typed && matches!(name, "true" | "false") {
+            self.literal(u64::from(name == "true"), Ty::Bool, false);
+            return Ok(());
+        }
+        Err(self.unknown_name(name, at).into())
     }
 }
 
@@ -397,7 +564,13 @@ fn edit_distance(a: &str, b: &str) -> usize {
     row[b.len()]
 }
 
-pub(super) fn parse(src: &str, vars: &[&str], ty: Ty) -> Result<Program, SyntaxError> {
+/// Parses `src` in `dialect`, over variables `vars` of types `var_types`.
+pub(super) fn parse(
+    src: &str,
+    vars: &[&str],
+    var_types: &[Ty],
+    dialect: Dialect,
+) -> Result<Program, Refused> {
     if src.len() > MAX_INPUT {
         return Err(SyntaxError::new(
             0,
@@ -405,14 +578,18 @@ pub(super) fn parse(src: &str, vars: &[&str], ty: Ty) -> Result<Program, SyntaxE
                 "input is {} bytes; the limit is {MAX_INPUT} (1 MiB)",
                 src.len()
             ),
-        ));
+        )
+        .into());
     }
     let mut p = Parser {
         src,
-        ty,
+        dialect,
         vars,
+        var_types,
         // A node per two or three bytes of a typical formula: one allocation each, mostly.
         out: Vec::with_capacity(src.len() / 2 + 4),
+        types: Vec::with_capacity(src.len() / 2 + 4),
+        values: Vec::new(),
         pending: Vec::with_capacity(16),
         nesting: 0,
         operators: 0,
@@ -420,52 +597,64 @@ pub(super) fn parse(src: &str, vars: &[&str], ty: Ty) -> Result<Program, SyntaxE
     let mut expect_operand = true;
     let mut prev: Option<&str> = None;
     let after = |prev: Option<&str>| prev.map_or(String::new(), |p| format!(" after '{p}'"));
-    for item in lex(src, ty) {
+    for item in lex(src, dialect) {
         let (token, at, end) = item?;
         let spelled = &p.src[at..end];
         if expect_operand {
             match token {
                 Token::Num(bits) => {
-                    p.emit(Node::Lit(bits), at)?;
+                    p.literal(bits, Ty::I64, true);
+                    expect_operand = false;
+                }
+                Token::Float(bits) => {
+                    p.literal(bits, Ty::F64, false);
                     expect_operand = false;
                 }
                 Token::Name(name) => {
-                    let node = p.operand(name, at)?;
-                    p.emit(node, at)?;
+                    p.operand(name, at)?;
                     expect_operand = false;
                 }
                 Token::Call(name) => {
                     let f = p.call(name, at)?;
                     p.open(Pending::Call(f, 0, at), at)?;
                 }
-                Token::Op("-") => p.open(Pending::Unary(UnOp::Neg), at)?,
-                Token::Op("~") if ty.is_int() => p.open(Pending::Unary(UnOp::Not), at)?,
+                Token::Op("-") => p.open(Pending::Unary(UnOp::Neg, at), at)?,
+                Token::Op("~") if dialect.ints() => p.open(Pending::Unary(UnOp::Not, at), at)?,
                 Token::LParen => p.open(Pending::Open(at), at)?,
                 _ => {
                     return Err(SyntaxError::new(
                         at,
                         format!("expected an operand{}, found '{spelled}'", after(prev)),
-                    ));
+                    )
+                    .into());
                 }
             }
         } else {
             match token {
                 Token::Op(op) if let Some(bin) = binary(op) => {
-                    check_operator(bin, op, ty).map_err(|m| SyntaxError::new(at, m))?;
+                    let bin = match p.single() {
+                        Some(ty) => {
+                            check_operator(bin, op, ty).map_err(|m| SyntaxError::new(at, m))?;
+                            bin
+                        }
+                        // `%` of a typed formula is NumPy's.
+                        None if bin == BinOp::Rem => BinOp::Mod,
+                        None => bin,
+                    };
                     let right = bin == BinOp::Pow;
-                    p.pop_tighter(bin.precedence(), right, at)?;
-                    p.pending.push(Pending::Bin(bin));
+                    p.pop_tighter(bin.precedence(), right)?;
+                    p.pending.push(Pending::Bin(bin, at));
                     expect_operand = true;
                 }
-                Token::Question if ty == Ty::F64 => {
-                    p.pop_tighter(0, false, at)?;
+                Token::Question if dialect.floats() => {
+                    p.pop_tighter(0, false)?;
                     p.open(Pending::Question(at), at)?;
                     expect_operand = true;
                 }
-                Token::Colon if ty == Ty::F64 => {
+                Token::Colon if dialect.floats() => {
                     // Close the conditionals nested in the middle operand, then take the `?`.
                     loop {
-                        p.pop_tighter(0, false, at)?;
+                        p.pop_tighter(0, false)?;
                         match p.pending.last() {
                             Some(Pending::Colon) => {
                                 p.pending.pop();
@@ -481,7 +670,8 @@ pub(super) fn parse(src: &str, vars: &[&str], ty: Ty) -> Result<Program, SyntaxE
                                 return Err(SyntaxError::new(
                                     at,
                                     "':' without a '?' before it".into(),
-                                ));
+                                )
+                                .into());
                             }
                         }
                     }
@@ -500,13 +690,15 @@ pub(super) fn parse(src: &str, vars: &[&str], ty: Ty) -> Result<Program, SyntaxE
                                     f.arity(),
                                     if f.arity() == 1 { "" } else { "s" }
                                 ),
-                            ));
+                            )
+                            .into());
                         }
                         _ => {
                             return Err(SyntaxError::new(
                                 at,
                                 "',' outside a function's arguments".into(),
-                            ));
+                            )
+                            .into());
                         }
                     }
                     expect_operand = true;
@@ -526,15 +718,18 @@ pub(super) fn parse(src: &str, vars: &[&str], ty: Ty) -> Result<Program, SyntaxE
                                         f.arity(),
                                         args + 1
                                     ),
-                                ));
+                                )
+                                .into());
                             }
-                            p.emit(Node::Call(f), at)?;
+                            let (node, cast) = f.node();
+                            p.emit_typed(node, cast, name_at)?;
                         }
                         _ => {
                             return Err(SyntaxError::new(
                                 at,
                                 "unbalanced ')': no '(' to close".into(),
-                            ));
+                            )
+                            .into());
                         }
                     }
                 }
@@ -545,7 +740,8 @@ pub(super) fn parse(src: &str, vars: &[&str], ty: Ty) -> Result<Program, SyntaxE
                             "expected an operator or ')'{}, found '{spelled}'",
                             after(prev)
                         ),
-                    ));
+                    )
+                    .into());
                 }
             }
         }
@@ -559,27 +755,34 @@ pub(super) fn parse(src: &str, vars: &[&str], ty: Ty) -> Result<Program, SyntaxE
             None => "empty expression: expected an operand".to_owned(),
             Some(p) => format!("expected an operand after '{p}'"),
         };
-        return Err(SyntaxError::new(src.len(), message));
+        return Err(SyntaxError::new(src.len(), message).into());
     }
     let end = src.len();
     p.pop_to_bracket(end)?;
     match p.pending.pop() {
         None => {}
         Some(Pending::Open(at)) => {
-            return Err(SyntaxError::new(at, "unbalanced '(': never closed".into()));
+            return Err(SyntaxError::new(at, "unbalanced '(': never closed".into()).into());
         }
         Some(Pending::Call(f, _, at)) => {
             return Err(SyntaxError::new(
                 at,
                 format!("unbalanced '(' of {}(: never closed", f.name()),
-            ));
+            )
+            .into());
         }
         Some(other) => {
-            return Err(SyntaxError::new(
-                end,
-                format!("internal: {other:?} left over"),
-            ));
+            return Err(SyntaxError::new(end, format!("internal: {other:?} left over")).into());
         }
     }
-    Ok(Program::from_postfix(ty, vars.len(), p.out))
+    let ty = match dialect {
+        Dialect::Single(t) => t,
+        Dialect::Typed => promote::result(&p.values),
+    };
+    Ok(Program::from_postfix(
+        ty,
+        var_types.to_vec(),
+        p.out,
+        p.types,
+    ))
 }

@@ -2,7 +2,7 @@
 //! code, so that a user can tell one formula from another. Every operation is parenthesized;
 //! long formulas are cut.
 
-use super::{Node, Program, Ty, UnOp};
+use super::{Node, Program, UnOp, Value};
 
 /// At most this many characters of a formula go into a name.
 const MAX_CHARS: usize = 160;
@@ -63,10 +63,16 @@ pub(crate) fn show(program: &Program, names: &[String]) -> String {
                 }
             },
             Node::Lit(bits) => {
-                let _ = match program.ty {
-                    Ty::F64 => write!(out, "{:?}", f64::from_bits(bits)),
-                    Ty::I32 | Ty::I64 => write!(out, "{}", bits as i64),
-                };
+                let _ = write!(out, "{}", Value::from_bits(program.types[k], bits));
+            }
+            Node::Cast | Node::Test(_) => {
+                out.push_str(match node {
+                    Node::Test(t) => t.name(),
+                    _ => program.types[k].name(),
+                });
+                out.push('(');
+                tasks.push(Task::Text(")"));
+                tasks.extend(args.iter().map(|&a| Task::Node(a, false)));
             }
             Node::Un(op) => {
                 out.push(if op == UnOp::Neg { '-' } else { '~' });

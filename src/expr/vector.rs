@@ -21,14 +21,19 @@ use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 
 /// How many lanes a 128-bit vector of `ty` holds.
 pub(crate) fn lanes(ty: Ty) -> u32 {
-    match ty {
-        Ty::I32 => 4,
-        Ty::I64 | Ty::F64 => 2,
-    }
+    128 / clif_type(ty).bits()
+}
+
+/// How many rows one iteration of `program`'s loop computes at once: a vector's lanes for a
+/// single-type program, 1 for a program that mixes types (its loop is scalar).
+pub(crate) fn kernel_lanes(program: &Program) -> u32 {
+    program.single_type().map_or(1, lanes)
 }
 
 /// Builds the loop for `program` into `func`; `unroll` vectors per iteration, or none at all
-/// (`unroll == 0`: the scalar loop only). Returns the Rust functions it calls.
+/// (`unroll == 0`: the scalar loop only, as for every program that mixes types). Column `k`
+/// holds values of variable `k`'s type, and `out` of the program's. Returns the Rust functions
+/// it calls.
 pub(crate) fn build_kernel(
     func: &mut Function,
     fctx: &mut FunctionBuilderContext,
@@ -38,6 +43,11 @@ pub(crate) fn build_kernel(
 ) -> Vec<Import> {
     let t = clif_type(program.ty);
     let size = i64::from(t.bytes());
+    let unroll = if program.single_type().is_some() {
+        unroll
+    } else {
+        0
+    };
     func.clear();
     func.name = UserFuncName::testcase("kernel");
     let mut sig = Signature::new(target.default_call_conv);
@@ -70,7 +80,7 @@ pub(crate) fn build_kernel(
     };
     b.ins().jump(vhead, &[zero.into()]);
 
-    let mut lower = Lower::new(b, program.ty, target.default_call_conv);
+    let mut lower = Lower::new(b, target.default_call_conv);
 
     // The vector loop.
     lower.b.switch_to_block(vhead);
@@ -102,7 +112,7 @@ pub(crate) fn build_kernel(
                 ty: program.ty,
                 vt,
             };
-            let result = walk(program, |node, args| v.node(node, &vars, args));
+            let (result, _) = walk(program, |node, _, args, _| v.node(node, &vars, args));
             let at = lower.b.ins().iadd(out, offset);
             lower.b.ins().store(mem, result, at, 0);
         }
@@ -117,15 +127,21 @@ pub(crate) fn build_kernel(
     lower.b.ins().brif(more, tbody, &[i.into()], exit, &[]);
     lower.b.switch_to_block(tbody);
     let i = lower.b.block_params(tbody)[0];
-    let offset = lower.b.ins().imul_imm_s(i, size);
     let vars: Vec<Value> = cols
         .iter()
-        .map(|&c| {
+        .zip(&program.var_types)
+        .map(|(&c, &v)| {
+            let t = clif_type(v);
+            let offset = lower.b.ins().imul_imm_s(i, i64::from(t.bytes()));
             let at = lower.b.ins().iadd(c, offset);
             lower.b.ins().load(t, mem, at, 0)
         })
         .collect();
-    let result = walk(program, |node, args| lower.scalar(node, &vars, args));
+    let (result, ty) = walk(program, |node, k, args, tys| {
+        lower.scalar(node, k, &vars, args, tys)
+    });
+    let result = lower.convert(result, ty, program.ty);
+    let offset = lower.b.ins().imul_imm_s(i, size);
     let at = lower.b.ins().iadd(out, offset);
     lower.b.ins().store(mem, result, at, 0);
     let next = lower.b.ins().iadd_imm_s(i, 1);
@@ -201,12 +217,14 @@ impl Vector<'_, '_> {
                     _ => self.lane_by_lane(node, args),
                 }
             }
+            // Single-type programs have neither.
+            Node::Cast | Node::Test(_) => self.lane_by_lane(node, args),
         }
     }
 
     /// A vector of the literal with these bits in every lane.
     fn splat(&mut self, bits: u64) -> Value {
-        let scalar = self.lower.scalar(Node::Lit(bits), &[], &[]);
+        let scalar = self.lower.scalar(Node::Lit(bits), self.ty, &[], &[], &[]);
         let vt = self.vt;
         self.lower.b.ins().splat(vt, scalar)
     }
@@ -235,7 +253,10 @@ impl Vector<'_, '_> {
                 .iter()
                 .map(|&a| self.lower.b.ins().extractlane(a, lane))
                 .collect();
-            let v = self.lower.scalar(node, &[], &scalars);
+            let tys = [self.ty; 3];
+            let v = self
+                .lower
+                .scalar(node, self.ty, &[], &scalars, &tys[..scalars.len()]);
             result = self.lower.b.ins().insertlane(result, v, lane);
         }
         result

@@ -581,30 +581,85 @@ impl Jit {
         formula: &Formula<R>,
     ) -> Result<Function<P, R>, Error> {
         self.check_formula_type::<P, R>(formula.vars().len())?;
-        if self.baseline_tier() {
+        // SAFETY: `P -> R` is the program's signature (checked just above).
+        unsafe { self.compile_program(formula.program(), &formula.describe()) }
+    }
+
+    /// Compiles a typed formula into a function of its variables, `P -> R`: one parameter of
+    /// each variable's type, in order, returning the formula's type (`bool` for a comparison).
+    /// A typed formula whose variables and operations are all of one formula type compiles as
+    /// the same `Formula<T>` would, on the baseline tier too; one that mixes types compiles
+    /// with Cranelift.
+    ///
+    /// ```
+    /// use fnjit::{Ty, TypedFormula};
+    /// let f = TypedFormula::parse("where(x > 0, log(x), 0) + n", &[("x", Ty::F64), ("n", Ty::I32)])?;
+    /// let g = fnjit::Jit::new()?.compile_typed::<(f64, i32), f64>(&f)?;
+    /// assert_eq!(g.call((1.0, 2)), 2.0);
+    /// assert_eq!(g.call((-1.0, 2)), 2.0);
+    /// # Ok::<(), fnjit::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::FormulaType`] when `P -> R` is not the formula's signature; otherwise as
+    /// [`compile_inc`].
+    pub fn compile_typed<P: Params, R: value::Scalar>(
+        &mut self,
+        formula: &crate::TypedFormula,
+    ) -> Result<Function<P, R>, Error> {
+        let params: Vec<_> = formula
+            .var_types()
+            .iter()
+            .map(|&t| crate::expr::clif_type(t))
+            .collect();
+        if P::TYPES != params.as_slice() || R::TYPE != crate::expr::clif_type(formula.ty()) {
+            return Err(Error::FormulaType {
+                expected: crate::expr::signature(formula.var_types(), formula.ty()),
+                asked: self.signature::<P, R>().to_string(),
+            });
+        }
+        // SAFETY: `P -> R` is the program's signature (checked just above).
+        unsafe { self.compile_program(formula.program(), &formula.describe()) }
+    }
+
+    /// Compiles `program` into `fn(…) -> …` with one parameter per variable, named `text` for
+    /// debuggers and profilers; on the baseline tier when that is asked for and the program is
+    /// single-type.
+    ///
+    /// # Safety
+    /// `P -> R` must be the program's signature: one parameter of each variable's type, in
+    /// order, returning the program's type.
+    unsafe fn compile_program<P: Params, R: Results>(
+        &mut self,
+        program: &Program,
+        text: &str,
+    ) -> Result<Function<P, R>, Error> {
+        if self.baseline_tier() && program.single_type().is_some() {
             let code = baseline_one(
-                formula.program(),
+                program,
                 Shape::Formula(Args::Registers),
                 self.tools,
-                &|_| formula_name("fnjit_formula", &formula.describe()),
+                &|_| formula_name("fnjit_formula", text),
             )?;
             // SAFETY: the baseline emitter (`baseline/`) wrote `fn(T, …) -> T` with one parameter
-            // per variable, which is `P -> R` (checked above), in the host's C ABI: it computes
+            // per variable, which is `P -> R` (the caller's promise), in the host's C ABI: it computes
             // as `build_formula`'s IR does (guarded division; calls only to fnjit's math
             // functions, which touch no memory and cannot unwind) in a frame sized for the
             // program's deepest stack, and touches no other memory.
             return Ok(unsafe { Function::new(code, None) });
         }
-        // SAFETY: `build_formula` built `fn(T, …) -> T` with one parameter per variable, which is
-        // `P -> R` (checked above), in the host's calling convention, from arithmetic, bit
-        // operations, comparisons and selects; its divisions are guarded so that no divisor is
-        // zero and no quotient overflows; its only calls go to fnjit's math functions
-        // (`expr/math.rs`), which take and return f64 in registers, touch no memory and cannot
-        // panic or unwind. No memory, no trap.
+        // SAFETY: `build_formula` built `fn(…) -> …` with one parameter of each variable's type
+        // and the program's result, which is `P -> R` (the caller's promise), in the host's
+        // calling convention, from arithmetic, bit operations, comparisons, conversions
+        // (saturating, so none traps) and selects; its divisions are guarded so that no divisor
+        // is zero and no quotient overflows; its only calls go to fnjit's math functions
+        // (`expr/math.rs`), which take and return floats in registers, touch no memory and
+        // cannot panic or unwind. No memory, no trap. Its `bool` values are 0 or 1 (comparisons,
+        // and bit operations of those), as a returned Rust `bool` must be.
         unsafe {
-            let name = |_| formula_name("fnjit_formula", &formula.describe());
+            let name = |_| formula_name("fnjit_formula", text);
             self.install(OptLevel::Speed, &name, |func, fctx, target| {
-                build_formula(func, fctx, target, formula.program(), Args::Registers)
+                build_formula(func, fctx, target, program, Args::Registers)
             })
         }
     }
@@ -867,7 +922,14 @@ pub(crate) fn baseline_code<'p>(
     let mut spans = Vec::with_capacity(count);
     for i in 0..count {
         let (start, cfi_start) = (out.code.len(), out.cfi.len());
-        out = baseline::emit(&*program(i)?, shape, out);
+        let p = program(i)?;
+        if p.single_type().is_none() {
+            BUFFERS.set(out);
+            return Err(Error::Internal(
+                "a program that mixes types reached the baseline tier, which takes single-type ones",
+            ));
+        }
+        out = baseline::emit(&p, shape, out);
         spans.push((start..out.code.len(), cfi_start..out.cfi.len()));
     }
     let functions: Vec<(&[u8], &[u8])> = spans

@@ -66,7 +66,7 @@ fn gdb_bt_names_jit_frames() {
         .args(["-batch", "-nx"])
         .args(["-ex", "set debuginfod enabled off"])
         .args(["-ex", "break fnjit_test_breakpoint"])
-        .args(["-ex", "break fnjit::expr::math::sin"])
+        .args(["-ex", "break fnjit::expr::math::double::sin"])
         .args([
             "-ex", "run", "-ex", "bt", "-ex", "continue", "-ex", "bt", "-ex", "continue",
         ])

@@ -28,6 +28,7 @@ mod formula;
 #[cfg(feature = "disasm")]
 mod golden;
 mod kernel;
+mod mixed;
 mod proven;
 #[cfg(feature = "targets")]
 mod targets;
