@@ -2,13 +2,18 @@
 //! `Float64`, `Int64` or `Int32` arrays where they lie (a sliced array is an offset into its
 //! buffer, not a copy), runs the kernel's loop once over every row, and gives the result the
 //! union of the inputs' nulls, combined a word of the validity bitmaps at a time.
+//! [`TypedKernel::eval_arrow`] does the same over `Boolean`, `Int32`, `Int64`, `Float32` and
+//! `Float64` arrays mixed, unpacking booleans from their bits.
 
 use crate::error::Error;
-use crate::expr::Number;
-use crate::kernel::Kernel;
+use crate::expr::{Number, Ty};
+use crate::kernel::{Column, ColumnMut, Kernel, TypedKernel};
 use arrow_array::types::{Float64Type, Int32Type, Int64Type};
-use arrow_array::{Array, ArrayRef, ArrowPrimitiveType, PrimitiveArray};
-use arrow_buffer::{NullBuffer, ScalarBuffer};
+use arrow_array::{
+    Array, ArrayRef, ArrowPrimitiveType, BooleanArray, Float32Array, Float64Array, Int32Array,
+    Int64Array, PrimitiveArray,
+};
+use arrow_buffer::{BooleanBuffer, NullBuffer, ScalarBuffer};
 use std::sync::Arc;
 
 macro_rules! eval_arrow {
@@ -80,14 +85,7 @@ where
                 })
         })
         .collect::<Result<Vec<_>, _>>()?;
-    let rows = arrays.first().map_or(0, |a| a.len());
-    if let Some(k) = arrays.iter().position(|a| a.len() != rows) {
-        return Err(Error::Shape(format!(
-            "column {k} has {} rows, but column 0 has {rows}: every column must be as long as \
-             the first",
-            arrays[k].len()
-        )));
-    }
+    let rows = common_rows(columns)?;
     let values: Vec<&[A::Native]> = arrays.iter().map(|a| &a.values()[..]).collect();
     let out = kernel.eval_new(&values, rows)?;
     let nulls = NullBuffer::union_many(arrays.iter().map(|a| a.nulls()));
@@ -95,4 +93,137 @@ where
         ScalarBuffer::from(out),
         nulls,
     )))
+}
+
+/// The columns' one length (0 without columns: no column gives a length).
+///
+/// # Errors
+/// [`Error::Shape`] when a column's length differs from the first column's.
+fn common_rows(columns: &[&dyn Array]) -> Result<usize, Error> {
+    let rows = columns.first().map_or(0, |a| a.len());
+    match columns.iter().position(|a| a.len() != rows) {
+        None => Ok(rows),
+        Some(k) => Err(Error::Shape(format!(
+            "column {k} has {} rows, but column 0 has {rows}: every column must be as long as \
+             the first",
+            columns[k].len()
+        ))),
+    }
+}
+
+/// A typed kernel's column read from an Arrow array: numbers where they lie, booleans unpacked
+/// from their bits into bytes (the loop reads one `bool` per row).
+enum Read<'a> {
+    InPlace(Column<'a>),
+    Unpacked(Vec<bool>),
+}
+
+impl TypedKernel {
+    /// Computes the kernel over Arrow arrays, one per variable in order, each of its variable's
+    /// type (`Boolean`, `Int32`, `Int64`, `Float32` or `Float64`), into a new array of the
+    /// formula's type. A row is null in the result if it is null in any column, as for
+    /// [`Kernel::eval_arrow`]; numbers are read in place, booleans unpacked from their bits.
+    ///
+    /// ```
+    /// use arrow_array::{Array, BooleanArray, Float64Array, Int32Array};
+    /// use fnjit::{Ty, TypedFormula};
+    /// let f = TypedFormula::parse("where(ok, a * 2, n)", &[("ok", Ty::Bool), ("a", Ty::F64), ("n", Ty::I32)])?;
+    /// let k = fnjit::Jit::new()?.compile_typed_kernel(&f)?;
+    /// let ok = BooleanArray::from(vec![true, false, true]);
+    /// let a = Float64Array::from(vec![Some(1.5), Some(2.0), None]);
+    /// let n = Int32Array::from(vec![7, 8, 9]);
+    /// let out = k.eval_arrow(&[&ok, &a, &n])?;
+    /// let out = out.as_any().downcast_ref::<Float64Array>().unwrap();
+    /// assert_eq!((out.value(0), out.value(1), out.is_null(2)), (3.0, 8.0, true));
+    /// # Ok::<(), fnjit::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::Shape`], naming the column, when a column is not of its variable's type, when
+    /// there is not one column per variable, or when a column's length differs from the first
+    /// column's.
+    pub fn eval_arrow(&self, columns: &[&dyn Array]) -> Result<ArrayRef, Error> {
+        let types = self.var_types();
+        if columns.len() != types.len() {
+            return Err(Error::Shape(format!(
+                "the kernel has {} variables, but {} columns were given: pass one per variable, \
+                 in order",
+                types.len(),
+                columns.len()
+            )));
+        }
+        let reads = columns
+            .iter()
+            .zip(types)
+            .enumerate()
+            .map(|(k, (column, &ty))| read(k, *column, ty))
+            .collect::<Result<Vec<_>, _>>()?;
+        let rows = common_rows(columns)?;
+        let cols: Vec<Column<'_>> = reads
+            .iter()
+            .map(|r| match r {
+                Read::InPlace(c) => *c,
+                Read::Unpacked(v) => Column::Bool(v),
+            })
+            .collect();
+        let nulls = NullBuffer::union_many(columns.iter().map(|a| a.nulls()));
+        macro_rules! out {
+            ($t:ty, $variant:ident, |$v:ident| $array:expr) => {{
+                let mut $v: Vec<$t> = vec![<$t>::default(); rows];
+                self.eval(&cols, ColumnMut::$variant(&mut $v))?;
+                Arc::new($array) as ArrayRef
+            }};
+        }
+        Ok(match self.ty() {
+            Ty::Bool => out!(bool, Bool, |v| BooleanArray::new(
+                BooleanBuffer::from(v),
+                nulls
+            )),
+            Ty::I32 => out!(i32, I32, |v| Int32Array::new(ScalarBuffer::from(v), nulls)),
+            Ty::I64 => out!(i64, I64, |v| Int64Array::new(ScalarBuffer::from(v), nulls)),
+            Ty::F32 => out!(f32, F32, |v| Float32Array::new(
+                ScalarBuffer::from(v),
+                nulls
+            )),
+            Ty::F64 => out!(f64, F64, |v| Float64Array::new(
+                ScalarBuffer::from(v),
+                nulls
+            )),
+        })
+    }
+}
+
+/// Column `k`, `array`, as variable `k`'s type `ty`.
+fn read(k: usize, array: &dyn Array, ty: Ty) -> Result<Read<'_>, Error> {
+    let any = array.as_any();
+    let read = match ty {
+        Ty::Bool => any
+            .downcast_ref::<BooleanArray>()
+            .map(|a| Read::Unpacked(a.values().iter().collect())),
+        Ty::I32 => any
+            .downcast_ref::<Int32Array>()
+            .map(|a| Read::InPlace(Column::I32(a.values()))),
+        Ty::I64 => any
+            .downcast_ref::<Int64Array>()
+            .map(|a| Read::InPlace(Column::I64(a.values()))),
+        Ty::F32 => any
+            .downcast_ref::<Float32Array>()
+            .map(|a| Read::InPlace(Column::F32(a.values()))),
+        Ty::F64 => any
+            .downcast_ref::<Float64Array>()
+            .map(|a| Read::InPlace(Column::F64(a.values()))),
+    };
+    read.ok_or_else(|| {
+        Error::Shape(format!(
+            "column {k} is {}, but its variable is {ty}: pass {} arrays",
+            array.data_type(),
+            match ty {
+                Ty::Bool => "Boolean",
+                Ty::I32 => "Int32",
+                Ty::I64 => "Int64",
+                Ty::F32 => "Float32",
+                Ty::F64 => "Float64",
+            }
+        ))
+    })
 }

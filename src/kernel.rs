@@ -474,6 +474,11 @@ impl TypedKernel {
         self.ty
     }
 
+    /// The variables' types: the columns', in order.
+    pub fn var_types(&self) -> &[Ty] {
+        &self.var_types
+    }
+
     /// The loop's Cranelift IR (CLIF text).
     pub fn ir(&self) -> &str {
         self.ir.text()

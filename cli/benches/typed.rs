@@ -13,7 +13,7 @@ const ROWS: usize = 1_000_000;
 const KERNEL: &str = "where(a > 0.5, a * b, c) + i";
 /// 20 operators over f64, i32, i64 and bool.
 const MIXED_20: &str = "where(a * b > c - 1.5 & n < 100, a * 2.5 + b / (c + 1), f64(n) * 0.5 \
-                        - m // 3) + abs(a - b) * min(c, 2.0) + i32(b)";
+                        - m // 3) + abs(a - b) * c + i32(b)";
 
 #[inline(never)]
 fn native(a: &[f64], b: &[f64], c: &[f64], i: &[i32], out: &mut [f64]) {

@@ -355,6 +355,8 @@ struct Parser<'a> {
     out: Vec<Node>,
     /// The type each node of `out` computes in.
     types: Vec<Ty>,
+    /// Whether each node of `out` is weak: an integer literal, or of them only.
+    weak: Vec<bool>,
     /// The values the emitted nodes leave, as the typing sees them.
     values: Vec<promote::Operand>,
     pending: Vec<Pending>,
@@ -396,11 +398,13 @@ impl Parser<'_> {
                 &mut self.values,
                 &mut self.out,
                 &mut self.types,
+                &mut self.weak,
                 at,
             )?,
         };
         self.out.push(node);
         self.types.push(ty);
+        self.weak.push(self.values.last().is_some_and(|v| v.weak));
         Ok(())
     }
 
@@ -415,6 +419,7 @@ impl Parser<'_> {
         }
         self.out.push(Node::Lit(bits));
         self.types.push(self.single().unwrap_or(ty));
+        self.weak.push(weak && self.dialect == Dialect::Typed);
     }
 
     fn open(&mut self, p: Pending, at: usize) -> Result<(), SyntaxError> {
@@ -589,6 +594,7 @@ pub(super) fn parse(
         // A node per two or three bytes of a typical formula: one allocation each, mostly.
         out: Vec::with_capacity(src.len() / 2 + 4),
         types: Vec::with_capacity(src.len() / 2 + 4),
+        weak: Vec::new(),
         values: Vec::new(),
         pending: Vec::with_capacity(16),
         nesting: 0,

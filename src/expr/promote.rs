@@ -13,7 +13,8 @@ pub(crate) struct Operand {
     pub(crate) ty: Ty,
     /// An integer literal, or an expression of them only: it takes the type of what it meets.
     pub(crate) weak: bool,
-    /// Where its nodes start in the program (they end where the next operand's start).
+    /// Where its nodes start in the program (they end where the next operand's start). The weak
+    /// ones among them are marked in the parser's `weak` list.
     pub(crate) start: usize,
 }
 
@@ -76,6 +77,7 @@ pub(crate) fn node(
     values: &mut Vec<Operand>,
     out: &mut [Node],
     types: &mut [Ty],
+    weak_nodes: &mut [bool],
     at: usize,
 ) -> Result<Ty, Refused> {
     let start = out.len();
@@ -93,7 +95,14 @@ pub(crate) fn node(
     let refuse = |message: String| -> Refused { Refused::Type(SyntaxError::new(at, message)) };
     // The operands whose types meet: all but a select's condition.
     let meet_from = usize::from(node == Node::Select);
-    meet(&mut args[meet_from..], &ends[meet_from..], out, types).map_err(refuse)?;
+    meet(
+        &mut args[meet_from..],
+        &ends[meet_from..],
+        out,
+        types,
+        weak_nodes,
+    )
+    .map_err(refuse)?;
     let all_weak = args[meet_from..].iter().all(|a| a.weak);
     let met = args[meet_from..]
         .iter()
@@ -166,6 +175,7 @@ fn meet(
     ends: &[usize],
     out: &mut [Node],
     types: &mut [Ty],
+    weak_nodes: &mut [bool],
 ) -> Result<(), String> {
     let Some(strong) = args
         .iter()
@@ -180,9 +190,13 @@ fn meet(
             continue;
         }
         arg.weak = false;
-        let range = arg.start..end;
+        // Only its weak nodes: a `where`'s condition inside it keeps its types.
+        let weak: Vec<usize> = (arg.start..end).filter(|&k| weak_nodes[k]).collect();
+        for &k in &weak {
+            weak_nodes[k] = false;
+        }
         if strong.is_int() {
-            for k in range {
+            for &k in &weak {
                 if let Node::Lit(bits) = out[k]
                     && strong == Ty::I32
                 {
@@ -193,19 +207,19 @@ fn meet(
                 }
                 types[k] = strong;
             }
-            arg.ty = strong;
-        } else if strong.is_float() {
-            if end - arg.start == 1
-                && let Node::Lit(bits) = out[arg.start]
-            {
-                let v = bits as i64;
-                out[arg.start] = Node::Lit(match strong {
-                    Ty::F32 => u64::from((v as f32).to_bits()),
-                    _ => (v as f64).to_bits(),
-                });
-                types[arg.start] = strong;
-            }
-            // Otherwise it computes in i64, and its user converts it.
+        } else if strong.is_float()
+            && let [k] = weak[..]
+            && let Node::Lit(bits) = out[k]
+        {
+            let v = bits as i64;
+            out[k] = Node::Lit(match strong {
+                Ty::F32 => u64::from((v as f32).to_bits()),
+                _ => (v as f64).to_bits(),
+            });
+            types[k] = strong;
+        }
+        // Otherwise (an expression beside a float) it computes in i64, and its user converts it.
+        if strong != Ty::Bool {
             arg.ty = strong;
         }
     }

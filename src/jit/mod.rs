@@ -542,6 +542,61 @@ impl Jit {
         }
     }
 
+    /// Compiles many typed formulas over the same typed variables at once, as
+    /// [`Jit::compile_formulas`] compiles formulas: parsed and compiled on every core, linked
+    /// into one shared mapping. Each must be `P -> R`, as [`Jit::compile_typed`] would give it.
+    ///
+    /// ```
+    /// use fnjit::Ty;
+    /// let mut jit = fnjit::Jit::new()?;
+    /// let vars = [("x", Ty::F64), ("n", Ty::I32)];
+    /// let fs = jit.compile_typed_formulas::<(f64, i32), bool>(&["x > n", "x * n == 4", "n > 0"], &vars)?;
+    /// assert_eq!(fs.iter().map(|f| f.call((2.0, 2))).collect::<Vec<_>>(), [false, true, true]);
+    ///
+    /// let err = jit.compile_typed_formulas::<(f64, i32), bool>(&["x > n", "x + n"], &vars).unwrap_err();
+    /// assert!(err.to_string().starts_with("item 1 of the batch"), "{err}");
+    /// # Ok::<(), fnjit::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::Batch`] naming the first formula that does not parse or is not `P -> R`;
+    /// otherwise as [`compile_inc`].
+    pub fn compile_typed_formulas<P: Params, R: value::Scalar>(
+        &mut self,
+        srcs: &[&str],
+        vars: &[(&str, crate::Ty)],
+    ) -> Result<Vec<Function<P, R>>, Error> {
+        let parse = |index: usize| {
+            crate::TypedFormula::parse(srcs[index], vars)
+                .and_then(|f| self.check_typed_signature::<P, R>(&f).map(|()| f))
+                .map_err(|error| Error::Batch {
+                    index,
+                    error: Box::new(error),
+                })
+        };
+        // Every formula parses and has the signature before any compiles.
+        let formulas = (0..srcs.len()).map(parse).collect::<Result<Vec<_>, _>>()?;
+        let isa = self.isa(OptLevel::Speed)?;
+        let target = isa.frontend_config();
+        let compiled = link::compile_all(&*isa, formulas.len(), &|i, func, fctx| {
+            Ok(build_formula(
+                func,
+                fctx,
+                target,
+                formulas[i].program(),
+                Args::Registers,
+            ))
+        })?;
+        // SAFETY: as in `compile_program`: `build_formula` built each program's `fn(…) -> …`,
+        // which is `P -> R` (checked above, per formula), from arithmetic, conversions, guarded
+        // divisions and calls to fnjit's math functions only.
+        unsafe {
+            self.install_batch(&compiled, isa, &|i| {
+                formula_name("fnjit_formula", srcs[i].trim())
+            })
+        }
+    }
+
     /// Compiles `x + 1` (see [`compile_inc`]).
     ///
     /// # Errors
@@ -607,19 +662,67 @@ impl Jit {
         &mut self,
         formula: &crate::TypedFormula,
     ) -> Result<Function<P, R>, Error> {
+        self.check_typed_signature::<P, R>(formula)?;
+        // SAFETY: `P -> R` is the program's signature (checked just above).
+        unsafe { self.compile_program(formula.program(), &formula.describe()) }
+    }
+
+    /// Compiles a typed formula as [`Jit::compile_typed`] does, or returns the code already
+    /// compiled for the same program, from the cache [`Jit::compile_formula_cached`] keeps: the
+    /// key is the parsed program, its variables' and nodes' types included, so a typed formula
+    /// and the `Formula<T>` it came from ([`Formula::typed`]) share their code.
+    ///
+    /// ```
+    /// use fnjit::{Formula, Ty, TypedFormula};
+    /// let mut jit = fnjit::Jit::new()?;
+    /// let f = Formula::<f64>::parse("x * (y + 1)", &["x", "y"])?;
+    /// let a = jit.compile_formula_cached::<(f64, f64), f64>(&f)?;
+    /// let b = jit.compile_typed_cached::<(f64, f64), f64>(&f.typed())?;
+    /// let c = jit.compile_typed_cached::<(f64, f64), f64>(
+    ///     &TypedFormula::parse("x * (y + 1)", &[("x", Ty::F64), ("y", Ty::F64)])?,
+    /// )?;
+    /// // The typed parse is the same program: its `1` met an f64 and became one.
+    /// assert_eq!(a.code().as_ptr(), b.code().as_ptr());
+    /// assert_eq!(a.code().as_ptr(), c.code().as_ptr());
+    /// assert_eq!(jit.cache_stats().hits, 2);
+    /// # Ok::<(), fnjit::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`Jit::compile_typed`].
+    pub fn compile_typed_cached<P: Params, R: value::Scalar>(
+        &mut self,
+        formula: &crate::TypedFormula,
+    ) -> Result<Function<P, R>, Error> {
+        if let Some((code, ir)) = self.cache.get(formula.program()) {
+            self.check_typed_signature::<P, R>(formula)?;
+            // SAFETY: the cache holds code compiled by `compile_program` for this very program
+            // (types included), whose signature is `P -> R` (checked just above).
+            return Ok(unsafe { Function::new(code, ir) });
+        }
+        let f = self.compile_typed::<P, R>(formula)?;
+        let (code, ir) = f.parts();
+        self.cache.insert(formula.program().clone(), code, ir);
+        Ok(f)
+    }
+
+    /// [`Error::FormulaType`] unless `P -> R` is the typed formula's signature.
+    fn check_typed_signature<P: Params, R: value::Scalar>(
+        &self,
+        formula: &crate::TypedFormula,
+    ) -> Result<(), Error> {
         let params: Vec<_> = formula
             .var_types()
             .iter()
             .map(|&t| crate::expr::clif_type(t))
             .collect();
-        if P::TYPES != params.as_slice() || R::TYPE != crate::expr::clif_type(formula.ty()) {
-            return Err(Error::FormulaType {
-                expected: crate::expr::signature(formula.var_types(), formula.ty()),
-                asked: self.signature::<P, R>().to_string(),
-            });
+        if P::TYPES == params.as_slice() && R::TYPE == crate::expr::clif_type(formula.ty()) {
+            return Ok(());
         }
-        // SAFETY: `P -> R` is the program's signature (checked just above).
-        unsafe { self.compile_program(formula.program(), &formula.describe()) }
+        Err(Error::FormulaType {
+            expected: crate::expr::signature(formula.var_types(), formula.ty()),
+            asked: self.signature::<P, R>().to_string(),
+        })
     }
 
     /// Compiles `program` into `fn(…) -> …` with one parameter per variable, named `text` for

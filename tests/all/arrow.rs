@@ -195,3 +195,91 @@ fn a_wrong_type_count_or_length_is_an_error_naming_the_column() {
         .expect_err("two columns for one variable");
     assert!(e.to_string().contains("1 variable, but 2 columns"), "{e}");
 }
+
+/// `TypedKernel::eval_arrow` over a Boolean, Int32, Int64, Float32 and Float64 column, each
+/// with nulls and sliced at its own offset: each non-null row is the interpreter's, each row
+/// null where any input is, for a result of each type; and a column of the wrong type is
+/// refused by name.
+#[test]
+fn typed_kernels_over_mixed_arrow_arrays() {
+    use arrow_array::{BooleanArray, Float32Array};
+    use fnjit::{Ty, TypedFormula, Value};
+    let mut rng = Rng::new(0xA770_7E57);
+    let n = 200;
+    let null = |rng: &mut Rng| rng.below(7) == 0;
+    let b: BooleanArray = (0..n + 1)
+        .map(|_| (!null(&mut rng)).then(|| rng.below(2) == 0))
+        .collect();
+    let i: Int32Array = (0..n + 2)
+        .map(|_| (!null(&mut rng)).then(|| rng.pick(&I32_EDGES)))
+        .collect();
+    let l: Int64Array = (0..n + 3)
+        .map(|_| (!null(&mut rng)).then(|| rng.pick(&I64_EDGES)))
+        .collect();
+    let f: Float32Array = (0..n + 4)
+        .map(|_| (!null(&mut rng)).then(|| f32::from_bits(rng.next_u64() as u32)))
+        .collect();
+    let edges = f64_edges();
+    let d: Float64Array = (0..n + 5)
+        .map(|_| (!null(&mut rng)).then(|| rng.pick(&edges)))
+        .collect();
+    let (b, i, l, f, d) = (
+        b.slice(1, n),
+        i.slice(2, n),
+        l.slice(3, n),
+        f.slice(4, n),
+        d.slice(5, n),
+    );
+    let columns: [&dyn Array; 5] = [&b, &i, &l, &f, &d];
+    let vars = [
+        ("b", Ty::Bool),
+        ("i", Ty::I32),
+        ("l", Ty::I64),
+        ("f", Ty::F32),
+        ("d", Ty::F64),
+    ];
+    let mut jit = Jit::new().expect("jit");
+    for src in [
+        "d * i > 100 & l == 3 | b",
+        "i // 3 + l % 7",
+        "where(b, i, 2)",
+        "f * 2 + i32(d)",
+        "where(d > 0.5, d * f, l) + i",
+    ] {
+        let formula = TypedFormula::parse(src, &vars).expect("parse");
+        let kernel = jit.compile_typed_kernel(&formula).expect("kernel");
+        let out = kernel.eval_arrow(&columns).expect("eval_arrow");
+        assert_eq!(out.len(), n, "{src}");
+        for r in 0..n {
+            let is_null = columns.iter().any(|c| c.is_null(r));
+            assert_eq!(out.is_null(r), is_null, "{src}, row {r}");
+            if is_null {
+                continue;
+            }
+            let row = [
+                Value::Bool(b.value(r)),
+                Value::I32(i.value(r)),
+                Value::I64(l.value(r)),
+                Value::F32(f.value(r)),
+                Value::F64(d.value(r)),
+            ];
+            let want = formula.eval(&row).expect("eval");
+            let any = out.as_any();
+            let got = match formula.ty() {
+                Ty::Bool => Value::Bool(any.downcast_ref::<BooleanArray>().expect("bool").value(r)),
+                Ty::I32 => Value::I32(any.downcast_ref::<Int32Array>().expect("i32").value(r)),
+                Ty::I64 => Value::I64(any.downcast_ref::<Int64Array>().expect("i64").value(r)),
+                Ty::F32 => Value::F32(any.downcast_ref::<Float32Array>().expect("f32").value(r)),
+                Ty::F64 => Value::F64(any.downcast_ref::<Float64Array>().expect("f64").value(r)),
+            };
+            assert!(got.same(want), "{src}, row {r}: {got} against {want}");
+        }
+    }
+    let formula = TypedFormula::parse("b | b", &[("b", Ty::Bool)]).expect("parse");
+    let kernel = jit.compile_typed_kernel(&formula).expect("kernel");
+    let err = kernel.eval_arrow(&[&i]).expect_err("Int32 for a bool");
+    assert_eq!(
+        err.to_string(),
+        "column 0 is Int32, but its variable is bool: pass Boolean arrays"
+    );
+}

@@ -114,6 +114,18 @@ fn integer_literals_take_the_type_of_their_context() {
         err.to_string(),
         "the literal 3000000000 does not fit i32 at 2"
     );
+    // A weak `where` takes its context's type; its condition keeps its own (the long run's
+    // first find: the condition's nodes were retyped with it).
+    let f = typed("where(l > 0, 0, -2) | i", &[("l", I64), ("i", I32)]);
+    assert_eq!(f.ty(), I32);
+    let at = [Value::I64(1 << 40), Value::I32(4)];
+    assert_eq!(f.eval(&at).expect("eval"), Value::I32(4));
+    let g = Jit::new()
+        .expect("jit")
+        .compile_typed::<(i64, i32), i32>(&f)
+        .expect("compile");
+    assert_eq!(g.call((1 << 40, 4)), 4);
+    assert_eq!(g.call((-1, 4)), -2);
     // The value of a literal beside an f32 is the f32 nearest it.
     let f = typed("x * 16777217", &[("x", F32)]);
     assert_eq!(
@@ -469,10 +481,12 @@ impl Rows {
 type Signature = (bool, i32, i64, f32, f64);
 
 /// The compiled function of `f` at `row`, whatever its result type.
-fn call(jit: &mut Jit, f: &TypedFormula, rows: &Rows) -> Vec<Value> {
+fn call(jit: &mut Jit, src: &str, f: &TypedFormula, rows: &Rows) -> Vec<Value> {
     macro_rules! run {
         ($r:ty, $v:ident) => {{
-            let g = jit.compile_typed::<Signature, $r>(f).expect("compile");
+            let g = jit
+                .compile_typed::<Signature, $r>(f)
+                .unwrap_or_else(|e| panic!("{src}: {e}"));
             (0..rows.b.len())
                 .map(|r| Value::$v(g.call((rows.b[r], rows.i[r], rows.l[r], rows.f[r], rows.d[r]))))
                 .collect()
@@ -488,8 +502,10 @@ fn call(jit: &mut Jit, f: &TypedFormula, rows: &Rows) -> Vec<Value> {
 }
 
 /// The typed kernel of `f` over the rows, serial or on every core.
-fn kernel(jit: &mut Jit, f: &TypedFormula, rows: &Rows, par: bool) -> Vec<Value> {
-    let k = jit.compile_typed_kernel(f).expect("kernel");
+fn kernel(jit: &mut Jit, src: &str, f: &TypedFormula, rows: &Rows, par: bool) -> Vec<Value> {
+    let k = jit
+        .compile_typed_kernel(f)
+        .unwrap_or_else(|e| panic!("{src}: {e}"));
     let n = rows.b.len();
     let columns = rows.columns();
     macro_rules! run {
@@ -532,8 +548,8 @@ fn differential(seed: u64, formulas: usize, n: usize) -> usize {
             .map(|r| f.eval(&rows.row(r)).expect("eval"))
             .collect();
         let paths = [
-            ("function", call(&mut jit, &f, &rows)),
-            ("kernel", kernel(&mut jit, &f, &rows, false)),
+            ("function", call(&mut jit, &src, &f, &rows)),
+            ("kernel", kernel(&mut jit, &src, &f, &rows, false)),
         ];
         for (path, got) in paths {
             for r in 0..n {
@@ -565,6 +581,33 @@ fn random_typed_formulas_agree_on_every_path_bit_for_bit() {
 }
 
 #[test]
+fn a_batch_of_typed_formulas_agrees_with_the_interpreter() {
+    let mut rng = Rng::new(0xBA7C_0001);
+    let rows = Rows::random(&mut rng, 16);
+    let srcs: Vec<String> = (0..400)
+        .map(|_| random_formula(&mut rng, 4))
+        .filter(|src| TypedFormula::parse(src, &TYPED_VARS).is_ok_and(|f| f.ty() == F64))
+        .collect();
+    assert!(srcs.len() >= 40, "only {} f64 formulas", srcs.len());
+    let refs: Vec<&str> = srcs.iter().map(String::as_str).collect();
+    let batch = Jit::new()
+        .expect("jit")
+        .compile_typed_formulas::<Signature, f64>(&refs, &TYPED_VARS)
+        .expect("batch");
+    for (src, g) in srcs.iter().zip(&batch) {
+        let f = typed(src, &TYPED_VARS);
+        for r in 0..rows.b.len() {
+            let got = g.call((rows.b[r], rows.i[r], rows.l[r], rows.f[r], rows.d[r]));
+            let want = f.eval(&rows.row(r)).expect("eval");
+            assert!(
+                Value::F64(got).same(want),
+                "{src}, row {r}: {got} against {want}"
+            );
+        }
+    }
+}
+
+#[test]
 fn typed_kernels_on_every_core_agree_with_one_core() {
     let mut rng = Rng::new(0x09A7_0001);
     let rows = Rows::random(&mut rng, 50_000);
@@ -575,8 +618,8 @@ fn typed_kernels_on_every_core_agree_with_one_core() {
         "f32(d) // f + i % 7",
     ] {
         let f = typed(src, &TYPED_VARS);
-        let one = kernel(&mut jit, &f, &rows, false);
-        let every = kernel(&mut jit, &f, &rows, true);
+        let one = kernel(&mut jit, src, &f, &rows, false);
+        let every = kernel(&mut jit, src, &f, &rows, true);
         assert!(one.iter().zip(&every).all(|(a, b)| a.same(*b)), "{src}");
         for r in (0..rows.b.len()).step_by(997) {
             assert!(
@@ -612,6 +655,35 @@ fn a_typed_kernel_refuses_columns_of_the_wrong_type() {
         .compile_typed::<(f64, f64), f64>(&f)
         .expect_err("signature");
     assert!(matches!(err, Error::FormulaType { .. }), "{err}");
+}
+
+#[test]
+fn the_cache_serves_typed_formulas_and_checks_their_signature() {
+    let mut jit = Jit::new().expect("jit");
+    let vars = [("x", F64), ("n", I32)];
+    let f = typed("where(x > 0, x, 0) + n", &vars);
+    let a = jit
+        .compile_typed_cached::<(f64, i32), f64>(&f)
+        .expect("compile");
+    let b = jit
+        .compile_typed_cached::<(f64, i32), f64>(&typed(" where( x>0 ,x,(0))+n ", &vars))
+        .expect("compile");
+    assert_eq!(a.code().as_ptr(), b.code().as_ptr());
+    assert_eq!((a.call((-1.0, 4)), b.call((2.5, 4))), (4.0, 6.5));
+    let err = jit
+        .compile_typed_cached::<(f64, f64), f64>(&f)
+        .expect_err("a hit with another signature");
+    assert!(matches!(err, Error::FormulaType { .. }), "{err}");
+    // Another type is another program.
+    let c = jit
+        .compile_typed_cached::<(f64, i64), f64>(&typed(
+            "where(x > 0, x, 0) + n",
+            &[("x", F64), ("n", I64)],
+        ))
+        .expect("compile");
+    assert_ne!(a.code().as_ptr(), c.code().as_ptr());
+    let stats = jit.cache_stats();
+    assert_eq!((stats.hits, stats.misses), (2, 2));
 }
 
 /// A `Formula<T>` is the all-`T` case: its random formulas give the same values on the typed
@@ -669,14 +741,15 @@ fn single_type_formulas_agree_on_the_typed_paths() {
     }
 }
 
-/// The long run: 10^5 formulas for each of 16 seeds. `cargo test --test all -- --ignored
-/// long_proof_typed`.
+/// The long run: random typed formulas from fresh seeds until 10^5 of them were well typed,
+/// over 32 rows each. `cargo test --test all -- --ignored long_proof_typed --nocapture`.
 #[test]
 #[ignore = "the long run: minutes"]
 fn long_proof_typed_formulas_agree_on_every_path() {
-    let mut total = 0;
-    for seed in 0..16u64 {
-        total += differential(0x10_0000 + seed, 100_000 / 16, 32);
+    let (mut total, mut seed) = (0, 0x10_0000);
+    while total < 100_000 {
+        total += differential(seed, 1_000, 32);
+        seed += 1;
     }
-    println!("{total} well-typed formulas agreed on every path");
+    println!("{total} well-typed formulas from seeds 0x100000..{seed:#x} agreed on every path");
 }
