@@ -355,10 +355,8 @@ struct Parser<'a> {
     out: Vec<Node>,
     /// The type each node of `out` computes in.
     types: Vec<Ty>,
-    /// Whether each node of `out` is weak: an integer literal, or of them only.
-    weak: Vec<bool>,
-    /// The values the emitted nodes leave, as the typing sees them.
-    values: Vec<promote::Operand>,
+    /// A typed formula's typing.
+    typer: promote::Typer,
     pending: Vec<Pending>,
     nesting: usize,
     operators: usize,
@@ -391,35 +389,27 @@ impl Parser<'_> {
         }
         let ty = match self.dialect {
             Dialect::Single(t) => t,
-            Dialect::Typed => promote::node(
+            Dialect::Typed => self.typer.node(
                 node,
                 cast,
                 self.var_types,
-                &mut self.values,
                 &mut self.out,
                 &mut self.types,
-                &mut self.weak,
                 at,
             )?,
         };
         self.out.push(node);
         self.types.push(ty);
-        self.weak.push(self.values.last().is_some_and(|v| v.weak));
         Ok(())
     }
 
     /// Emits a literal: in a typed formula, an integer one takes its context's type.
     fn literal(&mut self, bits: u64, ty: Ty, weak: bool) {
         if self.dialect == Dialect::Typed {
-            self.values.push(promote::Operand {
-                ty,
-                weak,
-                start: self.out.len(),
-            });
+            self.typer.literal(ty, weak, self.out.len());
         }
         self.out.push(Node::Lit(bits));
         self.types.push(self.single().unwrap_or(ty));
-        self.weak.push(weak && self.dialect == Dialect::Typed);
     }
 
     fn open(&mut self, p: Pending, at: usize) -> Result<(), SyntaxError> {
@@ -594,8 +584,7 @@ pub(super) fn parse(
         // A node per two or three bytes of a typical formula: one allocation each, mostly.
         out: Vec::with_capacity(src.len() / 2 + 4),
         types: Vec::with_capacity(src.len() / 2 + 4),
-        weak: Vec::new(),
-        values: Vec::new(),
+        typer: promote::Typer::default(),
         pending: Vec::with_capacity(16),
         nesting: 0,
         operators: 0,
@@ -783,7 +772,7 @@ pub(super) fn parse(
     }
     let ty = match dialect {
         Dialect::Single(t) => t,
-        Dialect::Typed => promote::result(&p.values),
+        Dialect::Typed => p.typer.result(),
     };
     Ok(Program::from_postfix(
         ty,

@@ -8,14 +8,14 @@ use crate::error::{Refused, SyntaxError};
 
 /// A value the emitted nodes leave on the stack, as the typing sees it.
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct Operand {
+struct Operand {
     /// Its type; for a weak operand, the type it computes in so far (`i64`).
-    pub(crate) ty: Ty,
+    ty: Ty,
     /// An integer literal, or an expression of them only: it takes the type of what it meets.
-    pub(crate) weak: bool,
+    weak: bool,
     /// Where its nodes start in the program (they end where the next operand's start). The weak
-    /// ones among them are marked in the parser's `weak` list.
-    pub(crate) start: usize,
+    /// ones among them are marked in [`Typer`]'s `weak_nodes`.
+    start: usize,
 }
 
 /// The type two operands meet in: NumPy's `result_type` for arrays of `a` and `b`.
@@ -67,17 +67,63 @@ pub(crate) fn call(f: Func, k: Ty) -> Ty {
     }
 }
 
-/// Types `node` (whose type is `cast` for a cast) over the operands on `values`, retyping the
-/// weak ones among them in `out` and `types`; pushes its own operand and returns the type it
-/// computes in.
-pub(crate) fn node(
+/// What the typing tracks as the parser emits nodes.
+#[derive(Debug, Default)]
+pub(crate) struct Typer {
+    /// The values the emitted nodes leave.
+    values: Vec<Operand>,
+    /// Whether each emitted node is weak: an integer literal, or of them only.
+    weak_nodes: Vec<bool>,
+}
+
+impl Typer {
+    /// Records a literal emitted at `start` of type `ty` (weak for an integer literal).
+    pub(crate) fn literal(&mut self, ty: Ty, weak: bool, start: usize) {
+        self.values.push(Operand { ty, weak, start });
+        self.weak_nodes.push(weak);
+    }
+
+    /// Types `node` (whose type is `cast` for a cast) over the operands emitted last, retyping
+    /// the weak ones among them in `out` and `types`; records its own value and returns the type
+    /// it computes in.
+    pub(crate) fn node(
+        &mut self,
+        node: Node,
+        cast: Option<Ty>,
+        var_types: &[Ty],
+        out: &mut [Node],
+        types: &mut [Ty],
+        at: usize,
+    ) -> Result<Ty, Refused> {
+        let k = typed_node(
+            node,
+            cast,
+            var_types,
+            &mut self.values,
+            (out, types, &mut self.weak_nodes),
+            at,
+        )?;
+        self.weak_nodes
+            .push(self.values.last().is_some_and(|v| v.weak));
+        Ok(k)
+    }
+
+    /// The result's type: a weak result is an `i64`.
+    pub(crate) fn result(&self) -> Ty {
+        self.values.last().map_or(Ty::I64, |v| v.ty)
+    }
+}
+
+/// The program so far: its nodes, their types, and which are weak.
+type Emitted<'a> = (&'a mut [Node], &'a mut [Ty], &'a mut [bool]);
+
+/// [`Typer::node`] over the operands on `values`.
+fn typed_node(
     node: Node,
     cast: Option<Ty>,
     var_types: &[Ty],
     values: &mut Vec<Operand>,
-    out: &mut [Node],
-    types: &mut [Ty],
-    weak_nodes: &mut [bool],
+    (out, types, weak_nodes): Emitted<'_>,
     at: usize,
 ) -> Result<Ty, Refused> {
     let start = out.len();
@@ -224,9 +270,4 @@ fn meet(
         }
     }
     Ok(())
-}
-
-/// The result's type: a weak result is an `i64`.
-pub(crate) fn result(values: &[Operand]) -> Ty {
-    values.last().map_or(Ty::I64, |v| v.ty)
 }

@@ -118,6 +118,25 @@ pub(super) fn compile_all(
 
 /// Compiles `ctx.func`, one of a batch of `batch` functions: its user function `u2:k` is
 /// `imports[k]`, `u0:k` function `k` of the batch, `u1:k` math function `k` (`callees.rs`).
+/// Gives each `return` its own source location and every other instruction none, so that the
+/// code buffer records where each epilogue lies, for its unwind info (`unwind::of`). fnjit reads
+/// no other source location, and the IR kept for `ir()` is a copy made before.
+fn mark_returns(func: &mut cranelift_codegen::ir::Function) {
+    func.srclocs.clear();
+    // Relative locations need a base to mean anything; a user's IR may have set one already.
+    func.params
+        .ensure_base_srcloc(cranelift_codegen::ir::SourceLoc::new(0));
+    let returns: Vec<_> = func
+        .layout
+        .blocks()
+        .flat_map(|block| func.layout.block_insts(block))
+        .filter(|&inst| func.dfg.insts[inst].opcode().is_return())
+        .collect();
+    for (k, inst) in returns.into_iter().enumerate() {
+        func.srclocs[inst] = cranelift_codegen::ir::RelSourceLoc::new(k as u32);
+    }
+}
+
 pub(super) fn compile_one(
     isa: &dyn TargetIsa,
     ctx: &mut Context,
@@ -133,6 +152,7 @@ pub(super) fn compile_one(
         .map(|name| (name.namespace, name.index))
         .collect();
     let signature = ctx.func.signature.clone();
+    mark_returns(&mut ctx.func);
     let code = caught("compiling", || {
         ctx.compile(isa, &mut ControlPlane::default())
             .map_err(|e| Error::from(ModuleError::Compilation(e.inner)))

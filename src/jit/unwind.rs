@@ -19,6 +19,13 @@ const FRAME: (u16, Option<(u16, i64)>) = (29, Some((30, 8)));
 #[cfg(not(target_arch = "aarch64"))]
 const FRAME: (u16, Option<(u16, i64)>) = (6, None);
 
+/// The host's `ret`, its stack pointer as a DWARF register, and the CFA's offset above the stack
+/// pointer at a `ret` (the return address on x86-64's stack; nothing on AArch64).
+#[cfg(all(target_arch = "aarch64", not(windows)))]
+const RET: (&[u8], u16, u64) = (&[0xC0, 0x03, 0x5F, 0xD6], 31, 0); // ret
+#[cfg(all(not(target_arch = "aarch64"), not(windows)))]
+const RET: (&[u8], u16, u64) = (&[0xC3], 7, 8); // ret
+
 /// The unwind info of a function Cranelift compiled, in the host's format: its CFA program
 /// (DWARF, for `memory::push_fde`), or on Windows its `UNWIND_INFO`, as Cranelift's
 /// `create_unwind_info` writes it (empty for a leaf that needs none).
@@ -42,11 +49,55 @@ pub(super) fn of(isa: &dyn TargetIsa, code: &CompiledCode) -> Result<Vec<u8>, Er
         }
     }
     #[cfg(not(windows))]
-    cfa_program(isa, &code.buffer.unwind_info, Vec::new())
+    {
+        // Each `return` has its own source location (`link::mark_returns`): its epilogue, which
+        // ends with the `ret`.
+        let bytes = code.code_buffer();
+        let rets: Vec<usize> = code
+            .buffer
+            .get_srclocs_sorted()
+            .iter()
+            .filter(|l| !l.loc.is_default())
+            .filter_map(|l| {
+                let end = l.end as usize;
+                let start = end.checked_sub(RET.0.len())?;
+                (bytes.get(start..end) == Some(RET.0)).then_some(start)
+            })
+            .collect();
+        let mut program = cfa_program(isa, &code.buffer.unwind_info, Vec::new())?;
+        epilogues(&mut program, &rets);
+        Ok(program.0.finish())
+    }
 }
 
-/// Appends to `bytes` the CFA program of the function whose code buffer recorded `insts`, and
-/// returns the buffer.
+/// Describes the `ret` of each epilogue, at offsets `rets`, which Cranelift's unwind
+/// instructions leave out (they describe prologues; an exception never unwinds from an
+/// epilogue, but a profiler's signal may land on any instruction): there the frame is gone, the
+/// CFA is the stack pointer's, and every register holds its caller's value again. After the
+/// `ret`, the function's rules hold again (another block may follow).
+#[cfg(not(windows))]
+fn epilogues(program: &mut (CfaProgram, Vec<u16>), rets: &[usize]) {
+    let (fp, link) = FRAME;
+    let (ret, sp, cfa) = RET;
+    let (program, saved) = program;
+    for &at in rets {
+        program.advance(at);
+        program.remember_state();
+        program.def_cfa(sp, cfa);
+        program.restored(fp);
+        if let Some((lr, _)) = link {
+            program.restored(lr);
+        }
+        for &reg in saved.iter() {
+            program.restored(reg);
+        }
+        program.advance(at + ret.len());
+        program.restore_state();
+    }
+}
+
+/// The CFA program of the function whose code buffer recorded `insts`, appended to `bytes`, and
+/// the DWARF registers it saves besides the frame's; [`CfaProgram::finish`] gives the bytes.
 ///
 /// # Errors
 /// [`Error::Internal`] for what fnjit's settings never make Cranelift record: a register without
@@ -56,8 +107,9 @@ pub(super) fn cfa_program(
     isa: &dyn TargetIsa,
     insts: &[(CodeOffset, UnwindInst)],
     bytes: Vec<u8>,
-) -> Result<Vec<u8>, Error> {
+) -> Result<(CfaProgram, Vec<u16>), Error> {
     let (fp, link) = FRAME;
+    let mut saved = Vec::new();
     let code_align = if cfg!(target_arch = "aarch64") { 4 } else { 1 };
     let mut program = CfaProgram::new(bytes, 0, code_align);
     let dwarf = |reg: cranelift_codegen::RealReg| {
@@ -97,14 +149,18 @@ pub(super) fn cfa_program(
                 reg,
             } => {
                 program.advance(at);
-                program.saved_at(dwarf(reg)?, i64::from(clobber_offset) - clobbers_below_cfa);
+                let reg = dwarf(reg)?;
+                saved.push(reg);
+                program.saved_at(reg, i64::from(clobber_offset) - clobbers_below_cfa);
             }
             UnwindInst::RegStackOffset {
                 clobber_offset,
                 reg,
             } => {
                 program.advance(at);
-                program.value_at(dwarf(reg)?, i64::from(clobber_offset) - clobbers_below_cfa);
+                let reg = dwarf(reg)?;
+                saved.push(reg);
+                program.value_at(reg, i64::from(clobber_offset) - clobbers_below_cfa);
             }
             UnwindInst::Aarch64SetPointerAuth { .. } => {
                 return Err(Error::Internal(
@@ -113,7 +169,7 @@ pub(super) fn cfa_program(
             }
         }
     }
-    Ok(program.finish())
+    Ok((program, saved))
 }
 
 // System V's DWARF against gimli's; Windows' UNWIND_INFO is Cranelift's own bytes, proven by
@@ -186,7 +242,8 @@ mod tests {
                     let compiled = catch_unwind(AssertUnwindSafe(|| {
                         let code = ctx.compile(&*isa, &mut ControlPlane::default()).ok()?;
                         let info = code.create_unwind_info(&*isa).ok()??;
-                        let ours = cfa_program(&*isa, &code.buffer.unwind_info, Vec::new());
+                        let ours = cfa_program(&*isa, &code.buffer.unwind_info, Vec::new())
+                            .map(|(program, _)| program.finish());
                         Some((info, ours, code.code_buffer().len()))
                     }));
                     let Ok(Some((info, ours, len))) = compiled else {

@@ -122,6 +122,23 @@ impl CfaProgram {
         }
     }
 
+    /// The CFA is DWARF register `reg` plus `offset` bytes (`DW_CFA_def_cfa`).
+    pub(crate) fn def_cfa(&mut self, reg: u16, offset: u64) {
+        self.bytes.push(0x0C);
+        uleb(&mut self.bytes, u64::from(reg));
+        uleb(&mut self.bytes, offset);
+    }
+
+    /// Keeps the rules as they stand, for [`CfaProgram::restore_state`] (`DW_CFA_remember_state`).
+    pub(crate) fn remember_state(&mut self) {
+        self.bytes.push(0x0A);
+    }
+
+    /// The rules as [`CfaProgram::remember_state`] kept them (`DW_CFA_restore_state`).
+    pub(crate) fn restore_state(&mut self) {
+        self.bytes.push(0x0B);
+    }
+
     /// The buffer, with the program appended.
     pub(crate) fn finish(self) -> Vec<u8> {
         self.bytes
