@@ -1,7 +1,8 @@
-//! Formulas over one numeric type (`i32`, `i64` or `f64`) and named variables: parsed into a
-//! postfix program, interpreted (the oracle), and lowered to Cranelift IR (the JIT). Neither walks
-//! a tree recursively, so no input of any size overflows the stack. The README's grammar table
-//! is the statement of the semantics; [`Number`]'s implementations are exactly it.
+//! Formulas over one numeric type (`i32`, `i64` or `f64`) and named variables, and typed
+//! formulas that mix `bool`, `i32`, `i64`, `f32` and `f64` (`typed.rs`, `promote.rs`): parsed by
+//! one parser into one typed postfix program, interpreted (the oracle), and lowered to Cranelift
+//! IR (the JIT). Neither walks a tree recursively, so no input of any size overflows the stack.
+//! docs/language.md's tables state the semantics; [`Number`]'s implementations are exactly it.
 //!
 //! The integer types: literals (decimal or `0x` hex, read as bit patterns of the type), `( … )`;
 //! unary `-` (wrapping negation) and `~` (bitwise not); `* / %`; `+ -`; `<< >> >>>`; `&`; `^`;

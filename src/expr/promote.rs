@@ -1,7 +1,7 @@
 //! The types of a typed formula, node by node as the parser emits them: NumPy's promotion
 //! (`result_type` of arrays, as numexpr applies it), integer literals that take their context's
-//! type, and the type errors. The table is docs/language.md's "Types"; `tests/all/typed_language.rs`
-//! checks every cell of it against a table written there by hand.
+//! type, and the type errors. The table is docs/language.md's "Typed formulas";
+//! `tests/all/mixed.rs` checks every cell of it against a table written there by hand.
 
 use super::{BinOp, Func, Node, Ty, UnOp};
 use crate::error::{Refused, SyntaxError};
