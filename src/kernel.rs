@@ -3,7 +3,9 @@
 
 use crate::baseline::Shape;
 use crate::error::Error;
-use crate::expr::{Formula, Number, Ty, TypedFormula, build_kernel, kernel_lanes};
+use crate::expr::{
+    Formula, Number, Program, Semantics, Ty, TypedFormula, build_kernel, kernel_lanes,
+};
 use crate::func::{Ir, Params};
 use crate::isa::OptLevel;
 use crate::jit::{Jit, baseline_one, formula_name};
@@ -67,9 +69,28 @@ impl Jit {
             // unwind) in its own frame. It returns after `len` rows.
             return Ok(unsafe { Kernel::new(code, None, formula.vars().len(), 1) });
         }
-        // Vectors first; should Cranelift lack a vector lowering on this CPU, the scalar loop.
+        let (code, ir, lanes) = self.compile_loop(program, &formula.describe())?;
+        // SAFETY: `build_kernel` built the loop of `expr/vector.rs` for this formula: it loads
+        // one column pointer per variable from its first argument, reads rows [0, len) of each
+        // column, writes rows [0, len) of its second argument, and otherwise computes as
+        // formulas do (guarded division; calls only to fnjit's math functions, which touch no
+        // memory and never unwind). It returns after `len` rows.
+        Ok(unsafe { Kernel::new(code, Some(ir), formula.vars().len(), lanes) })
+    }
+}
+
+impl Jit {
+    /// `program`'s loop over columns (`build_kernel`), named `text` for profilers, compiled with
+    /// Cranelift: on vectors first, and should Cranelift lack a vector lowering on this CPU, the
+    /// scalar loop. Returns the code, its IR and how many rows a vector holds. Not callable by
+    /// itself: the caller wraps it in its kernel type.
+    fn compile_loop(
+        &mut self,
+        program: &Program,
+        text: &str,
+    ) -> Result<(CodeRef, Arc<Ir>, u32), Error> {
         let mut attempt = |unroll| {
-            let name = |_| formula_name("fnjit_kernel", &formula.describe());
+            let name = |_| formula_name("fnjit_kernel", text);
             self.compile_built(OptLevel::Speed, &name, |func, fctx, target| {
                 build_kernel(func, fctx, target, program, unroll)
             })
@@ -79,12 +100,7 @@ impl Jit {
             other => (other, kernel_lanes(program)),
         };
         let (code, ir) = result?;
-        // SAFETY: `build_kernel` built the loop of `expr/vector.rs` for this formula: it loads
-        // one column pointer per variable from its first argument, reads rows [0, len) of each
-        // column, writes rows [0, len) of its second argument, and otherwise computes as
-        // formulas do (guarded division; calls only to fnjit's math functions, which touch no
-        // memory and never unwind). It returns after `len` rows.
-        Ok(unsafe { Kernel::new(code, Some(ir), formula.vars().len(), lanes) })
+        Ok((code, ir, lanes))
     }
 }
 
@@ -290,16 +306,15 @@ macro_rules! each_column {
     };
 }
 
+/// The type of a slice's values.
+fn element_type<T: Semantics>(_: &[T]) -> Ty {
+    T::TY
+}
+
 impl Column<'_> {
     /// The type of its values.
     pub fn ty(&self) -> Ty {
-        match self {
-            Column::Bool(_) => Ty::Bool,
-            Column::I32(_) => Ty::I32,
-            Column::I64(_) => Ty::I64,
-            Column::F32(_) => Ty::F32,
-            Column::F64(_) => Ty::F64,
-        }
+        each_column!(Column, self, |s| element_type(s))
     }
 
     /// How many rows it has.
@@ -331,13 +346,7 @@ impl Column<'_> {
 impl<'a> ColumnMut<'a> {
     /// The type of its values.
     pub fn ty(&self) -> Ty {
-        match self {
-            ColumnMut::Bool(_) => Ty::Bool,
-            ColumnMut::I32(_) => Ty::I32,
-            ColumnMut::I64(_) => Ty::I64,
-            ColumnMut::F32(_) => Ty::F32,
-            ColumnMut::F64(_) => Ty::F64,
-        }
+        each_column!(ColumnMut, self, |s| element_type(s))
     }
 
     /// How many rows it has.
@@ -398,18 +407,7 @@ impl Jit {
     /// # Errors
     /// As [`crate::compile_inc`].
     pub fn compile_typed_kernel(&mut self, formula: &TypedFormula) -> Result<TypedKernel, Error> {
-        let program = formula.program();
-        let mut attempt = |unroll| {
-            let name = |_| formula_name("fnjit_kernel", &formula.describe());
-            self.compile_built(OptLevel::Speed, &name, |func, fctx, target| {
-                build_kernel(func, fctx, target, program, unroll)
-            })
-        };
-        let (result, lanes) = match attempt(KERNEL_UNROLL) {
-            Err(Error::Cranelift(_)) => (attempt(0), 1),
-            other => (other, kernel_lanes(program)),
-        };
-        let (code, ir) = result?;
+        let (code, ir, lanes) = self.compile_loop(formula.program(), &formula.describe())?;
         // The contract of `TypedKernel::run`: `build_kernel` built the loop of `expr/vector.rs`
         // for this program, which reads rows [0, len) of column `k` as variable `k`'s type and
         // writes rows [0, len) of the program's type to `out`, computing as `Jit::compile_typed`'s

@@ -27,18 +27,6 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
-fn cpu() -> String {
-    std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("model name"))
-                .and_then(|l| l.split(':').nth(1))
-                .map(|m| m.trim().to_owned())
-        })
-        .unwrap_or_else(|| "unknown CPU".to_owned())
-}
-
 fn main() -> Result<(), fnjit::Error> {
     let rounds: usize = std::env::args()
         .skip_while(|a| a != "--rounds")
@@ -47,7 +35,7 @@ fn main() -> Result<(), fnjit::Error> {
         .unwrap_or(21);
     println!(
         "typed formulas, medians of {rounds} interleaved rounds; {}\n",
-        cpu()
+        fnjit_cli::bench::machine()
     );
     let t = |k: usize, i: usize| ((i * (2 * k + 7)) % 4096) as f64 / 4096.0;
     let a: Vec<f64> = (0..ROWS).map(|i| t(0, i)).collect();

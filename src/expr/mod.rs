@@ -33,6 +33,7 @@ use crate::limits::MAX_VARS;
 use crate::value::Scalar;
 use cranelift_codegen::ir::{AbiParam, Signature, types};
 use cranelift_codegen::isa::CallConv;
+pub(crate) use eval::Semantics;
 pub(crate) use lower::{Args, Import, build_formula, clif_type};
 use std::marker::PhantomData;
 pub(crate) use typed::signature;

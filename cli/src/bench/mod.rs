@@ -849,7 +849,8 @@ fn phases(rounds: usize) -> Result<Vec<Row>, Failure> {
     Ok(rows)
 }
 
-fn machine() -> String {
+/// The CPU's model name and the number of cores: what every table of figures names.
+pub fn machine() -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|s| {
