@@ -154,7 +154,7 @@ pub(crate) fn emit_with<E: Emitter>(program: &Program, shape: Shape, mut out: Em
             Node::Call(Func::Sqrt) => e.unary(Unary::Sqrt, depth),
             Node::Call(f) => e.call(address(f), f.arity(), depth),
             // Single-type programs have neither: `baseline_code` takes no others.
-            Node::Cast | Node::Test(_) => {}
+            Node::Cast | Node::Test(_) | Node::Order => {}
         }
         depth = depth + 1 - node.pops();
     }

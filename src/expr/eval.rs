@@ -315,7 +315,7 @@ fn run<T: Semantics>(program: &Program, args: &[T], stack: &mut [T]) -> T {
     for &node in &program.nodes {
         match node {
             // Single-type programs have neither (`Program::single_type`).
-            Node::Cast | Node::Test(_) => {}
+            Node::Cast | Node::Test(_) | Node::Order => {}
             Node::Var(i) => {
                 stack[top] = args[usize::from(i)];
                 top += 1;
@@ -367,6 +367,7 @@ pub(super) fn eval_typed(program: &Program, args: &[Value]) -> Value {
                 pick.to(ty)
             }
             Node::Cast => operands[0].to(ty),
+            Node::Order => total_order(operands[0].to(ty)),
             _ => match ty {
                 Ty::Bool => apply::<bool>(node, operands),
                 Ty::I32 => apply::<i32>(node, operands),
@@ -395,6 +396,24 @@ fn apply<T: Semantics>(node: Node, operands: &[Value]) -> Value {
         Node::Call(f) => T::call(f, &[arg(0), arg(1)][..f.arity()]).value(),
         Node::Test(t) => Value::Bool(T::test(t, arg(0))),
         // Handled by `eval_typed`.
-        Node::Var(_) | Node::Lit(_) | Node::Select | Node::Cast => T::default().value(),
+        Node::Var(_) | Node::Lit(_) | Node::Select | Node::Cast | Node::Order => {
+            T::default().value()
+        }
+    }
+}
+
+/// `total_order(x)`: the integer that `f64::total_cmp` (or `f32`'s) compares in place of `x`.
+fn total_order(x: Value) -> Value {
+    match x {
+        Value::F32(x) => {
+            let bits = x.to_bits().cast_signed();
+            Value::I32(bits ^ ((bits >> 31).cast_unsigned() >> 1).cast_signed())
+        }
+        Value::F64(x) => {
+            let bits = x.to_bits().cast_signed();
+            Value::I64(bits ^ ((bits >> 63).cast_unsigned() >> 1).cast_signed())
+        }
+        // The typing gives it floats only.
+        other => other,
     }
 }

@@ -4,7 +4,7 @@
 //! Cranelift has no instruction for (and `%`, `**`) become calls of the very Rust functions the
 //! interpreter calls (`math.rs`), through imports that the JIT module resolves.
 
-use super::{BinOp, Callee, Func, Node, Program, REM_CALLEE, Test, Ty, UnOp, numpy_division};
+use super::{BinOp, Callee, Func, Node, Program, Test, Ty, UnOp, float_division};
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
 use cranelift_codegen::ir::{
     AbiParam, ExtFuncData, ExternalName, FuncRef, Function, InstBuilder, MemFlagsData, Signature,
@@ -192,6 +192,7 @@ impl<'a> Lower<'a> {
             Node::Call(f) => self.call(f, ops),
             Node::Cast => ops[0],
             Node::Test(t) => self.test(t, ops[0]),
+            Node::Order => self.total_order(ops[0]),
         }
     }
 
@@ -288,6 +289,21 @@ impl Lower<'_> {
             _ => IntCC::NotEqual,
         };
         self.b.ins().icmp(cc, lhs, rhs)
+    }
+
+    /// `total_order` of a float: its bits as a signed integer, the magnitude bits flipped where
+    /// the sign is set, so that negative floats count down (Rust's `total_cmp`).
+    fn total_order(&mut self, x: Value) -> Value {
+        let (t, shift) = if self.ty == Ty::F32 {
+            (types::I32, 31)
+        } else {
+            (types::I64, 63)
+        };
+        let b = &mut self.b;
+        let bits = b.ins().bitcast(t, MemFlagsData::new(), x);
+        let sign = b.ins().sshr_imm_u(bits, shift);
+        let flip = b.ins().ushr_imm_u(sign, 1);
+        b.ins().bxor(bits, flip)
     }
 
     /// `isnan`, `isinf`, `isfinite` of a float.
@@ -405,9 +421,8 @@ impl Lower<'_> {
             BinOp::Div => self.b.ins().fdiv(lhs, rhs),
             BinOp::Add => self.b.ins().fadd(lhs, rhs),
             BinOp::Sub => self.b.ins().fsub(lhs, rhs),
-            BinOp::Rem => self.call_rust(REM_CALLEE, &[lhs, rhs]),
-            BinOp::FloorDiv | BinOp::Mod => {
-                let callee = numpy_division(op, self.ty);
+            BinOp::Rem | BinOp::FloorDiv | BinOp::Mod => {
+                let callee = float_division(op, self.ty);
                 self.call_rust(callee, &[lhs, rhs])
             }
             BinOp::Pow => self.call(Func::Pow, &[lhs, rhs]),

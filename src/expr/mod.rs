@@ -450,9 +450,16 @@ impl Callee {
 /// What `%` in f64 calls (`**` calls `Func::Pow`'s callee).
 pub(crate) const REM_CALLEE: (&str, Callee) = ("fnjit_rem", Callee::Binary(math::rem));
 
-/// What `//` and `%` of floats in typed formulas call, in `ty` (f32 or f64).
-pub(crate) fn numpy_division(op: BinOp, ty: Ty) -> Import {
+/// The integer type `total_order` gives for a float of type `ty`: one of its width.
+pub(crate) fn order_key(ty: Ty) -> Ty {
+    if ty == Ty::F32 { Ty::I32 } else { Ty::I64 }
+}
+
+/// What `//`, `%` and `fmod` of floats in typed formulas call, in `ty` (f32 or f64).
+pub(crate) fn float_division(op: BinOp, ty: Ty) -> Import {
     match (op, ty) {
+        (BinOp::Rem, Ty::F32) => ("fnjit_rem_f32", Callee::Binary32(math::single::rem)),
+        (BinOp::Rem, _) => REM_CALLEE,
         (BinOp::FloorDiv, Ty::F32) => (
             "fnjit_floordiv_f32",
             Callee::Binary32(math::single::floordiv),
@@ -479,6 +486,9 @@ pub(crate) enum Node {
     Cast,
     /// `isnan`, `isinf`, `isfinite`: a `bool`.
     Test(Test),
+    /// `total_order(x)` of a float: the signed integer of its width whose order is IEEE 754's
+    /// totalOrder (Rust's `total_cmp`, Arrow's order of floats).
+    Order,
 }
 
 /// A test of a float, giving a `bool`.
@@ -509,7 +519,7 @@ impl Node {
     pub(crate) fn pops(self) -> usize {
         match self {
             Node::Var(_) | Node::Lit(_) => 0,
-            Node::Un(_) | Node::Cast | Node::Test(_) => 1,
+            Node::Un(_) | Node::Cast | Node::Test(_) | Node::Order => 1,
             Node::Bin(_) => 2,
             Node::Select => 3,
             Node::Call(f) => f.arity(),
@@ -554,6 +564,7 @@ impl Program {
         match self.nodes[k] {
             Node::Bin(op) if op.is_comparison() => Ty::Bool,
             Node::Test(_) => Ty::Bool,
+            Node::Order => order_key(self.types[k]),
             _ => self.types[k],
         }
     }
@@ -564,7 +575,10 @@ impl Program {
     pub(crate) fn single_type(&self) -> Option<Ty> {
         let t = self.ty;
         let classic = |n: &Node| match n {
-            Node::Cast | Node::Test(_) | Node::Bin(BinOp::FloorDiv | BinOp::Mod) => false,
+            Node::Cast
+            | Node::Test(_)
+            | Node::Order
+            | Node::Bin(BinOp::FloorDiv | BinOp::Mod) => false,
             Node::Bin(op) if op.is_comparison() => t == Ty::F64,
             Node::Select | Node::Call(_) => t == Ty::F64,
             _ => true,

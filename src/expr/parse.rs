@@ -295,13 +295,18 @@ enum Callable {
     Cast(Ty),
     /// `where(c, a, b)`.
     Where,
+    /// `total_order(x)`.
+    Order,
+    /// `fmod(x, y)`: `Formula<T>`'s `%`.
+    Fmod,
 }
 
 impl Callable {
     fn arity(self) -> usize {
         match self {
             Callable::Func(f) => f.arity(),
-            Callable::Test(_) | Callable::Cast(_) => 1,
+            Callable::Test(_) | Callable::Cast(_) | Callable::Order => 1,
+            Callable::Fmod => 2,
             Callable::Where => 3,
         }
     }
@@ -312,6 +317,8 @@ impl Callable {
             Callable::Test(t) => t.name(),
             Callable::Cast(t) => t.name(),
             Callable::Where => "where",
+            Callable::Order => "total_order",
+            Callable::Fmod => "fmod",
         }
     }
 
@@ -322,15 +329,20 @@ impl Callable {
             Callable::Test(t) => (Node::Test(t), None),
             Callable::Cast(t) => (Node::Cast, Some(t)),
             Callable::Where => (Node::Select, None),
+            Callable::Order => (Node::Order, None),
+            Callable::Fmod => (Node::Bin(BinOp::Rem), None),
         }
     }
 }
 
-/// The names a typed formula calls besides [`Func`]'s: `where`, the tests, the casts, and
-/// `log` (NumPy's name for `ln`).
+/// The names a typed formula calls besides [`Func`]'s: `where`, the tests, the casts, `log`
+/// (NumPy's name for `ln`), `fmod` (C's, NumPy's `fmod`) and `total_order`.
 fn typed_callable(name: &str) -> Option<Callable> {
-    if name == "where" {
-        return Some(Callable::Where);
+    match name {
+        "where" => return Some(Callable::Where),
+        "total_order" => return Some(Callable::Order),
+        "fmod" => return Some(Callable::Fmod),
+        _ => {}
     }
     if name == "log" {
         return Some(Callable::Func(Func::Ln));

@@ -39,10 +39,13 @@ pub(crate) fn binary(op: BinOp, a: Ty, b: Ty) -> Result<Ty, String> {
     let refuse = |what: &str| Err(format!("'{}' takes {what}, not {a} and {b}", op.symbol()));
     match op {
         // Arithmetic on bools counts them, in the smallest integer (numexpr's rule).
-        BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::FloorDiv | BinOp::Mod if k == Ty::Bool => {
+        // `Rem` is `fmod`.
+        BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::FloorDiv | BinOp::Mod | BinOp::Rem
+            if k == Ty::Bool =>
+        {
             Ok(Ty::I32)
         }
-        BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::FloorDiv | BinOp::Mod => Ok(k),
+        BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::FloorDiv | BinOp::Mod | BinOp::Rem => Ok(k),
         // True division: integers divide as f64.
         BinOp::Div if k.is_float() => Ok(k),
         BinOp::Div => Ok(Ty::F64),
@@ -196,10 +199,17 @@ fn typed_node(
         Node::Cast => (cast.unwrap_or(met), false),
         Node::Test(_) if met.is_float() => (met, false),
         Node::Test(_) => (Ty::F64, false),
+        Node::Order if met.is_float() => (met, false),
+        Node::Order => {
+            return Err(refuse(format!(
+                "total_order takes a float, not {met}: integers are ordered already"
+            )));
+        }
     };
     let yields = match node {
         Node::Bin(op) if op.is_comparison() => Ty::Bool,
         Node::Test(_) => Ty::Bool,
+        Node::Order => super::order_key(k),
         _ => k,
     };
     let from = values.get(first).map_or(start, |v| v.start);

@@ -65,9 +65,10 @@ pub(crate) fn show(program: &Program, names: &[String]) -> String {
             Node::Lit(bits) => {
                 let _ = write!(out, "{}", Value::from_bits(program.types[k], bits));
             }
-            Node::Cast | Node::Test(_) => {
+            Node::Cast | Node::Test(_) | Node::Order => {
                 out.push_str(match node {
                     Node::Test(t) => t.name(),
+                    Node::Order => "total_order",
                     _ => program.types[k].name(),
                 });
                 out.push('(');

@@ -218,7 +218,7 @@ impl Vector<'_, '_> {
                 }
             }
             // Single-type programs have neither.
-            Node::Cast | Node::Test(_) => self.lane_by_lane(node, args),
+            Node::Cast | Node::Test(_) | Node::Order => self.lane_by_lane(node, args),
         }
     }
 
