@@ -1,9 +1,12 @@
 //! One fused kernel in place of an expression tree: the tree's inputs in, one pass over the
-//! rows, one array out (`Kernel::eval_arrow`); and DataFusion's error where a `sqrt` argument is
-//! negative.
+//! rows, one array out (`TypedKernel::eval_arrow`); a second pass for where the result is valid
+//! when the tree reads nulls (`AND`, `CASE`, `IS NULL`, …); and DataFusion's error where a
+//! `sqrt` argument is negative.
 
-use crate::kernels::AnyKernel;
-use datafusion::arrow::array::{Array, Float64Array};
+use datafusion::arrow::array::{
+    Array, ArrayRef, BooleanArray, Float32Array, Float64Array, Int32Array, Int64Array,
+};
+use datafusion::arrow::buffer::{BooleanBuffer, NullBuffer};
 use datafusion::arrow::datatypes::{DataType, Schema};
 use datafusion::arrow::error::ArrowError;
 use datafusion::arrow::record_batch::RecordBatch;
@@ -11,11 +14,40 @@ use datafusion::common::{DataFusionError, Result, exec_datafusion_err};
 use datafusion::logical_expr::ColumnarValue;
 use datafusion::physical_expr::expressions::Column;
 use datafusion::physical_plan::PhysicalExpr;
+use fnjit::TypedKernel;
 use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
-/// A fused expression: `formula` over `inputs`, computed by `kernel`.
+/// A formula's kernels: its value, and where it is valid when that is not wherever its inputs
+/// are (`translate::Translation::valid`).
+#[derive(Clone, Debug)]
+pub(crate) struct Kernels {
+    pub(crate) value: Arc<TypedKernel>,
+    pub(crate) valid: Option<Arc<TypedKernel>>,
+}
+
+impl Kernels {
+    /// The result over `columns`: its nulls the union of theirs, and where `valid` says not.
+    fn eval(&self, columns: &[&dyn Array]) -> Result<ArrayRef> {
+        let out = self.value.eval_arrow(columns).map_err(external)?;
+        let Some(valid) = &self.valid else {
+            return Ok(out);
+        };
+        let valid = valid.eval_arrow(columns).map_err(external)?;
+        let valid = valid
+            .as_any()
+            .downcast_ref::<BooleanArray>()
+            .ok_or_else(|| internal("a validity formula that is not bool"))?;
+        let nulls = NullBuffer::union(
+            NullBuffer::union(out.nulls(), valid.nulls()).as_ref(),
+            Some(&NullBuffer::new(valid.values().clone())),
+        );
+        with_nulls(&out, nulls)
+    }
+}
+
+/// A fused expression: `formula` over `inputs`.
 #[derive(Clone, Debug)]
 pub(crate) struct FusedExpr {
     /// The formula as fnjit reads it, over the names in `vars`.
@@ -23,7 +55,11 @@ pub(crate) struct FusedExpr {
     pub(crate) vars: Vec<String>,
     /// One input per variable: the columns the tree reads, and its subtrees DataFusion computes.
     pub(crate) inputs: Vec<Arc<dyn PhysicalExpr>>,
-    pub(crate) kernel: Arc<AnyKernel>,
+    /// The kernels for a batch whose inputs have no nulls, or whose tree reads none.
+    pub(crate) plain: Kernels,
+    /// For a tree that reads nulls, the kernels for a batch with some: over the inputs' values
+    /// and then one `bool` per input, where it is valid.
+    pub(crate) with_nulls: Option<Kernels>,
     /// The tree's `sqrt` arguments.
     pub(crate) checks: Vec<SqrtCheck>,
     /// The replaced tree's type and nullability, kept so that the plan's schema is unchanged.
@@ -31,11 +67,11 @@ pub(crate) struct FusedExpr {
     pub(crate) nullable: bool,
 }
 
-/// A `sqrt` argument as a kernel of its own (`translate::Check`), computed only for a batch
-/// whose result has a NaN: DataFusion errors where it is negative and not null.
+/// A `sqrt` argument as a kernel of its own (`translate::Check`: `arg < 0`), computed only for
+/// a batch whose result has a NaN: DataFusion errors where it is true and not null.
 #[derive(Clone, Debug)]
 pub(crate) struct SqrtCheck {
-    pub(crate) kernel: Arc<AnyKernel>,
+    pub(crate) kernel: Arc<TypedKernel>,
     /// The inputs it reads, as indices into the fused expression's.
     pub(crate) reads: Vec<usize>,
 }
@@ -45,11 +81,11 @@ impl FusedExpr {
     fn check_sqrt(&self, columns: &[&dyn Array]) -> Result<()> {
         for check in &self.checks {
             let reads: Vec<&dyn Array> = check.reads.iter().map(|&k| columns[k]).collect();
-            let arg = check.kernel.eval_arrow(&reads).map_err(external)?;
-            let negative = arg
+            let negative = check.kernel.eval_arrow(&reads).map_err(external)?;
+            let negative = negative
                 .as_any()
-                .downcast_ref::<Float64Array>()
-                .is_some_and(|arg| arg.iter().any(|v| v.is_some_and(|v| v < 0.0)));
+                .downcast_ref::<BooleanArray>()
+                .is_some_and(|n| n.true_count() > 0);
             if negative {
                 // Built as DataFusion's `sqrt` builds it (datafusion-functions' math macros).
                 let e = exec_datafusion_err!("cannot take square root of a negative number");
@@ -62,14 +98,56 @@ impl FusedExpr {
 
 /// Whether any value is NaN, null rows included; without a branch inside each chunk, so that it
 /// vectorizes.
-fn has_nan(values: &[f64]) -> bool {
-    values
-        .chunks(256)
-        .any(|chunk| chunk.iter().fold(false, |nan, v| nan | v.is_nan()))
+fn has_nan(out: &dyn Array) -> bool {
+    fn any<T: Copy>(values: &[T], nan: impl Fn(T) -> bool) -> bool {
+        values
+            .chunks(256)
+            .any(|chunk| chunk.iter().fold(false, |found, &v| found | nan(v)))
+    }
+    let any_ref = out.as_any();
+    if let Some(a) = any_ref.downcast_ref::<Float64Array>() {
+        any(a.values(), f64::is_nan)
+    } else if let Some(a) = any_ref.downcast_ref::<Float32Array>() {
+        any(a.values(), f32::is_nan)
+    } else {
+        false
+    }
+}
+
+/// `array`'s values without its nulls: what a kernel reads beside each input's validity.
+fn values_only(array: &dyn Array) -> Result<ArrayRef> {
+    with_nulls(array, None)
+}
+
+/// `array` with `nulls` in place of its own.
+fn with_nulls(array: &dyn Array, nulls: Option<NullBuffer>) -> Result<ArrayRef> {
+    let any = array.as_any();
+    macro_rules! rebuild {
+        ($($t:ty),*) => {$(
+            if let Some(a) = any.downcast_ref::<$t>() {
+                return Ok(Arc::new(<$t>::new(a.values().clone(), nulls)));
+            }
+        )*};
+    }
+    rebuild!(BooleanArray, Int32Array, Int64Array, Float32Array, Float64Array);
+    Err(internal("a kernel's column of a type it does not take"))
+}
+
+/// Where `array` is valid, as a `bool` column without nulls.
+fn validity(array: &dyn Array) -> ArrayRef {
+    let valid = match array.nulls() {
+        Some(nulls) => nulls.inner().clone(),
+        None => BooleanBuffer::new_set(array.len()),
+    };
+    Arc::new(BooleanArray::new(valid, None))
 }
 
 fn external(e: fnjit::Error) -> DataFusionError {
     DataFusionError::External(Box::new(e))
+}
+
+fn internal(what: &str) -> DataFusionError {
+    DataFusionError::Internal(format!("fnjit: {what}"))
 }
 
 impl PartialEq for FusedExpr {
@@ -122,15 +200,20 @@ impl PhysicalExpr for FusedExpr {
             .map(|c| c.evaluate(batch)?.into_array(rows))
             .collect::<Result<Vec<_>>>()?;
         let columns: Vec<&dyn Array> = arrays.iter().map(|a| a.as_ref()).collect();
-        let out = self.kernel.eval_arrow(&columns).map_err(external)?;
-        if !self.checks.is_empty() {
-            let values = out
-                .as_any()
-                .downcast_ref::<Float64Array>()
-                .map(|a| a.values());
-            if values.is_some_and(|v| has_nan(v)) {
-                self.check_sqrt(&columns)?;
+        let out = match &self.with_nulls {
+            Some(kernels) if columns.iter().any(|c| c.null_count() > 0) => {
+                let mut read = columns
+                    .iter()
+                    .map(|c| values_only(*c))
+                    .collect::<Result<Vec<_>>>()?;
+                read.extend(columns.iter().map(|c| validity(*c)));
+                let read: Vec<&dyn Array> = read.iter().map(|a| a.as_ref()).collect();
+                kernels.eval(&read)?
             }
+            _ => self.plain.eval(&columns)?,
+        };
+        if !self.checks.is_empty() && has_nan(out.as_ref()) {
+            self.check_sqrt(&columns)?;
         }
         Ok(ColumnarValue::Array(out))
     }

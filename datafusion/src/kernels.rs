@@ -1,9 +1,7 @@
 //! Compiled kernels, cached by formula: one Cranelift compile per distinct expression, however
 //! many partitions, batches and queries evaluate it.
 
-use crate::translate::Ty;
-use datafusion::arrow::array::{Array, ArrayRef};
-use fnjit::{Formula, Jit, Kernel, Strategy};
+use fnjit::{Formula, Jit, Strategy, Ty, TypedFormula, TypedKernel};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -11,31 +9,22 @@ use std::sync::{Arc, Mutex, PoisonError};
 /// without end, and a kernel holds a page of code).
 const CAPACITY: usize = 4096;
 
-/// A kernel of one of the column types.
-#[derive(Debug)]
-pub(crate) enum AnyKernel {
-    F64(Kernel<f64>),
-    I64(Kernel<i64>),
-    I32(Kernel<i32>),
+/// The language a formula is written in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) enum Language {
+    /// A typed formula (the rule's translations).
+    Typed,
+    /// A `Formula<f64>` (the `fnjit(…)` function's), as its typed program.
+    F64,
 }
 
-impl AnyKernel {
-    pub(crate) fn eval_arrow(&self, columns: &[&dyn Array]) -> Result<ArrayRef, fnjit::Error> {
-        match self {
-            AnyKernel::F64(k) => k.eval_arrow(columns),
-            AnyKernel::I64(k) => k.eval_arrow(columns),
-            AnyKernel::I32(k) => k.eval_arrow(columns),
-        }
-    }
-}
-
-type Key = (Ty, String, Vec<String>);
+type Key = (Language, String, Vec<(String, Ty)>);
 
 /// The cache, with the compiler it fills itself with.
 #[derive(Debug, Default)]
 pub(crate) struct Kernels {
     jit: Mutex<Option<Jit>>,
-    map: Mutex<HashMap<Key, Arc<AnyKernel>>>,
+    map: Mutex<HashMap<Key, Arc<TypedKernel>>>,
 }
 
 impl Kernels {
@@ -43,11 +32,11 @@ impl Kernels {
     /// queries this serves run over many rows).
     pub(crate) fn get(
         &self,
-        ty: Ty,
+        language: Language,
         text: &str,
-        vars: &[String],
-    ) -> Result<Arc<AnyKernel>, fnjit::Error> {
-        let key = (ty, text.to_owned(), vars.to_vec());
+        vars: &[(String, Ty)],
+    ) -> Result<Arc<TypedKernel>, fnjit::Error> {
+        let key = (language, text.to_owned(), vars.to_vec());
         // A panic while a lock was held cannot have left either half-written: fnjit turns
         // Cranelift's panics into errors, and the map is only read, inserted into or cleared.
         if let Some(k) = self
@@ -58,18 +47,23 @@ impl Kernels {
         {
             return Ok(Arc::clone(k));
         }
-        let vars: Vec<&str> = vars.iter().map(String::as_str).collect();
+        let formula = match language {
+            Language::Typed => {
+                let vars: Vec<(&str, Ty)> = vars.iter().map(|(n, t)| (n.as_str(), *t)).collect();
+                TypedFormula::parse(text, &vars)?
+            }
+            Language::F64 => {
+                let names: Vec<&str> = vars.iter().map(|(n, _)| n.as_str()).collect();
+                Formula::<f64>::parse(text, &names)?.typed()
+            }
+        };
         let kernel = {
             let mut jit = self.jit.lock().unwrap_or_else(PoisonError::into_inner);
             let jit = match &mut *jit {
                 Some(jit) => jit,
                 slot => slot.insert(Jit::with_strategy(Strategy::Optimizing)?),
             };
-            Arc::new(match ty {
-                Ty::F64 => AnyKernel::F64(jit.compile_kernel(&Formula::parse(text, &vars)?)?),
-                Ty::I64 => AnyKernel::I64(jit.compile_kernel(&Formula::parse(text, &vars)?)?),
-                Ty::I32 => AnyKernel::I32(jit.compile_kernel(&Formula::parse(text, &vars)?)?),
-            })
+            Arc::new(jit.compile_typed_kernel(&formula)?)
         };
         let mut map = self.map.lock().unwrap_or_else(PoisonError::into_inner);
         if map.len() >= CAPACITY {
@@ -94,19 +88,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn each_formula_compiles_once_per_type_and_variables() {
+    fn each_formula_compiles_once_per_language_and_variables() {
         let kernels = Kernels::default();
-        let vars = ["a".to_owned(), "b".to_owned()];
-        let first = kernels.get(Ty::F64, "a * b", &vars).expect("compile");
-        let again = kernels.get(Ty::F64, "a * b", &vars).expect("cached");
+        let vars = [("a".to_owned(), Ty::F64), ("b".to_owned(), Ty::F64)];
+        let first = kernels.get(Language::Typed, "a * b", &vars).expect("compile");
+        let again = kernels.get(Language::Typed, "a * b", &vars).expect("cached");
         assert!(Arc::ptr_eq(&first, &again));
         assert_eq!(kernels.len(), 1);
-        kernels.get(Ty::I64, "a * b", &vars).expect("compile");
-        kernels.get(Ty::F64, "b * a", &vars).expect("compile");
-        let swapped = ["b".to_owned(), "a".to_owned()];
-        kernels.get(Ty::F64, "a * b", &swapped).expect("compile");
-        assert_eq!(kernels.len(), 4);
-        assert!(kernels.get(Ty::F64, "a *", &vars).is_err());
-        assert_eq!(kernels.len(), 4);
+        kernels.get(Language::F64, "a * b", &vars).expect("compile");
+        kernels.get(Language::Typed, "b * a", &vars).expect("compile");
+        let swapped = [vars[1].clone(), vars[0].clone()];
+        kernels.get(Language::Typed, "a * b", &swapped).expect("compile");
+        let ints = [("a".to_owned(), Ty::I32), ("b".to_owned(), Ty::I64)];
+        let mixed = kernels.get(Language::Typed, "a * b", &ints).expect("compile");
+        assert_eq!(mixed.ty(), Ty::I64);
+        assert_eq!(kernels.len(), 5);
+        assert!(kernels.get(Language::Typed, "a *", &vars).is_err());
+        assert_eq!(kernels.len(), 5);
     }
 }

@@ -1,9 +1,9 @@
 //! `JitExpressions`: the physical optimizer rule that puts fused kernels in projections and
 //! filters.
 
-use crate::fused::{FusedExpr, SqrtCheck};
-use crate::kernels::Kernels;
-use crate::translate::translate;
+use crate::fused::{self, FusedExpr, SqrtCheck};
+use crate::kernels::{Kernels, Language};
+use crate::translate::{Translation, Validity, translate};
 use datafusion::arrow::datatypes::Schema;
 use datafusion::common::Result;
 use datafusion::common::config::ConfigOptions;
@@ -12,6 +12,7 @@ use datafusion::physical_optimizer::PhysicalOptimizerRule;
 use datafusion::physical_plan::filter::{FilterExec, FilterExecBuilder};
 use datafusion::physical_plan::projection::{ProjectionExec, ProjectionExpr};
 use datafusion::physical_plan::{ExecutionPlan, PhysicalExpr};
+use fnjit::Ty;
 use std::sync::Arc;
 
 /// Replaces each maximal expression tree of a projection or a filter that fnjit computes bit for
@@ -112,30 +113,29 @@ impl JitExpressions {
     /// `expr` as one kernel, if its root translates, it has an operator, and it has an input.
     /// The subtrees it leaves to DataFusion are rewritten in turn.
     fn fuse(&self, expr: &Arc<dyn PhysicalExpr>, schema: &Schema) -> Option<Arc<dyn PhysicalExpr>> {
-        let by_name = translate(expr, schema, true)?;
-        if by_name.operators == 0 || by_name.inputs.is_empty() {
-            return None;
-        }
         // Columns by name read best in a plan; a name fnjit cannot take as a variable (a
         // function's, a duplicate, not an identifier) falls back to the column's index.
-        let (t, kernel) = match self.kernels.get(by_name.ty, &by_name.text, &by_name.vars) {
-            Ok(kernel) => (by_name, kernel),
-            Err(_) => {
-                let by_index = translate(expr, schema, false)?;
-                let kernel = self
-                    .kernels
-                    .get(by_index.ty, &by_index.text, &by_index.vars)
-                    .ok()?;
-                (by_index, kernel)
-            }
+        let (by_name, t, plain) = [true, false].into_iter().find_map(|by_name| {
+            let t = translate(expr, schema, by_name, Validity::Assumed)?;
+            let plain = self.kernels_of(&t)?;
+            Some((by_name, t, plain))
+        })?;
+        if t.operators == 0 || t.inputs.is_empty() {
+            return None;
+        }
+        let with_nulls = if t.sensitive {
+            let read = translate(expr, schema, by_name, Validity::Read)?;
+            Some(self.kernels_of(&read)?)
+        } else {
+            None
         };
         let checks = t
             .checks
             .iter()
             .map(|check| {
-                let vars: Vec<String> = check.reads.iter().map(|&k| t.vars[k].clone()).collect();
-                let kernel = self.kernels.get(t.ty, &check.text, &vars).ok()?;
-                Some(SqrtCheck {
+                let vars: Vec<_> = check.reads.iter().map(|&k| t.vars[k].clone()).collect();
+                let kernel = self.kernels.get(Language::Typed, &check.text, &vars).ok()?;
+                (kernel.ty() == Ty::Bool).then(|| SqrtCheck {
                     kernel,
                     reads: check.reads.clone(),
                 })
@@ -151,12 +151,25 @@ impl JitExpressions {
             .collect();
         Some(Arc::new(FusedExpr {
             formula: t.text,
-            vars: t.vars,
+            vars: t.vars.into_iter().map(|(name, _)| name).collect(),
             inputs,
-            kernel,
+            plain,
+            with_nulls,
             checks,
             data_type: expr.data_type(schema).ok()?,
             nullable: expr.nullable(schema).ok()?,
         }))
+    }
+
+    /// The kernels of a translation, if fnjit takes it and computes the tree's type.
+    fn kernels_of(&self, t: &Translation) -> Option<fused::Kernels> {
+        let vars = &t.vars;
+        let value = self.kernels.get(Language::Typed, &t.text, vars).ok()?;
+        let valid = match &t.valid {
+            Some(text) => Some(self.kernels.get(Language::Typed, text, vars).ok()?),
+            None => None,
+        };
+        let typed = value.ty() == t.ty && valid.as_ref().is_none_or(|v| v.ty() == Ty::Bool);
+        typed.then_some(fused::Kernels { value, valid })
     }
 }

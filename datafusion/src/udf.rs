@@ -1,8 +1,7 @@
 //! `fnjit('formula', a, b, …)`: a formula of fnjit's language as a SQL function, its variables
 //! bound to the arguments by their names.
 
-use crate::kernels::Kernels;
-use crate::translate::Ty;
+use crate::kernels::{Kernels, Language};
 use datafusion::arrow::array::Array;
 use datafusion::arrow::datatypes::{DataType, Field, FieldRef};
 use datafusion::common::{DataFusionError, Result, ScalarValue, exec_err, plan_err};
@@ -123,9 +122,11 @@ impl ScalarUDFImpl for FormulaUdf {
                 .map_err(fnjit_error)?;
             return Ok(ColumnarValue::Scalar(ScalarValue::Float64(Some(value))));
         }
+        let vars: Vec<(String, fnjit::Ty)> =
+            vars.into_iter().map(|v| (v, fnjit::Ty::F64)).collect();
         let kernel = self
             .kernels
-            .get(Ty::F64, text, &vars)
+            .get(Language::F64, text, &vars)
             .map_err(fnjit_error)?;
         let arrays = values
             .iter()

@@ -60,11 +60,13 @@ impl Ty {
     /// Every type, in promotion order.
     pub const ALL: [Ty; 5] = [Ty::Bool, Ty::I32, Ty::I64, Ty::F32, Ty::F64];
 
-    fn is_int(self) -> bool {
+    /// Whether it is `i32` or `i64`.
+    pub fn is_int(self) -> bool {
         matches!(self, Ty::I32 | Ty::I64)
     }
 
-    fn is_float(self) -> bool {
+    /// Whether it is `f32` or `f64`.
+    pub fn is_float(self) -> bool {
         matches!(self, Ty::F32 | Ty::F64)
     }
 
