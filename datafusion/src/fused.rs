@@ -50,7 +50,8 @@ impl Kernels {
 /// A fused expression: `formula` over `inputs`.
 #[derive(Clone, Debug)]
 pub(crate) struct FusedExpr {
-    /// The formula as fnjit reads it, over the names in `vars`.
+    /// The formula as fnjit reads it, over the names in `vars` (and, for a tree that reads
+    /// nulls, `valid0`, `valid1`, …, where each input is valid).
     pub(crate) formula: String,
     pub(crate) vars: Vec<String>,
     /// One input per variable: the columns the tree reads, and its subtrees DataFusion computes.

@@ -123,11 +123,13 @@ impl JitExpressions {
         if t.operators == 0 || t.inputs.is_empty() {
             return None;
         }
-        let with_nulls = if t.sensitive {
+        // A tree that reads nulls shows its formula over the inputs' validity (`valid0`, …).
+        let (formula, with_nulls) = if t.sensitive {
             let read = translate(expr, schema, by_name, Validity::Read)?;
-            Some(self.kernels_of(&read)?)
+            let kernels = self.kernels_of(&read)?;
+            (read.text, Some(kernels))
         } else {
-            None
+            (t.text.clone(), None)
         };
         let checks = t
             .checks
@@ -150,7 +152,7 @@ impl JitExpressions {
             })
             .collect();
         Some(Arc::new(FusedExpr {
-            formula: t.text,
+            formula,
             vars: t.vars.into_iter().map(|(name, _)| name).collect(),
             inputs,
             plain,

@@ -12,6 +12,9 @@ use fnjit::check::F64_EDGES;
 use fnjit_datafusion::datafusion;
 use std::sync::Arc;
 
+#[path = "differential/mixed.rs"]
+mod mixed;
+
 const ROWS: usize = 3000;
 
 /// SplitMix64.
@@ -214,8 +217,7 @@ fn f64_projections_and_filters_are_datafusions_bit_for_bit() {
             let (error, fuses) = compare(&plain, &jit, &sql).await;
             fused += usize::from(fuses);
             errors += usize::from(error);
-            // The same tree in a filter, under a comparison that stays DataFusion's. Rows where
-            // it is NaN are left out: arrow compares by totalOrder, which reads a NaN's sign, and
+            // The same tree in a filter, under a comparison. Rows where it is NaN are left out: arrow compares by totalOrder, which reads a NaN's sign, and
             // which of two NaN operands an operation returns is the machine code's choice (Rust
             // leaves it unspecified), in DataFusion's kernels as in fnjit's (the crate's docs).
             let sql = format!("SELECT a FROM t WHERE ({expr}) > 0.5 AND NOT isnan({expr})");
