@@ -38,7 +38,7 @@ mod value;
 
 pub use debug::DebugTools;
 pub use error::Error;
-pub use evaluator::{Evaluator, Tier};
+pub use evaluator::{Evaluator, Tier, TypedEvaluator};
 pub use expr::{Expr, Formula, Number, Ty, TypedFormula, Value, eval_expr, eval_formula};
 pub use func::{FnRef, Function, Params};
 pub use jit::{Jit, JitFunction, Strategy, compile_expr, compile_formula, compile_inc};

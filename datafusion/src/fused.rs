@@ -22,12 +22,12 @@ use std::sync::Arc;
 /// A formula's kernels: its value, and where it is valid when that is not wherever its inputs
 /// are (`translate::Translation::valid`).
 #[derive(Clone, Debug)]
-pub(crate) struct Kernels {
+pub(crate) struct Compiled {
     pub(crate) value: Arc<TypedKernel>,
     pub(crate) valid: Option<Arc<TypedKernel>>,
 }
 
-impl Kernels {
+impl Compiled {
     /// The result over `columns`: its nulls the union of theirs, and where `valid` says not.
     fn eval(&self, columns: &[&dyn Array]) -> Result<ArrayRef> {
         let out = self.value.eval_arrow(columns).map_err(external)?;
@@ -57,10 +57,10 @@ pub(crate) struct FusedExpr {
     /// One input per variable: the columns the tree reads, and its subtrees DataFusion computes.
     pub(crate) inputs: Vec<Arc<dyn PhysicalExpr>>,
     /// The kernels for a batch whose inputs have no nulls, or whose tree reads none.
-    pub(crate) plain: Kernels,
+    pub(crate) plain: Compiled,
     /// For a tree that reads nulls, the kernels for a batch with some: over the inputs' values
     /// and then one `bool` per input, where it is valid.
-    pub(crate) with_nulls: Option<Kernels>,
+    pub(crate) with_nulls: Option<Compiled>,
     /// The tree's `sqrt` arguments.
     pub(crate) checks: Vec<SqrtCheck>,
     /// The replaced tree's type and nullability, kept so that the plan's schema is unchanged.
@@ -130,7 +130,13 @@ fn with_nulls(array: &dyn Array, nulls: Option<NullBuffer>) -> Result<ArrayRef> 
             }
         )*};
     }
-    rebuild!(BooleanArray, Int32Array, Int64Array, Float32Array, Float64Array);
+    rebuild!(
+        BooleanArray,
+        Int32Array,
+        Int64Array,
+        Float32Array,
+        Float64Array
+    );
     Err(internal("a kernel's column of a type it does not take"))
 }
 

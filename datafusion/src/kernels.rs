@@ -91,16 +91,26 @@ mod tests {
     fn each_formula_compiles_once_per_language_and_variables() {
         let kernels = Kernels::default();
         let vars = [("a".to_owned(), Ty::F64), ("b".to_owned(), Ty::F64)];
-        let first = kernels.get(Language::Typed, "a * b", &vars).expect("compile");
-        let again = kernels.get(Language::Typed, "a * b", &vars).expect("cached");
+        let first = kernels
+            .get(Language::Typed, "a * b", &vars)
+            .expect("compile");
+        let again = kernels
+            .get(Language::Typed, "a * b", &vars)
+            .expect("cached");
         assert!(Arc::ptr_eq(&first, &again));
         assert_eq!(kernels.len(), 1);
         kernels.get(Language::F64, "a * b", &vars).expect("compile");
-        kernels.get(Language::Typed, "b * a", &vars).expect("compile");
+        kernels
+            .get(Language::Typed, "b * a", &vars)
+            .expect("compile");
         let swapped = [vars[1].clone(), vars[0].clone()];
-        kernels.get(Language::Typed, "a * b", &swapped).expect("compile");
+        kernels
+            .get(Language::Typed, "a * b", &swapped)
+            .expect("compile");
         let ints = [("a".to_owned(), Ty::I32), ("b".to_owned(), Ty::I64)];
-        let mixed = kernels.get(Language::Typed, "a * b", &ints).expect("compile");
+        let mixed = kernels
+            .get(Language::Typed, "a * b", &ints)
+            .expect("compile");
         assert_eq!(mixed.ty(), Ty::I64);
         assert_eq!(kernels.len(), 5);
         assert!(kernels.get(Language::Typed, "a *", &vars).is_err());

@@ -7,18 +7,31 @@
 //! - [`formula_udf`] is the SQL function `fnjit('a * b + sin(a)', a, b)`.
 //! - [`context`] is a `SessionContext` with both installed.
 //!
-//! What fuses: columns, literals, `+ - *` and negation over `Float64`, `Int64` or `Int32` (integer
-//! arithmetic wraps, as DataFusion's does unless it fails on overflow), `/` and `%` over
-//! `Float64`, the `Float64` functions DataFusion computes with the same Rust method fnjit calls:
-//! `abs acos asin atan atan2 cbrt cos cosh exp ln log2 log10 sin sinh tan tanh`, and `sqrt`, with
-//! DataFusion's error where its argument is negative and not null (checked only for a batch
-//! whose result has a NaN, which a negative argument always leaves). What stays DataFusion's,
-//! because its meaning differs: comparisons and `CASE` (arrow orders floats by IEEE totalOrder,
-//! NaN above every number and -0 below +0; fnjit compares by IEEE `<`), integer `/` and `%`
-//! (DataFusion errors on a zero divisor), casts, and every other function. Such a node inside a
-//! fused tree becomes one of the kernel's inputs, computed by DataFusion as before (`EXPLAIN`
-//! shows `fnjit(c * in0; in0 = signum(a))`). A row is null where any input is null, as
-//! DataFusion's arithmetic makes it.
+//! What fuses, over `Boolean`, `Int32`, `Int64`, `Float32` and `Float64` and their mixes (each
+//! tree becomes one typed fnjit formula, `fnjit::TypedKernel`):
+//! - columns, literals and `NULL`; `+ - *` and negation (integer arithmetic wraps, as
+//!   DataFusion's does unless it fails on overflow), and for floats `/` and `%`;
+//! - comparisons: floats by IEEE totalOrder, as Arrow orders them, after -0 is made +0, as
+//!   DataFusion does (so `-0 = 0`, and NaN is above every number);
+//! - `AND`, `OR`, `NOT`, `IS NULL`, `IS NOT NULL` and `CASE WHEN … THEN … ELSE … END`, by SQL's
+//!   three-valued logic: `NULL AND false` is false; a `CASE` takes its first `WHEN` that is true;
+//! - the casts that cannot fail: integers to floats, `Int32` to `Int64`, `Float32` to and from
+//!   `Float64`;
+//! - the float functions DataFusion computes with the same Rust method fnjit calls: `abs acos
+//!   asin atan atan2 cbrt cos cosh exp ln log2 log10 sin sinh tan tanh`, and `sqrt`, with
+//!   DataFusion's error where its argument is negative and not null (checked only for a batch
+//!   whose result has a NaN, which a negative argument always leaves).
+//!
+//! So a filter such as `WHERE a * b > c AND n < 10` runs fused, its predicate included. What
+//! stays DataFusion's, because its meaning differs: integer `/` and `%` (DataFusion errors on a
+//! zero divisor), casts that can fail (floats to integers, `Int64` to `Int32`), `CASE x WHEN`,
+//! and every other function. Such a node inside a fused tree becomes one of the kernel's
+//! inputs, computed by DataFusion as before (`EXPLAIN` shows `fnjit(c * in0; in0 =
+//! signum(a))`), except where DataFusion computes it on some rows only (a `THEN`, an `ELSE`, a
+//! later `WHEN`, the right side of `AND`/`OR`): there the node above it stays DataFusion's too.
+//! A row is null where any input is null, as DataFusion's arithmetic makes it; a tree with
+//! `AND`, `OR`, `CASE` or `IS NULL` computes where it is valid with a second formula over each
+//! input's validity (`valid0`, `valid1`, … in `EXPLAIN`), for batches that have nulls.
 //!
 //! Results are DataFusion's bit for bit, with one exception: which NaN a NaN is. When both
 //! operands of an operation are NaN, which one the result carries is the machine code's choice

@@ -19,9 +19,9 @@ use std::sync::Arc;
 /// bit as DataFusion does with one fused kernel, compiled by Cranelift and cached by formula.
 ///
 /// A tree is fused when it has at least one operator or function; what it can fuse is listed in
-/// the crate's documentation. Anything else stays as it was: a comparison on top of two fused
-/// sides keeps DataFusion's comparison, and a `signum` inside a fused tree becomes one of its
-/// inputs, computed by DataFusion. In `EXPLAIN` a fused tree reads `fnjit(formula)`, with its
+/// the crate's documentation. Anything else stays as it was: an integer division on top of two
+/// fused sides keeps DataFusion's division, and a `signum` inside a fused tree becomes one of
+/// its inputs, computed by DataFusion. In `EXPLAIN` a fused tree reads `fnjit(formula)`, with its
 /// inputs other than columns after it (`fnjit(a * in0; in0 = signum(b))`).
 #[derive(Debug, Default)]
 pub struct JitExpressions {
@@ -164,7 +164,7 @@ impl JitExpressions {
     }
 
     /// The kernels of a translation, if fnjit takes it and computes the tree's type.
-    fn kernels_of(&self, t: &Translation) -> Option<fused::Kernels> {
+    fn kernels_of(&self, t: &Translation) -> Option<fused::Compiled> {
         let vars = &t.vars;
         let value = self.kernels.get(Language::Typed, &t.text, vars).ok()?;
         let valid = match &t.valid {
@@ -172,6 +172,6 @@ impl JitExpressions {
             None => None,
         };
         let typed = value.ty() == t.ty && valid.as_ref().is_none_or(|v| v.ty() == Ty::Bool);
-        typed.then_some(fused::Kernels { value, valid })
+        typed.then_some(fused::Compiled { value, valid })
     }
 }

@@ -34,9 +34,10 @@ pub(crate) fn clif_type(ty: Ty) -> Type {
 pub(crate) enum Args {
     /// One parameter per variable: `fn(T, …) -> T`.
     Registers,
-    /// One pointer parameter to the variables in order, as a `[T]` lies in memory:
-    /// `fn(*const T) -> T` (for [`crate::Evaluator`], whose arguments come as a slice; a
-    /// single-type program's).
+    /// One pointer parameter to the variables in order, variable `i` at `i` times
+    /// [`Program::arg_slot`] bytes, in its type's width: `fn(*const T) -> T` as a `[T]` lies in
+    /// memory for a single-type program, one 8-byte slot per variable otherwise (for
+    /// [`crate::Evaluator`] and [`crate::TypedEvaluator`], whose arguments come as a slice).
     Memory,
 }
 
@@ -72,8 +73,10 @@ pub(crate) fn build_formula(
         Args::Registers => b.block_params(block).to_vec(),
         Args::Memory => {
             let base = b.block_params(block)[0];
-            // Aligned (a `[T]` is), and valid for every variable: the caller checked the length.
+            // Aligned (a `[T]` or `[u64]` is), and valid for every variable: the caller checked
+            // the length.
             let flags = MemFlagsData::trusted();
+            let slot = program.arg_slot();
             program
                 .var_types
                 .iter()
@@ -81,8 +84,7 @@ pub(crate) fn build_formula(
                 // At most MAX_VARS (65,535) variables of 8 bytes: the offset fits an i32.
                 .map(|(i, &v)| {
                     let t = clif_type(v);
-                    b.ins()
-                        .load(t, flags, base, (i * t.bytes() as usize) as i32)
+                    b.ins().load(t, flags, base, (i * slot) as i32)
                 })
                 .collect()
         }

@@ -577,10 +577,9 @@ impl Program {
     pub(crate) fn single_type(&self) -> Option<Ty> {
         let t = self.ty;
         let classic = |n: &Node| match n {
-            Node::Cast
-            | Node::Test(_)
-            | Node::Order
-            | Node::Bin(BinOp::FloorDiv | BinOp::Mod) => false,
+            Node::Cast | Node::Test(_) | Node::Order | Node::Bin(BinOp::FloorDiv | BinOp::Mod) => {
+                false
+            }
             Node::Bin(op) if op.is_comparison() => t == Ty::F64,
             Node::Select | Node::Call(_) => t == Ty::F64,
             _ => true,
@@ -590,6 +589,16 @@ impl Program {
             && self.types.iter().all(|&v| v == t)
             && self.nodes.iter().all(classic);
         one.then_some(t)
+    }
+
+    /// The bytes between two variables read from memory (`Args::Memory`): a `T`'s for a
+    /// single-type program, as a `[T]` holds them, and 8 otherwise, each variable in the first
+    /// bytes of its slot.
+    pub(crate) fn arg_slot(&self) -> usize {
+        match self.single_type() {
+            Some(Ty::I32) => 4,
+            _ => 8,
+        }
     }
 
     /// How many operators (and function calls) it has.

@@ -815,20 +815,17 @@ impl Jit {
         self
     }
 
-    /// Compiles `formula` with Cranelift to read its arguments from memory ([`Args::Memory`]): an
+    /// Compiles `program` with Cranelift to read its arguments from memory ([`Args::Memory`]): an
     /// [`crate::Evaluator`]'s optimized code (its baseline code comes from [`baseline_one`]). Not
     /// callable by itself; the caller vouches for its calls.
     ///
     /// # Errors
     /// As [`compile_inc`].
-    pub(crate) fn compile_row<T: Number>(
-        &mut self,
-        formula: &Formula<T>,
-    ) -> Result<CodeRef, Error> {
+    pub(crate) fn compile_row(&mut self, program: &Program, text: &str) -> Result<CodeRef, Error> {
         let imports = self.build_ir(|func, fctx, target| {
-            build_formula(func, fctx, target, formula.program(), Args::Memory)
+            build_formula(func, fctx, target, program, Args::Memory)
         });
-        let name = |_| formula_name("fnjit_evaluator", &formula.describe());
+        let name = |_| formula_name("fnjit_evaluator", text);
         self.compile_code(OptLevel::Speed, &name, &imports)
     }
 

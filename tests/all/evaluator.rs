@@ -1,6 +1,8 @@
 //! `Evaluator<T>`: interprets until the first threshold, compiles the baseline tier on the calling
 //! thread, asks for optimized code at the second and switches when it is there, and gives the
-//! interpreter's results while threads call it across both switches. (Random formulas in
+//! interpreter's results while threads call it across both switches. `TypedEvaluator`: a mixed
+//! formula interpreted until the second threshold, then optimized; one of a single type through
+//! every tier; wrong arguments refused in each. (Random formulas in
 //! both tiers against the interpreter: `tests/all/differential.rs`; where the OS refuses executable
 //! memory: `tests/all/exec_refused.rs`.)
 
@@ -10,7 +12,7 @@
 )]
 
 use fnjit::check::same_f64;
-use fnjit::{Error, Evaluator, Tier};
+use fnjit::{Error, Evaluator, Tier, Ty, TypedEvaluator, TypedFormula, Value};
 use std::time::{Duration, Instant};
 
 /// Waits (up to a minute) for the background compile to replace the baseline tier's code.
@@ -131,4 +133,101 @@ fn a_wrong_number_of_arguments_is_an_error_in_every_tier() {
         i32::MIN,
         "wrapping, as formulas do"
     );
+}
+
+/// Waits (up to a minute) for a typed evaluator's background compile.
+fn typed_optimized(e: &TypedEvaluator, args: &[Value]) -> Tier {
+    let start = Instant::now();
+    while matches!(e.tier(), Tier::Interpreting | Tier::Baseline)
+        && start.elapsed() < Duration::from_secs(60)
+    {
+        e.eval(args).expect("eval");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    e.tier()
+}
+
+#[test]
+fn a_typed_evaluator_interprets_a_mixed_formula_then_runs_optimized_code() {
+    let vars = [
+        ("x", Ty::F64),
+        ("n", Ty::I32),
+        ("ok", Ty::Bool),
+        ("s", Ty::F32),
+    ];
+    let f = TypedFormula::parse("where(ok & (x > 0), log(x) * n, f64(s) // 2) + n", &vars)
+        .expect("parse");
+    let e = TypedEvaluator::with_thresholds(f.clone(), 0, 50);
+    let rows: Vec<[Value; 4]> = (0..64)
+        .map(|k| {
+            [
+                Value::F64(f64::from(k) - 20.5),
+                Value::I32(k * 7 - 100),
+                Value::Bool(k % 3 != 0),
+                Value::F32(k as f32 * -1.25),
+            ]
+        })
+        .collect();
+    for row in &rows[..50] {
+        assert!(e.eval(row).expect("eval").same(f.eval(row).expect("eval")));
+    }
+    // A mixed formula has no baseline code: interpreted until the optimizing compile.
+    assert_eq!(e.tier(), Tier::Interpreting);
+    assert_eq!(typed_optimized(&e, &rows[0]), Tier::Optimized);
+    for row in &rows {
+        let (got, want) = (e.eval(row).expect("eval"), f.eval(row).expect("eval"));
+        assert!(got.same(want), "{row:?}: {got} against {want}");
+    }
+    // Wrong arguments are the interpreter's errors in the optimized tier too.
+    assert!(matches!(
+        e.eval(&rows[0][..3]),
+        Err(Error::Arguments { .. })
+    ));
+    let wrong = [
+        Value::F64(1.0),
+        Value::I64(2),
+        Value::Bool(true),
+        Value::F32(1.0),
+    ];
+    assert!(matches!(e.eval(&wrong), Err(Error::FormulaType { .. })));
+}
+
+#[test]
+#[cfg(not(windows))] // no baseline tier there
+fn a_typed_evaluator_of_one_type_goes_through_every_tier() {
+    for (src, ty, args, want) in [
+        (
+            "a * b - 3",
+            Ty::I32,
+            [Value::I32(6), Value::I32(-7)],
+            Value::I32(-45),
+        ),
+        (
+            "a * b + 0.5",
+            Ty::F64,
+            [Value::F64(1.5), Value::F64(2.0)],
+            Value::F64(3.5),
+        ),
+        (
+            "a // b",
+            Ty::I64,
+            [Value::I64(-7), Value::I64(2)],
+            Value::I64(-4),
+        ),
+    ] {
+        let f = TypedFormula::parse(src, &[("a", ty), ("b", ty)]).expect("parse");
+        let e = TypedEvaluator::with_thresholds(f, 1, 3);
+        assert_eq!(e.eval(&args).expect("eval"), want, "{src}");
+        assert_eq!(e.tier(), Tier::Interpreting);
+        assert_eq!(e.eval(&args).expect("eval"), want, "{src}");
+        // `//` is NumPy's, which the baseline tier does not have: straight to Cranelift.
+        let expected = if src.contains("//") {
+            Tier::Interpreting
+        } else {
+            Tier::Baseline
+        };
+        assert_eq!(e.tier(), expected, "{src}");
+        assert_eq!(typed_optimized(&e, &args), Tier::Optimized, "{src}");
+        assert_eq!(e.eval(&args).expect("eval"), want, "{src}");
+    }
 }

@@ -6,7 +6,9 @@
 //! A `Formula<T>` is the all-`T` case: its programs agree on the typed paths too.
 
 use crate::common::random::{I32_EDGES, I64_EDGES, Kind, Rng, Tree, VARS, f64_edges};
-use fnjit::{Column, ColumnMut, Error, Formula, Jit, Ty, TypedFormula, Value};
+use fnjit::{
+    Column, ColumnMut, Error, Formula, Jit, Tier, Ty, TypedEvaluator, TypedFormula, Value,
+};
 
 use Ty::{Bool, F32, F64, I32, I64};
 
@@ -325,8 +327,16 @@ fn total_order_is_total_cmp_and_fmod_is_c_s() {
             let want_lt = x.total_cmp(&y) == Ordering::Less;
             let want_eq = x.total_cmp(&y) == Ordering::Equal;
             let args = [Value::F64(x), Value::F64(y)];
-            assert_eq!(lt.eval(&args).expect("eval"), Value::Bool(want_lt), "{x:e} < {y:e}");
-            assert_eq!(eq.eval(&args).expect("eval"), Value::Bool(want_eq), "{x:e} == {y:e}");
+            assert_eq!(
+                lt.eval(&args).expect("eval"),
+                Value::Bool(want_lt),
+                "{x:e} < {y:e}"
+            );
+            assert_eq!(
+                eq.eval(&args).expect("eval"),
+                Value::Bool(want_eq),
+                "{x:e} == {y:e}"
+            );
             assert_eq!(lt_code.call((x, y)), want_lt, "compiled {x:e} < {y:e}");
             assert_eq!(eq_code.call((x, y)), want_eq, "compiled {x:e} == {y:e}");
         }
@@ -334,8 +344,18 @@ fn total_order_is_total_cmp_and_fmod_is_c_s() {
     let s = [("x", F32), ("y", F32)];
     let lt32 = typed("total_order(x) < total_order(y)", &s);
     assert_eq!(lt32.ty(), Bool);
-    let lt32_code = jit.compile_typed::<(f32, f32), bool>(&lt32).expect("compile");
-    let edges32 = [-f32::NAN, -f32::INFINITY, -1.0, -0.0, 0.0, f32::from_bits(1), f32::NAN];
+    let lt32_code = jit
+        .compile_typed::<(f32, f32), bool>(&lt32)
+        .expect("compile");
+    let edges32 = [
+        -f32::NAN,
+        -f32::INFINITY,
+        -1.0,
+        -0.0,
+        0.0,
+        f32::from_bits(1),
+        f32::NAN,
+    ];
     for (k, &x) in edges32.iter().enumerate() {
         for (j, &y) in edges32.iter().enumerate() {
             assert_eq!(lt32_code.call((x, y)), k < j, "{x:e} < {y:e}");
@@ -347,7 +367,9 @@ fn total_order_is_total_cmp_and_fmod_is_c_s() {
         Err(Error::Type(_))
     ));
     let fmod = typed("fmod(x, y)", &d);
-    let fmod_code = jit.compile_typed::<(f64, f64), f64>(&fmod).expect("compile");
+    let fmod_code = jit
+        .compile_typed::<(f64, f64), f64>(&fmod)
+        .expect("compile");
     for (x, y) in [(-7.5, 2.0), (7.5, -2.0), (1.0, 0.0), (-0.0, 3.0)] {
         let want = x % y;
         let got = fmod.eval(&[Value::F64(x), Value::F64(y)]).expect("eval");
@@ -357,7 +379,10 @@ fn total_order_is_total_cmp_and_fmod_is_c_s() {
     let numpy = typed("x % y", &d).eval(&[Value::F64(-7.5), Value::F64(2.0)]);
     assert_eq!(numpy.expect("eval"), Value::F64(0.5), "`%` is NumPy's");
     let ints = typed("fmod(n, m)", &[("n", I32), ("m", I32)]);
-    assert_eq!(ints.eval(&[Value::I32(-7), Value::I32(2)]).expect("eval"), Value::I32(-1));
+    assert_eq!(
+        ints.eval(&[Value::I32(-7), Value::I32(2)]).expect("eval"),
+        Value::I32(-1)
+    );
 }
 
 // ---- The differential run ----
@@ -590,6 +615,23 @@ fn kernel(jit: &mut Jit, src: &str, f: &TypedFormula, rows: &Rows, par: bool) ->
     }
 }
 
+/// A `TypedEvaluator` of `f` over the rows, once its compiled tier runs (waiting up to a minute
+/// for the background compile).
+fn evaluated(src: &str, f: &TypedFormula, rows: &Rows) -> Vec<Value> {
+    let e = TypedEvaluator::with_thresholds(f.clone(), 0, 0);
+    let start = std::time::Instant::now();
+    while matches!(e.tier(), Tier::Interpreting | Tier::Baseline)
+        && start.elapsed() < std::time::Duration::from_secs(60)
+    {
+        e.eval(&rows.row(0)).expect("eval");
+        std::thread::yield_now();
+    }
+    assert_eq!(e.tier(), Tier::Optimized, "{src}");
+    (0..rows.b.len())
+        .map(|r| e.eval(&rows.row(r)).expect("eval"))
+        .collect()
+}
+
 /// Runs `formulas` random typed formulas from `seed` over `n` rows through every path;
 /// returns how many were well typed. Panics at the first disagreement, with what replays it.
 fn differential(seed: u64, formulas: usize, n: usize) -> usize {
@@ -611,6 +653,7 @@ fn differential(seed: u64, formulas: usize, n: usize) -> usize {
         let paths = [
             ("function", call(&mut jit, &src, &f, &rows)),
             ("kernel", kernel(&mut jit, &src, &f, &rows, false)),
+            ("evaluator", evaluated(&src, &f, &rows)),
         ];
         for (path, got) in paths {
             for r in 0..n {

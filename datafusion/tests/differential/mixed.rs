@@ -29,7 +29,17 @@ fn table(rng: &mut Rng) -> RecordBatch {
     }
     let i32_edges = [0, 1, -1, 3, 10, -7, i32::MIN, i32::MAX];
     let i64_edges = [0, 1, -1, 3, 10, 100, i64::MIN, i64::MAX, 1 << 40];
-    let f32_edges = [0.0, -0.0, 0.5, 1.0, -1.5, 10.0, f32::NAN, -f32::NAN, f32::INFINITY];
+    let f32_edges = [
+        0.0,
+        -0.0,
+        0.5,
+        1.0,
+        -1.5,
+        10.0,
+        f32::NAN,
+        -f32::NAN,
+        f32::INFINITY,
+    ];
     let p = values(rng, |r| r.below(2) == 0);
     let i = values(rng, |r| match r.below(3) {
         0 => i32_edges[r.below(i32_edges.len())],
@@ -134,10 +144,7 @@ fn number(rng: &mut Rng, depth: u32) -> String {
         ),
         // A guarded integer division: DataFusion divides only where the divisor is positive, so
         // the division may not become an input that fnjit's kernel computes on every row.
-        _ => format!(
-            "CASE WHEN i > 0 THEN l / i ELSE ({}) END",
-            sub(rng)
-        ),
+        _ => format!("CASE WHEN i > 0 THEN l / i ELSE ({}) END", sub(rng)),
     }
 }
 
@@ -277,7 +284,9 @@ fn three_valued_logic_holds_with_nulls() {
             .chain([Some(false), None, None, None]);
         let y = [Some(true), Some(false), None].into_iter().cycle().take(9);
         let (x, y): (Vec<_>, Vec<_>) = (x.collect(), y.collect());
-        let n: Vec<Option<f64>> = (0..9).map(|k| (k % 4 != 3).then_some(k as f64 - 4.0)).collect();
+        let n: Vec<Option<f64>> = (0..9)
+            .map(|k| (k % 4 != 3).then_some(k as f64 - 4.0))
+            .collect();
         let schema = Schema::new(vec![
             Field::new("x", DataType::Boolean, true),
             Field::new("y", DataType::Boolean, true),
@@ -305,18 +314,46 @@ fn three_valued_logic_holds_with_nulls() {
         };
         let rows = 0..9;
         let tables: [(&str, Vec<Option<bool>>); 5] = [
-            ("(n > 0.0) AND x", rows.clone().map(|r| and(n[r].map(|v| v > 0.0), x[r])).collect()),
-            ("(n < 0.0) OR y", rows.clone().map(|r| or(n[r].map(|v| v < 0.0), y[r])).collect()),
-            ("NOT (x AND (n >= -2.0))", rows.clone().map(|r| and(x[r], n[r].map(|v| v >= -2.0)).map(|v| !v)).collect()),
-            ("(x OR y) AND n IS NOT NULL", rows.clone().map(|r| and(or(x[r], y[r]), Some(n[r].is_some()))).collect()),
-            ("(n = 0.0) IS NULL OR (x AND y)", rows.clone().map(|r| or(Some(n[r].is_none()), and(x[r], y[r]))).collect()),
+            (
+                "(n > 0.0) AND x",
+                rows.clone()
+                    .map(|r| and(n[r].map(|v| v > 0.0), x[r]))
+                    .collect(),
+            ),
+            (
+                "(n < 0.0) OR y",
+                rows.clone()
+                    .map(|r| or(n[r].map(|v| v < 0.0), y[r]))
+                    .collect(),
+            ),
+            (
+                "NOT (x AND (n >= -2.0))",
+                rows.clone()
+                    .map(|r| and(x[r], n[r].map(|v| v >= -2.0)).map(|v| !v))
+                    .collect(),
+            ),
+            (
+                "(x OR y) AND n IS NOT NULL",
+                rows.clone()
+                    .map(|r| and(or(x[r], y[r]), Some(n[r].is_some())))
+                    .collect(),
+            ),
+            (
+                "(n = 0.0) IS NULL OR (x AND y)",
+                rows.clone()
+                    .map(|r| or(Some(n[r].is_none()), and(x[r], y[r])))
+                    .collect(),
+            ),
         ];
         for (expr, truth) in tables {
             let sql = format!("SELECT {expr} AS r FROM t");
             let plan = compare(&plain, &jit, &sql).await.expect("runs");
             assert!(plan.contains("fnjit("), "{sql}: {plan}");
             let (got, _) = try_run(&jit, &sql).await.expect("runs");
-            let got = got.as_any().downcast_ref::<BooleanArray>().expect("Boolean");
+            let got = got
+                .as_any()
+                .downcast_ref::<BooleanArray>()
+                .expect("Boolean");
             let got: Vec<Option<bool>> = got.iter().collect();
             assert_eq!(got, truth, "{sql}");
         }
@@ -325,7 +362,10 @@ fn three_valued_logic_holds_with_nulls() {
         let plan = compare(&plain, &jit, sql).await.expect("runs");
         assert!(plan.contains("fnjit("), "{sql}: {plan}");
         let (got, _) = try_run(&jit, sql).await.expect("runs");
-        let got = got.as_any().downcast_ref::<Float64Array>().expect("Float64");
+        let got = got
+            .as_any()
+            .downcast_ref::<Float64Array>()
+            .expect("Float64");
         let want: Vec<Option<f64>> = (0..9)
             .map(|r| match (x[r], y[r]) {
                 (Some(true), _) => n[r].map(|v| v * 2.0),
