@@ -115,14 +115,18 @@ impl JitExpressions {
     fn fuse(&self, expr: &Arc<dyn PhysicalExpr>, schema: &Schema) -> Option<Arc<dyn PhysicalExpr>> {
         // Columns by name read best in a plan; a name fnjit cannot take as a variable (a
         // function's, a duplicate, not an identifier) falls back to the column's index.
-        let (by_name, t, plain) = [true, false].into_iter().find_map(|by_name| {
-            let t = translate(expr, schema, by_name, Validity::Assumed)?;
-            let plain = self.kernels_of(&t)?;
-            Some((by_name, t, plain))
-        })?;
-        if t.operators == 0 || t.inputs.is_empty() {
+        let first = translate(expr, schema, true, Validity::Assumed)?;
+        if first.operators == 0 || first.inputs.is_empty() {
             return None;
         }
+        let (by_name, t, plain) = match self.kernels_of(&first) {
+            Some(plain) => (true, first, plain),
+            None => {
+                let t = translate(expr, schema, false, Validity::Assumed)?;
+                let plain = self.kernels_of(&t)?;
+                (false, t, plain)
+            }
+        };
         // A tree that reads nulls shows its formula over the inputs' validity (`valid0`, …).
         let (formula, with_nulls) = if t.sensitive {
             let read = translate(expr, schema, by_name, Validity::Read)?;
@@ -173,5 +177,41 @@ impl JitExpressions {
         };
         let typed = value.ty() == t.ty && valid.as_ref().is_none_or(|v| v.ty() == Ty::Bool);
         typed.then_some(fused::Compiled { value, valid })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use datafusion::arrow::array::{ArrayRef, Float64Array};
+    use datafusion::arrow::datatypes::{DataType, Field};
+    use datafusion::arrow::record_batch::RecordBatch;
+    use datafusion::execution::SessionStateBuilder;
+    use datafusion::prelude::SessionContext;
+
+    /// A column alone, or a tree without an operator, is left as it is without a compile; a
+    /// tree is compiled once however often it is planned.
+    #[tokio::test]
+    async fn only_trees_with_an_operator_are_compiled() -> Result<()> {
+        let rule = Arc::new(JitExpressions::default());
+        let state = SessionStateBuilder::new()
+            .with_default_features()
+            .with_physical_optimizer_rule(Arc::clone(&rule) as _)
+            .build();
+        let ctx = SessionContext::new_with_state(state);
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("a", DataType::Float64, false),
+            Field::new("b", DataType::Float64, false),
+        ]));
+        let column: ArrayRef = Arc::new(Float64Array::from(vec![1.0, 2.0]));
+        let batch = RecordBatch::try_new(schema, vec![Arc::clone(&column), column])?;
+        ctx.register_batch("t", batch)?;
+        for _ in 0..2 {
+            let sql = "SELECT a, b AS c, a * b AS r FROM t WHERE b > 0.5";
+            ctx.sql(sql).await?.create_physical_plan().await?;
+        }
+        // `a * b` and `b > 0.5`, each once.
+        assert_eq!(rule.kernels.len(), 2);
+        Ok(())
     }
 }
