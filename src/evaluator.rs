@@ -88,6 +88,8 @@ struct Tiers<F: Evaluated> {
 
 struct Shared<F: Evaluated> {
     formula: F,
+    /// Whether the baseline tier takes it: on a host it runs on, a program of one type.
+    baseline_tier: bool,
     /// Evaluations before the baseline compile, and before the optimizing one.
     baseline_at: u64,
     optimize_at: u64,
@@ -233,6 +235,8 @@ impl<F: Evaluated> Tiers<F> {
     fn new(formula: F, baseline: u64, optimize: u64) -> Tiers<F> {
         Tiers {
             shared: Arc::new(Shared {
+                baseline_tier: crate::baseline::ON_HOST
+                    && formula.program().single_type().is_some(),
                 formula,
                 baseline_at: baseline,
                 optimize_at: optimize,
@@ -274,8 +278,7 @@ impl<F: Evaluated> Tiers<F> {
                 Some(Err(_)) => {}
                 None => {
                     let calls = count(&shared.calls);
-                    if !crate::baseline::ON_HOST || shared.formula.program().single_type().is_none()
-                    {
+                    if !shared.baseline_tier {
                         // No baseline tier here (Windows), or for this program (it mixes
                         // types): interpreted until optimized.
                         if calls >= shared.optimize_at

@@ -384,10 +384,7 @@ impl Translator<'_> {
             })?;
             self.operators += 1;
             let (l, r) = if operands.is_float() {
-                (
-                    order_key(binary.left(), &left.text),
-                    order_key(binary.right(), &right.text),
-                )
+                (order_key(&left.text), order_key(&right.text))
             } else {
                 (left.text, right.text)
             };
@@ -595,26 +592,10 @@ impl Translator<'_> {
     }
 }
 
-/// What DataFusion compares in place of the float `expr`, whose text is `x`: its totalOrder key
-/// (Arrow's order), after -0 is made +0 (`apply_cmp` normalizes zeros, so that `-0 = 0`); for a
-/// literal, that key itself, as an integer literal of the float's width.
-fn order_key(expr: &Arc<dyn PhysicalExpr>, x: &str) -> String {
-    let literal = expr
-        .downcast_ref::<Literal>()
-        .map(|literal| literal.value());
-    match literal {
-        Some(ScalarValue::Float64(Some(v))) => {
-            let bits = (if *v == 0.0 { 0.0 } else { *v }).to_bits().cast_signed();
-            let key = bits ^ ((bits >> 63).cast_unsigned() >> 1).cast_signed();
-            format!("i64({})", integer(key))
-        }
-        Some(ScalarValue::Float32(Some(v))) => {
-            let bits = (if *v == 0.0 { 0.0 } else { *v }).to_bits().cast_signed();
-            let key = bits ^ ((bits >> 31).cast_unsigned() >> 1).cast_signed();
-            format!("i32({})", integer(i64::from(key)))
-        }
-        _ => format!("total_order(where({x} == 0, 0, {x}))"),
-    }
+/// What DataFusion compares in place of the float `x` (an operand's text): its totalOrder key
+/// (Arrow's order), after -0 is made +0 (`apply_cmp` normalizes zeros, so that `-0 = 0`).
+fn order_key(x: &str) -> String {
+    format!("total_order(where({x} == 0, 0, {x}))")
 }
 
 /// Whether integer `+ - *` wraps on overflow (DataFusion's default) rather than failing: the
