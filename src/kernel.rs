@@ -376,8 +376,8 @@ impl<'a> ColumnMut<'a> {
 }
 
 /// A typed formula compiled into a loop over typed columns: column `k` holds variable `k`'s
-/// type, and the result column the formula's. A loop over one type runs on vectors, as a
-/// [`Kernel`]'s; one that mixes types is scalar. `Send + Sync`, in W^X memory, freed on drop.
+/// type, and the result column the formula's. The loop runs on vectors, as a [`Kernel`]'s,
+/// with `bool`s as lane masks (`expr/vector.rs`). `Send + Sync`, in W^X memory, freed on drop.
 ///
 /// ```
 /// use fnjit::{Column, ColumnMut, Ty, TypedFormula};
@@ -487,7 +487,8 @@ impl TypedKernel {
         self.code.bytes()
     }
 
-    /// How many rows one vector holds (1: the loop is scalar).
+    /// How many rows one vector holds: 2 when a value of the formula is 64 bits wide, else 4;
+    /// 1 when the loop is scalar on this CPU.
     pub fn lanes(&self) -> u32 {
         self.lanes
     }

@@ -734,6 +734,66 @@ fn typed_kernels_on_every_core_agree_with_one_core() {
     }
 }
 
+/// A kernel that mixes types runs on vectors: comparisons give lane masks that `where` and `&`
+/// take, 2 rows a vector when a value is 64 bits wide and 4 otherwise; every row (37: vectors
+/// and a tail) agrees with the interpreter.
+#[test]
+fn typed_kernels_vectorize_comparisons_and_where_as_masks() {
+    let mut rng = Rng::new(0x09A7_0002);
+    let rows = Rows::random(&mut rng, 37);
+    let mut jit = Jit::new().expect("jit");
+    let narrow = [("b", Bool), ("i", I32), ("f", F32)];
+    for (src, wide, mask) in [
+        // `where` picks by a bit select; a `bool` result gathers its masks' bytes by a shuffle.
+        ("where(d > 0.5, d * f, l) + i", true, "bitselect"),
+        ("(d * i > 100) & (l == 3) | b", true, "shuffle"),
+        (
+            "where((f > f32(i)) ^ b, f * f32(i), -f)",
+            false,
+            "bitselect",
+        ),
+        ("(i < 3) & isfinite(f) | ~b", false, "shuffle"),
+    ] {
+        let (f, lanes) = if wide {
+            (typed(src, &TYPED_VARS), 2)
+        } else {
+            (typed(src, &narrow), 4)
+        };
+        let k = jit.compile_typed_kernel(&f).expect("kernel");
+        assert_eq!(k.lanes(), lanes, "{src}");
+        assert!(k.ir().contains(mask), "{src}: {}", k.ir());
+        let got = if wide {
+            kernel(&mut jit, src, &f, &rows, false)
+        } else {
+            let columns = [
+                Column::Bool(&rows.b),
+                Column::I32(&rows.i),
+                Column::F32(&rows.f),
+            ];
+            let n = rows.b.len();
+            if f.ty() == Bool {
+                let mut out = vec![false; n];
+                k.eval(&columns, ColumnMut::Bool(&mut out)).expect("eval");
+                out.into_iter().map(Value::Bool).collect()
+            } else {
+                let mut out = vec![0f32; n];
+                k.eval(&columns, ColumnMut::F32(&mut out)).expect("eval");
+                out.into_iter().map(Value::F32).collect::<Vec<_>>()
+            }
+        };
+        for (r, got) in got.iter().enumerate() {
+            let row = rows.row(r);
+            let args: Vec<Value> = if wide {
+                row.to_vec()
+            } else {
+                vec![row[0], row[1], row[3]]
+            };
+            let want = f.eval(&args).expect("eval");
+            assert!(got.same(want), "{src}, row {r}: {got:?} against {want:?}");
+        }
+    }
+}
+
 #[test]
 fn a_typed_kernel_refuses_columns_of_the_wrong_type() {
     let f = typed("a + i", &[("a", F64), ("i", I32)]);
