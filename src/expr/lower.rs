@@ -29,6 +29,35 @@ pub(crate) fn clif_type(ty: Ty) -> Type {
     }
 }
 
+/// The condition of a float comparison `op`.
+pub(crate) fn float_cc(op: BinOp) -> FloatCC {
+    match op {
+        BinOp::Lt => FloatCC::LessThan,
+        BinOp::Le => FloatCC::LessThanOrEqual,
+        BinOp::Gt => FloatCC::GreaterThan,
+        BinOp::Ge => FloatCC::GreaterThanOrEqual,
+        BinOp::Eq => FloatCC::Equal,
+        // Unordered or unequal: NaN != NaN is true, as in Rust.
+        _ => FloatCC::NotEqual,
+    }
+}
+
+/// The condition of an integer comparison `op`, signed unless `unsigned`.
+pub(crate) fn int_cc(op: BinOp, unsigned: bool) -> IntCC {
+    match op {
+        BinOp::Lt if unsigned => IntCC::UnsignedLessThan,
+        BinOp::Le if unsigned => IntCC::UnsignedLessThanOrEqual,
+        BinOp::Gt if unsigned => IntCC::UnsignedGreaterThan,
+        BinOp::Ge if unsigned => IntCC::UnsignedGreaterThanOrEqual,
+        BinOp::Lt => IntCC::SignedLessThan,
+        BinOp::Le => IntCC::SignedLessThanOrEqual,
+        BinOp::Gt => IntCC::SignedGreaterThan,
+        BinOp::Ge => IntCC::SignedGreaterThanOrEqual,
+        BinOp::Eq => IntCC::Equal,
+        _ => IntCC::NotEqual,
+    }
+}
+
 /// Where a compiled formula finds its arguments.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Args {
@@ -266,30 +295,9 @@ impl Lower<'_> {
     /// A comparison, giving a `bool`: signed for integers, `false < true` for bools.
     fn compare(&mut self, op: BinOp, lhs: Value, rhs: Value) -> Value {
         if self.is_float() {
-            let cc = match op {
-                BinOp::Lt => FloatCC::LessThan,
-                BinOp::Le => FloatCC::LessThanOrEqual,
-                BinOp::Gt => FloatCC::GreaterThan,
-                BinOp::Ge => FloatCC::GreaterThanOrEqual,
-                BinOp::Eq => FloatCC::Equal,
-                // Unordered or unequal: NaN != NaN is true, as in Rust.
-                _ => FloatCC::NotEqual,
-            };
-            return self.b.ins().fcmp(cc, lhs, rhs);
+            return self.b.ins().fcmp(float_cc(op), lhs, rhs);
         }
-        let unsigned = self.ty == Ty::Bool;
-        let cc = match op {
-            BinOp::Lt if unsigned => IntCC::UnsignedLessThan,
-            BinOp::Le if unsigned => IntCC::UnsignedLessThanOrEqual,
-            BinOp::Gt if unsigned => IntCC::UnsignedGreaterThan,
-            BinOp::Ge if unsigned => IntCC::UnsignedGreaterThanOrEqual,
-            BinOp::Lt => IntCC::SignedLessThan,
-            BinOp::Le => IntCC::SignedLessThanOrEqual,
-            BinOp::Gt => IntCC::SignedGreaterThan,
-            BinOp::Ge => IntCC::SignedGreaterThanOrEqual,
-            BinOp::Eq => IntCC::Equal,
-            _ => IntCC::NotEqual,
-        };
+        let cc = int_cc(op, self.ty == Ty::Bool);
         self.b.ins().icmp(cc, lhs, rhs)
     }
 

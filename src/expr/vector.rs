@@ -16,7 +16,7 @@
 //! the same IEEE-754 operations, and nothing is fused or reassociated, so every row gets the
 //! interpreter's bits.
 
-use super::lower::{Import, Lower, clif_type, walk};
+use super::lower::{Import, Lower, clif_type, float_cc, int_cc, walk};
 use super::{BinOp, Func, Node, Program, Test, Ty, UnOp};
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
 use cranelift_codegen::ir::immediates::V128Imm;
@@ -446,16 +446,7 @@ impl<'l, 'a> Vector<'l, 'a> {
         let bool_bits = self.lane_bits(Ty::Bool);
         let ins = self.lower.b.ins();
         let mask = if ty.is_float() {
-            let cc = match op {
-                BinOp::Lt => FloatCC::LessThan,
-                BinOp::Le => FloatCC::LessThanOrEqual,
-                BinOp::Gt => FloatCC::GreaterThan,
-                BinOp::Ge => FloatCC::GreaterThanOrEqual,
-                BinOp::Eq => FloatCC::Equal,
-                // Unordered or unequal: NaN != NaN is true, as in Rust.
-                _ => FloatCC::NotEqual,
-            };
-            ins.fcmp(cc, x, y)
+            ins.fcmp(float_cc(op), x, y)
         } else if ty == Ty::Bool {
             // Masks: x < y is !x & y, x <= y is !x | y.
             let (not_x, not_y) = (ins.bnot(x), self.lower.b.ins().bnot(y));
@@ -469,15 +460,7 @@ impl<'l, 'a> Vector<'l, 'a> {
                 _ => ins.bxor(x, y),
             }
         } else {
-            let cc = match op {
-                BinOp::Lt => IntCC::SignedLessThan,
-                BinOp::Le => IntCC::SignedLessThanOrEqual,
-                BinOp::Gt => IntCC::SignedGreaterThan,
-                BinOp::Ge => IntCC::SignedGreaterThanOrEqual,
-                BinOp::Eq => IntCC::Equal,
-                _ => IntCC::NotEqual,
-            };
-            ins.icmp(cc, x, y)
+            ins.icmp(int_cc(op, false), x, y)
         };
         self.resize_mask(mask, bool_bits)
     }
