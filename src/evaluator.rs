@@ -88,8 +88,6 @@ struct Tiers<F: Evaluated> {
 
 struct Shared<F: Evaluated> {
     formula: F,
-    /// Whether the baseline tier takes it: on a host it runs on, a program of one type.
-    baseline_tier: bool,
     /// Evaluations before the baseline compile, and before the optimizing one.
     baseline_at: u64,
     optimize_at: u64,
@@ -167,10 +165,9 @@ impl<T: Number> Evaluator<T> {
 }
 
 /// An [`Evaluator`] of a [`TypedFormula`]: the same tiers over arguments of mixed types, each
-/// giving the interpreter's results bit for bit. A formula of one type (all `f64` arithmetic,
-/// say) takes the baseline tier as an `Evaluator` does; one that mixes types is interpreted
-/// until [`EVALUATOR_OPTIMIZE_THRESHOLD`] evaluations, then compiled by Cranelift on a
-/// background thread (the baseline tier does not take mixed formulas yet).
+/// giving the interpreter's results bit for bit: interpreted, then compiled by the baseline tier
+/// (on hosts that have it: not Windows yet), then by Cranelift on a background thread, as an
+/// `Evaluator` is, whatever types the formula mixes.
 ///
 /// ```
 /// use fnjit::{Tier, Ty, TypedEvaluator, TypedFormula, Value};
@@ -235,8 +232,6 @@ impl<F: Evaluated> Tiers<F> {
     fn new(formula: F, baseline: u64, optimize: u64) -> Tiers<F> {
         Tiers {
             shared: Arc::new(Shared {
-                baseline_tier: crate::baseline::ON_HOST
-                    && formula.program().single_type().is_some(),
                 formula,
                 baseline_at: baseline,
                 optimize_at: optimize,
@@ -278,9 +273,8 @@ impl<F: Evaluated> Tiers<F> {
                 Some(Err(_)) => {}
                 None => {
                     let calls = count(&shared.calls);
-                    if !shared.baseline_tier {
-                        // No baseline tier here (Windows), or for this program (it mixes
-                        // types): interpreted until optimized.
+                    if !crate::baseline::ON_HOST {
+                        // No baseline tier here (Windows): interpreted until optimized.
                         if calls >= shared.optimize_at
                             && !shared.optimize_asked.swap(true, Ordering::Relaxed)
                         {

@@ -394,27 +394,42 @@ impl<'a> ColumnMut<'a> {
 /// ```
 pub struct TypedKernel {
     code: CodeRef,
-    ir: Arc<Ir>,
+    ir: Option<Arc<Ir>>,
     var_types: Vec<Ty>,
     ty: Ty,
     lanes: u32,
 }
 
 impl Jit {
-    /// Compiles a typed formula into a loop over typed columns ([`TypedKernel`]), with
-    /// Cranelift.
+    /// Compiles a typed formula into a loop over typed columns ([`TypedKernel`]): with
+    /// Cranelift, or on the baseline tier (one row at a time) when the `Jit` was made for it.
     ///
     /// # Errors
     /// As [`crate::compile_inc`].
     pub fn compile_typed_kernel(&mut self, formula: &TypedFormula) -> Result<TypedKernel, Error> {
-        let (code, ir, lanes) = self.compile_loop(formula.program(), &formula.describe())?;
+        let program = formula.program();
+        if self.baseline_tier() {
+            let name = |_| formula_name("fnjit_kernel", &formula.describe());
+            let code = baseline_one(program, Shape::Kernel, self.debug_tools(), &name)?;
+            // The contract of `TypedKernel::run`, as in `compile_kernel`'s baseline branch: the
+            // emitter's loop reads row `i` of column `k` as variable `k`'s type and writes row
+            // `i` of the program's type (a `bool` as 0 or 1) for `i` in [0, len).
+            return Ok(TypedKernel {
+                code,
+                ir: None,
+                var_types: formula.var_types().to_vec(),
+                ty: formula.ty(),
+                lanes: 1,
+            });
+        }
+        let (code, ir, lanes) = self.compile_loop(program, &formula.describe())?;
         // The contract of `TypedKernel::run`: `build_kernel` built the loop of `expr/vector.rs`
         // for this program, which reads rows [0, len) of column `k` as variable `k`'s type and
         // writes rows [0, len) of the program's type to `out`, computing as `Jit::compile_typed`'s
         // functions do (no trap, calls only to fnjit's math functions; `bool`s are 0 or 1).
         Ok(TypedKernel {
             code,
-            ir,
+            ir: Some(ir),
             var_types: formula.var_types().to_vec(),
             ty: formula.ty(),
             lanes,
@@ -477,9 +492,9 @@ impl TypedKernel {
         &self.var_types
     }
 
-    /// The loop's Cranelift IR (CLIF text).
+    /// The loop's Cranelift IR (CLIF text); empty for a baseline kernel, which has none.
     pub fn ir(&self) -> &str {
-        self.ir.text()
+        self.ir.as_ref().map_or("", |ir| ir.text())
     }
 
     /// The machine code as it lies in executable memory.
@@ -488,7 +503,7 @@ impl TypedKernel {
     }
 
     /// How many rows one vector holds: 2 when a value of the formula is 64 bits wide, else 4;
-    /// 1 when the loop is scalar on this CPU.
+    /// 1 when the loop is scalar on this CPU, and for a baseline kernel.
     pub fn lanes(&self) -> u32 {
         self.lanes
     }

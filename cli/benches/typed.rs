@@ -1,11 +1,11 @@
 //! Typed formulas: the mixed-type kernel `where(a > 0.5, a * b, c) + i` (three f64 columns and
 //! an i32 one) against a Rust loop over the same slices, at 10^6 rows on one core, interleaved;
-//! and the time to compile a 20-operator mixed formula with Cranelift, hot (the same formula in
-//! a tight loop) and cold (another formula compiled between any two).
+//! and the time to compile a 20-operator mixed formula with Cranelift and with the baseline tier,
+//! hot (the same formula in a tight loop) and cold (another formula compiled between any two).
 //!
 //! `cargo bench -p fnjit-cli --bench typed` (`-- --rounds N`, default 21)
 
-use fnjit::{Column, ColumnMut, Jit, Ty, TypedFormula};
+use fnjit::{Column, ColumnMut, Jit, Strategy, Ty, TypedFormula, Value};
 use std::hint::black_box;
 use std::time::Instant;
 
@@ -109,5 +109,32 @@ fn main() -> Result<(), fnjit::Error> {
     println!("compile_typed of a 20-operator mixed formula (Cranelift):");
     println!("  hot (back to back)        {:.1} µs", median(hot));
     println!("  cold (another in between) {:.1} µs", median(cold));
+
+    // The baseline tier: a compile takes microseconds, so each round times 50 of each.
+    let mut baseline = Jit::with_strategy(Strategy::Baseline)?;
+    let at = (1.5, -2.0, 0.25, 7, -40);
+    let row = [
+        Value::F64(at.0),
+        Value::F64(at.1),
+        Value::F64(at.2),
+        Value::I32(at.3),
+        Value::I64(at.4),
+    ];
+    let g = baseline.compile_typed::<P, f64>(&mixed)?;
+    assert!(Value::F64(g.call(at)).same(mixed.eval(&row)?));
+    let (mut hot, mut cold) = (Vec::new(), Vec::new());
+    for _ in 0..rounds * 50 {
+        black_box(baseline.compile_typed::<P, f64>(&mixed)?);
+        let start = Instant::now();
+        black_box(baseline.compile_typed::<P, f64>(&mixed)?);
+        hot.push(start.elapsed().as_secs_f64() * 1e6);
+        black_box(baseline.compile_typed::<P, f64>(&other)?);
+        let start = Instant::now();
+        black_box(baseline.compile_typed::<P, f64>(&mixed)?);
+        cold.push(start.elapsed().as_secs_f64() * 1e6);
+    }
+    println!("compile_typed of the same formula (baseline tier):");
+    println!("  hot (back to back)        {:.2} µs", median(hot));
+    println!("  cold (another in between) {:.2} µs", median(cold));
     Ok(())
 }

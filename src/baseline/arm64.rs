@@ -7,6 +7,8 @@
 //! output, the length and the row in `x19` to `x22`, all callee-saved. `x18` (the platform
 //! register) is never touched.
 
+mod typed;
+
 use super::cfi::Cfi;
 use super::{Emitted, Emitter, PROBE, Shape, Unary, VALUE_REGS, slot_bytes, vars_in_registers};
 use crate::expr::{Args, BinOp, Program, Ty};
@@ -43,17 +45,35 @@ enum Addr {
     Scaled(u32, u32),
 }
 
-/// A load or store's kind: 8-byte integer, 4-byte integer, or 8-byte float.
+/// A load or store's kind: 8-, 4- or 1-byte integer (a byte zero-extended), or 8- or 4-byte
+/// float.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Kind {
     X,
     W,
+    B,
     D,
+    S,
 }
 
 impl Kind {
     fn size(self) -> usize {
-        if self == Kind::W { 4 } else { 8 }
+        match self {
+            Kind::X | Kind::D => 8,
+            Kind::W | Kind::S => 4,
+            Kind::B => 1,
+        }
+    }
+
+    /// The kind of a value of type `ty`.
+    fn of(ty: Ty) -> Kind {
+        match ty {
+            Ty::Bool => Kind::B,
+            Ty::I32 => Kind::W,
+            Ty::I64 => Kind::X,
+            Ty::F32 => Kind::S,
+            Ty::F64 => Kind::D,
+        }
     }
 }
 
@@ -67,6 +87,12 @@ pub(crate) struct Arm64 {
     vars: usize,
     /// Variable `i` lives in `d<FIRST + values + i>` (`super::vars_in_registers`).
     var_regs: bool,
+    /// The program's type; whether it mixes types (`../typed.rs`: its result is in `x0` or
+    /// `v0`); which of its first 8 variables are floats (bit `i`), which arrive in the next `v`
+    /// register rather than the next integer one.
+    result: Ty,
+    typed: bool,
+    float_args: u8,
     loop_top: usize,
     loop_exit: usize,
 }
@@ -109,8 +135,12 @@ impl Arm64 {
             (Kind::X, true) => (0xF900_0000, 0xF820_6800),
             (Kind::W, false) => (0xB940_0000, 0xB860_6800),
             (Kind::W, true) => (0xB900_0000, 0xB820_6800),
+            (Kind::B, false) => (0x3940_0000, 0x3860_6800),
+            (Kind::B, true) => (0x3900_0000, 0x3820_6800),
             (Kind::D, false) => (0xFD40_0000, 0xFC60_6800),
             (Kind::D, true) => (0xFD00_0000, 0xFC20_6800),
+            (Kind::S, false) => (0xBD40_0000, 0xBC60_6800),
+            (Kind::S, true) => (0xBD00_0000, 0xBC20_6800),
         };
         match addr {
             Addr::Offset(n, offset) if offset / kind.size() < 4096 => {
@@ -234,6 +264,24 @@ impl Arm64 {
         }
     }
 
+    /// Register `t` = variable `index`, of `kind`: `stride` bytes apart in a formula's memory
+    /// (`Program::arg_slot`); through `x9`, the column pointer, in a kernel.
+    fn load_var_as(&mut self, kind: Kind, t: u32, index: usize, stride: usize) {
+        match self.shape {
+            Shape::Formula(Args::Registers) => {
+                let at = self.slot(self.values + index);
+                self.access(false, kind, t, at);
+            }
+            Shape::Formula(Args::Memory) => {
+                self.access(false, kind, t, Addr::Offset(X19, stride * index));
+            }
+            Shape::Kernel => {
+                self.access(false, Kind::X, 9, Addr::Offset(X19, 8 * index)); // x9 = column
+                self.access(false, kind, t, Addr::Scaled(9, X22));
+            }
+        }
+    }
+
     /// The branch at `at` (a `b.cond` when `cond` is set), pointed at here.
     fn land(&mut self, at: usize, cond: Option<u32>) {
         let words = ((self.code.len() - at) / 4) as u32;
@@ -257,6 +305,9 @@ impl Emitter for Arm64 {
             values: program.max_stack,
             vars: program.vars,
             var_regs: vars_in_registers(program, shape),
+            result: program.ty,
+            typed: program.single_type().is_none(),
+            float_args: super::float_args(program),
             loop_top: 0,
             loop_exit: 0,
         }
@@ -276,7 +327,6 @@ impl Emitter for Arm64 {
             left -= PROBE;
         }
         self.sp_adjust(true, left);
-        let kind = self.kind();
         match self.shape {
             Shape::Formula(Args::Registers) if self.var_regs => {
                 for i in 0..self.vars {
@@ -284,14 +334,18 @@ impl Emitter for Arm64 {
                 }
             }
             Shape::Formula(Args::Registers) => {
+                // Integers arrive in x0, x1, …, floats in v0, v1, …: at most six variables
+                // (`Params`), so all in registers.
+                let (mut ints, mut floats) = (0, 0);
                 for i in 0..self.vars.min(8) {
                     let at = self.slot(self.values + i);
-                    self.access(
-                        true,
-                        if kind == Kind::D { Kind::D } else { Kind::X },
-                        i as u32,
-                        at,
-                    );
+                    if self.float_args >> i & 1 == 1 {
+                        self.access(true, Kind::D, floats, at);
+                        floats += 1;
+                    } else {
+                        self.access(true, Kind::X, ints, at);
+                        ints += 1;
+                    }
                 }
             }
             Shape::Formula(Args::Memory) => self.put(0xAA00_03E0 | X19), // mov x19, x0
@@ -327,19 +381,7 @@ impl Emitter for Arm64 {
             self.spill(depth);
             0
         };
-        match self.shape {
-            Shape::Formula(Args::Registers) => {
-                let at = self.slot(self.values + index);
-                self.access(false, kind, t, at);
-            }
-            Shape::Formula(Args::Memory) => {
-                self.access(false, kind, t, Addr::Offset(X19, kind.size() * index));
-            }
-            Shape::Kernel => {
-                self.access(false, Kind::X, 9, Addr::Offset(X19, 8 * index)); // x9 = column
-                self.access(false, kind, t, Addr::Scaled(9, X22));
-            }
-        }
+        self.load_var_as(kind, t, index, kind.size());
         if kind == Kind::D {
             self.set(depth, t);
         }
@@ -480,9 +522,13 @@ impl Emitter for Arm64 {
     }
 
     fn epilogue(&mut self) {
-        let result = if self.ty == Ty::F64 { FIRST } else { 0 };
+        let result = if self.ty == Ty::F64 && !self.typed {
+            FIRST
+        } else {
+            0
+        };
         if self.shape == Shape::Kernel {
-            let kind = self.kind();
+            let kind = Kind::of(self.result);
             self.access(true, kind, result, Addr::Scaled(X20, X22));
             self.put(0x9100_0400 | X22 << 5 | X22); // add x22, x22, #1
             let back = (self.loop_top as i64 - self.code.len() as i64) / 4;

@@ -9,11 +9,14 @@
 //! host's [`Emitter`] (`x64.rs`, `arm64.rs`). The operations are those of Cranelift's
 //! lowering (`expr/lower.rs`): the same IEEE-754 instructions, the same guarded division, and
 //! calls of the same Rust math functions (`expr/math.rs`), by absolute address, so the code needs
-//! no relocation and agrees with the interpreter bit for bit.
+//! no relocation and agrees with the interpreter bit for bit. A program that mixes types takes
+//! `typed.rs`'s driver instead, every value in its frame slot, through the same emitters'
+//! [`typed::TypedEmitter`] half (`x64/typed.rs`, `arm64/typed.rs`).
 
 #[cfg(any(target_arch = "aarch64", test))]
 mod arm64;
 mod cfi;
+mod typed;
 #[cfg(any(target_arch = "x86_64", test))]
 mod x64;
 
@@ -42,10 +45,17 @@ fn vars_in_registers(program: &Program, shape: Shape) -> bool {
         Node::Bin(op) => matches!(op, BinOp::Pow | BinOp::Rem),
         _ => false,
     });
-    program.ty == Ty::F64
+    program.single_type() == Some(Ty::F64)
         && shape != Shape::Formula(Args::Memory)
         && !calls
         && program.max_stack + program.vars <= VALUE_REGS
+}
+
+/// Which of the first 8 variables of `program` are floats (bit `i` for variable `i`): how a
+/// formula's arguments are spread over integer and float registers.
+fn float_args(program: &Program) -> u8 {
+    let floats = program.var_types.iter().take(8).enumerate();
+    floats.fold(0, |bits, (i, t)| bits | u8::from(t.is_float()) << i)
 }
 
 /// The bytes of frame slots `program` needs as `shape`: one per value of its deepest stack, and
@@ -131,8 +141,16 @@ pub(crate) fn emit(program: &Program, shape: Shape, out: Emitted) -> Emitted {
     }
 }
 
-/// `out` with the machine code of `program` as `shape` appended, by emitter `E`.
-pub(crate) fn emit_with<E: Emitter>(program: &Program, shape: Shape, mut out: Emitted) -> Emitted {
+/// `out` with the machine code of `program` as `shape` appended, by emitter `E`: a program of
+/// one type as the module's comment says, one that mixes types by `typed.rs`.
+pub(crate) fn emit_with<E: typed::TypedEmitter>(
+    program: &Program,
+    shape: Shape,
+    mut out: Emitted,
+) -> Emitted {
+    if program.single_type().is_none() {
+        return typed::emit::<E>(program, shape, out);
+    }
     // A few instructions a node: one allocation for most formulas.
     out.code.reserve(64 + 16 * program.nodes.len());
     let mut e = E::new(program.ty, shape, program, out);
@@ -153,7 +171,7 @@ pub(crate) fn emit_with<E: Emitter>(program: &Program, shape: Shape, mut out: Em
             Node::Call(Func::Abs) => e.unary(Unary::Abs, depth),
             Node::Call(Func::Sqrt) => e.unary(Unary::Sqrt, depth),
             Node::Call(f) => e.call(address(f), f.arity(), depth),
-            // Single-type programs have neither: `baseline_code` takes no others.
+            // Single-type programs have none of these (`typed.rs` takes the others).
             Node::Cast | Node::Test(_) | Node::Order => {}
         }
         depth = depth + 1 - node.pops();
@@ -177,7 +195,7 @@ mod tests {
     }
 
     /// The code and call frame information of `program` by emitter `E`.
-    fn emitted<E: Emitter>(program: &Program, shape: Shape) -> Emitted {
+    fn emitted<E: typed::TypedEmitter>(program: &Program, shape: Shape) -> Emitted {
         emit_with::<E>(program, shape, Emitted::default())
     }
 
@@ -199,6 +217,37 @@ mod tests {
         assert_eq!(
             hex(&emitted::<arm64::Arm64>(formula.program(), shape).code),
             "fd7bbfa9fd030091ff8300d1e00b00f9e01340b9e00300f9200080d2e10340b92000000bff830091fd7bc1a8c0035fd6"
+        );
+    }
+
+    /// `f64(n) < x` over an f64 `x` and an i32 `n`, a `bool`, byte for byte on both ISAs: the
+    /// typed driver's slots (`typed.rs`), the arguments stored by class (`x` from the first float
+    /// register, `n` from the first integer one), the conversion, the comparison whose unordered
+    /// case is false, and the `bool` returned as 0 or 1.
+    #[test]
+    fn golden_bytes_of_a_typed_comparison() {
+        let vars = [("x", Ty::F64), ("n", Ty::I32)];
+        let formula = crate::TypedFormula::parse("f64(n) < x", &vars).expect("parse");
+        let shape = Shape::Formula(Args::Registers);
+        // sub rsp, 40; movsd [rsp+16], xmm0; mov [rsp+24], rdi; mov eax, [rsp+24];
+        // mov [rsp], eax; mov eax, [rsp]; cvtsi2sd xmm0, eax; movsd [rsp], xmm0;
+        // movsd xmm0, [rsp+16]; movsd [rsp+8], xmm0; movsd xmm0, [rsp]; movsd xmm1, [rsp+8];
+        // ucomisd xmm1, xmm0; seta al; movzx eax, al; mov [rsp], al;
+        // movzx eax, byte [rsp]; add rsp, 40; ret
+        assert_eq!(
+            hex(&emitted::<x64::X64>(formula.program(), shape).code),
+            "4881ec28000000f20f1144241048897c24188b4424188904248b0424f20f2ac0f20f110424f20f104424\
+             10f20f11442408f20f100424f20f104c2408660f2ec80f97c00fb6c08804240fb604244881c428000000c3"
+        );
+        // stp x29, x30, [sp, #-16]!; mov x29, sp; sub sp, sp, #32; str d0, [sp, #16];
+        // str x0, [sp, #24]; ldr w0, [sp, #24]; str w0, [sp]; ldr w0, [sp]; scvtf d0, w0;
+        // str d0, [sp]; ldr d0, [sp, #16]; str d0, [sp, #8]; ldr d0, [sp]; ldr d1, [sp, #8];
+        // fcmp d0, d1; cset w0, mi; strb w0, [sp]; ldrb w0, [sp]; add sp, sp, #32;
+        // ldp x29, x30, [sp], #16; ret
+        assert_eq!(
+            hex(&emitted::<arm64::Arm64>(formula.program(), shape).code),
+            "fd7bbfa9fd030091ff8300d1e00b00fde00f00f9e01b40b9e00300b9e00340b90000621ee00300fde00b\
+             40fde00700fde00340fde10740fd0020611ee0579f1ae0030039e0034039ff830091fd7bc1a8c0035fd6"
         );
     }
 

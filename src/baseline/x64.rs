@@ -5,9 +5,11 @@
 //! formula from memory keeps its argument pointer in `rbx`; a kernel keeps the column table, the
 //! output, the length and the row in `rbx`, `r12`, `r13` and `r14`, all callee-saved.
 
+mod typed;
+
 use super::cfi::Cfi;
 use super::{Emitted, Emitter, PROBE, Shape, Unary, VALUE_REGS, slot_bytes, vars_in_registers};
-use crate::expr::{Args, BinOp, Program, Ty};
+use crate::expr::{Args, BinOp, Program, Ty, clif_type};
 
 const RAX: u8 = 0;
 const RCX: u8 = 1;
@@ -16,6 +18,7 @@ const RBX: u8 = 3;
 const RSP: u8 = 4;
 const RSI: u8 = 6;
 const RDI: u8 = 7;
+const R8: u8 = 8;
 const R12: u8 = 12;
 const R13: u8 = 13;
 const R14: u8 = 14;
@@ -55,6 +58,10 @@ pub(crate) struct X64 {
     saved: &'static [u8],
     /// Variable `i` lives in `xmm<values + i>` (`super::vars_in_registers`).
     var_regs: bool,
+    /// The program's type, and which of its first 8 variables are floats (bit `i`), which
+    /// arrive in the next `xmm` register rather than the next integer one.
+    result: Ty,
+    float_args: u8,
     /// Where a kernel's loop starts, and the jump out of it to patch.
     loop_top: usize,
     loop_exit: usize,
@@ -129,7 +136,11 @@ impl X64 {
                 }
             }
         }
-        self.code.extend_from_slice(&buf[..n]);
+        // All 16 bytes, then the tail cut: a copy of fixed size is two moves, where one of `n`
+        // bytes is a call of `memcpy`.
+        let end = self.code.len() + n;
+        self.code.extend_from_slice(&buf);
+        self.code.truncate(end);
     }
 
     /// An SSE2 scalar-double instruction `0F opcode` with mandatory prefix `prefix`.
@@ -267,8 +278,8 @@ impl X64 {
 
     /// `rax = rax op rcx`-style integer division of `a` (slot) by `b` (top), total: `a / 0` is -1,
     /// `a % 0` is `a`, `MIN / -1` is `MIN` and `MIN % -1` is 0, as the interpreter defines them.
-    fn divide(&mut self, rem: bool, a: Rm) {
-        let w = self.wide();
+    /// 64 bits wide if `w`.
+    fn divide(&mut self, rem: bool, a: Rm, w: bool) {
         self.op(None, w, &[0x89], RAX, Rm::Reg(RCX)); // mov rcx, rax
         self.op(None, w, &[0x8B], RAX, a); // mov rax, a
         self.op(None, w, &[0x85], RCX, Rm::Reg(RCX)); // test rcx, rcx
@@ -310,15 +321,15 @@ impl X64 {
         }
     }
 
-    /// Where variable `index` lies, given a free `rax` for a kernel's column pointer.
-    fn var_operand(&mut self, index: usize) -> Rm {
-        let size = if self.ty == Ty::I32 { 4 } else { 8 };
+    /// Where variable `index` lies, given a free `rax` for a kernel's column pointer: `stride`
+    /// bytes apart in a formula's memory (`Program::arg_slot`), `size` bytes each in a column.
+    fn var_operand(&mut self, index: usize, stride: usize, size: u8) -> Rm {
         match self.shape {
             Shape::Formula(Args::Registers) => self.slot(self.values + index),
             Shape::Formula(Args::Memory) => Rm::Mem(Mem {
                 base: RBX,
                 index: None,
-                disp: (size * index) as i32,
+                disp: (stride * index) as i32,
             }),
             Shape::Kernel => {
                 let column = Rm::Mem(Mem {
@@ -329,11 +340,17 @@ impl X64 {
                 self.op(None, true, &[0x8B], RAX, column); // mov rax, [rbx + 8i]
                 Rm::Mem(Mem {
                     base: RAX,
-                    index: Some((R14, size as u8)),
+                    index: Some((R14, size)),
                     disp: 0,
                 })
             }
         }
+    }
+
+    /// [`X64::var_operand`] for the formula's own type.
+    fn var_of_type(&mut self, index: usize) -> Rm {
+        let size = if self.ty == Ty::I32 { 4 } else { 8 };
+        self.var_operand(index, size, size as u8)
     }
 }
 
@@ -361,6 +378,8 @@ impl Emitter for X64 {
             vars,
             saved,
             var_regs: vars_in_registers(program, shape),
+            result: program.ty,
+            float_args: super::float_args(program),
             loop_top: 0,
             loop_exit: 0,
         }
@@ -389,12 +408,17 @@ impl Emitter for X64 {
                 }
             }
             Shape::Formula(Args::Registers) => {
-                for (i, &reg) in INT_ARGS.iter().enumerate().take(self.vars) {
+                // Integers arrive in INT_ARGS in order, floats in xmm0, xmm1, …: at most six
+                // variables (`Params`), so all in registers.
+                let (mut ints, mut floats) = (0, 0);
+                for i in 0..self.vars.min(8) {
                     let at = self.slot(self.values + i);
-                    if self.ty == Ty::F64 {
-                        self.movsd_store(at, i as u8);
-                    } else {
+                    if self.float_args >> i & 1 == 1 {
+                        self.movsd_store(at, floats);
+                        floats += 1;
+                    } else if let Some(&reg) = INT_ARGS.get(ints) {
                         self.op(None, true, &[0x89], reg, at);
+                        ints += 1;
                     }
                 }
             }
@@ -410,7 +434,7 @@ impl Emitter for X64 {
                 self.loop_exit = self.code.len() - 4;
                 if self.var_regs {
                     for i in 0..self.vars {
-                        let at = self.var_operand(i);
+                        let at = self.var_of_type(i);
                         self.movsd_load((self.values + i) as u8, at);
                     }
                 }
@@ -423,7 +447,7 @@ impl Emitter for X64 {
             return self.set(depth, (self.values + index) as u8);
         }
         if self.ty == Ty::F64 {
-            let at = self.var_operand(index);
+            let at = self.var_of_type(index);
             match self.loc(depth) {
                 Rm::Reg(r) => self.movsd_load(r, at),
                 slot => {
@@ -434,7 +458,7 @@ impl Emitter for X64 {
             return;
         }
         self.spill(depth);
-        let at = self.var_operand(index);
+        let at = self.var_of_type(index);
         let w = self.wide();
         self.op(None, w, &[0x8B], RAX, at);
     }
@@ -538,8 +562,8 @@ impl Emitter for X64 {
                     _ => self.op(None, w, &[0xD3], 7, Rm::Reg(RAX)),            // sar rax, cl
                 }
             }
-            BinOp::Div => self.divide(false, a),
-            BinOp::Rem => self.divide(true, a),
+            BinOp::Div => self.divide(false, a, w),
+            BinOp::Rem => self.divide(true, a, w),
             // The parser refuses `**` and comparisons in integer formulas.
             _ => {}
         }
@@ -590,17 +614,12 @@ impl Emitter for X64 {
 
     fn epilogue(&mut self) {
         if self.shape == Shape::Kernel {
-            let size = if self.ty == Ty::I32 { 4 } else { 8 };
             let out = Rm::Mem(Mem {
                 base: R12,
-                index: Some((R14, size)),
+                index: Some((R14, clif_type(self.result).bytes() as u8)),
                 disp: 0,
             });
-            match self.ty {
-                Ty::F64 => self.movsd_store(out, 0),
-                Ty::I64 => self.op(None, true, &[0x89], RAX, out),
-                Ty::I32 | Ty::Bool | Ty::F32 => self.op(None, false, &[0x89], RAX, out),
-            }
+            self.put_value(self.result, out);
             self.op(None, true, &[0xFF], 0, Rm::Reg(R14)); // inc r14
             let back = self.loop_top as i64 - (self.code.len() as i64 + 5);
             self.code.push(0xE9); // jmp loop_top

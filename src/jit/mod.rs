@@ -544,7 +544,8 @@ impl Jit {
 
     /// Compiles many typed formulas over the same typed variables at once, as
     /// [`Jit::compile_formulas`] compiles formulas: parsed and compiled on every core, linked
-    /// into one shared mapping. Each must be `P -> R`, as [`Jit::compile_typed`] would give it.
+    /// into one shared mapping (on a baseline `Jit`, emitted one after another into shared code
+    /// memory). Each must be `P -> R`, as [`Jit::compile_typed`] would give it.
     ///
     /// ```
     /// use fnjit::Ty;
@@ -576,6 +577,18 @@ impl Jit {
         };
         // Every formula parses and has the signature before any compiles.
         let formulas = (0..srcs.len()).map(parse).collect::<Result<Vec<_>, _>>()?;
+        let name = |i: usize| formula_name("fnjit_formula", srcs[i].trim());
+        if self.baseline_tier() {
+            let program = |i: usize| Ok(Cow::Borrowed(formulas[i].program()));
+            let shape = Shape::Formula(Args::Registers);
+            let codes = baseline_code(formulas.len(), program, shape, self.tools, &name)?;
+            return Ok(codes
+                .into_iter()
+                // SAFETY: as in `compile_program`'s baseline branch, for each formula, whose
+                // signature is `P -> R` (checked above).
+                .map(|code| unsafe { Function::new(code, None) })
+                .collect());
+        }
         let isa = self.isa(OptLevel::Speed)?;
         let target = isa.frontend_config();
         let compiled = link::compile_all(&*isa, formulas.len(), &|i, func, fctx| {
@@ -590,11 +603,7 @@ impl Jit {
         // SAFETY: as in `compile_program`: `build_formula` built each program's `fn(…) -> …`,
         // which is `P -> R` (checked above, per formula), from arithmetic, conversions, guarded
         // divisions and calls to fnjit's math functions only.
-        unsafe {
-            self.install_batch(&compiled, isa, &|i| {
-                formula_name("fnjit_formula", srcs[i].trim())
-            })
-        }
+        unsafe { self.install_batch(&compiled, isa, &name) }
     }
 
     /// Compiles `x + 1` (see [`compile_inc`]).
@@ -637,7 +646,7 @@ impl Jit {
     ) -> Result<Function<P, R>, Error> {
         self.check_formula_type::<P, R>(formula.vars().len())?;
         // SAFETY: `P -> R` is the program's signature (checked just above).
-        unsafe { self.compile_program(formula.program(), &formula.describe()) }
+        unsafe { self.compile_program(formula.program(), &|| formula.describe()) }
     }
 
     /// Compiles a typed formula into a function of its variables, `P -> R`: one parameter of
@@ -664,7 +673,7 @@ impl Jit {
     ) -> Result<Function<P, R>, Error> {
         self.check_typed_signature::<P, R>(formula)?;
         // SAFETY: `P -> R` is the program's signature (checked just above).
-        unsafe { self.compile_program(formula.program(), &formula.describe()) }
+        unsafe { self.compile_program(formula.program(), &|| formula.describe()) }
     }
 
     /// Compiles a typed formula as [`Jit::compile_typed`] does, or returns the code already
@@ -725,9 +734,9 @@ impl Jit {
         })
     }
 
-    /// Compiles `program` into `fn(…) -> …` with one parameter per variable, named `text` for
-    /// debuggers and profilers; on the baseline tier when that is asked for and the program is
-    /// single-type.
+    /// Compiles `program` into `fn(…) -> …` with one parameter per variable, named `text()` for
+    /// debuggers and profilers (asked only when one is told); on the baseline tier when that is
+    /// asked for.
     ///
     /// # Safety
     /// `P -> R` must be the program's signature: one parameter of each variable's type, in
@@ -735,20 +744,21 @@ impl Jit {
     unsafe fn compile_program<P: Params, R: Results>(
         &mut self,
         program: &Program,
-        text: &str,
+        text: &(dyn Fn() -> String + Sync),
     ) -> Result<Function<P, R>, Error> {
-        if self.baseline_tier() && program.single_type().is_some() {
+        if self.baseline_tier() {
             let code = baseline_one(
                 program,
                 Shape::Formula(Args::Registers),
                 self.tools,
-                &|_| formula_name("fnjit_formula", text),
+                &|_| formula_name("fnjit_formula", &text()),
             )?;
-            // SAFETY: the baseline emitter (`baseline/`) wrote `fn(T, …) -> T` with one parameter
-            // per variable, which is `P -> R` (the caller's promise), in the host's C ABI: it computes
-            // as `build_formula`'s IR does (guarded division; calls only to fnjit's math
-            // functions, which touch no memory and cannot unwind) in a frame sized for the
-            // program's deepest stack, and touches no other memory.
+            // SAFETY: the baseline emitter (`baseline/`) wrote `fn(…) -> …` with one parameter
+            // of each variable's type and the program's result, which is `P -> R` (the caller's
+            // promise), in the host's C ABI: it computes as `build_formula`'s IR does (guarded
+            // division, saturating conversions; calls only to fnjit's math functions, which
+            // touch no memory and cannot unwind) in a frame sized for the program's deepest
+            // stack, and touches no other memory. Its `bool`s are 0 or 1 (`setcc`, `cset`).
             return Ok(unsafe { Function::new(code, None) });
         }
         // SAFETY: `build_formula` built `fn(…) -> …` with one parameter of each variable's type
@@ -760,7 +770,7 @@ impl Jit {
         // cannot panic or unwind. No memory, no trap. Its `bool` values are 0 or 1 (comparisons,
         // and bit operations of those), as a returned Rust `bool` must be.
         unsafe {
-            let name = |_| formula_name("fnjit_formula", text);
+            let name = |_| formula_name("fnjit_formula", &text());
             self.install(OptLevel::Speed, &name, |func, fctx, target| {
                 build_formula(func, fctx, target, program, Args::Registers)
             })
@@ -1023,12 +1033,6 @@ pub(crate) fn baseline_code<'p>(
     for i in 0..count {
         let (start, cfi_start) = (out.code.len(), out.cfi.len());
         let p = program(i)?;
-        if p.single_type().is_none() {
-            BUFFERS.set(out);
-            return Err(Error::Internal(
-                "a program that mixes types reached the baseline tier, which takes single-type ones",
-            ));
-        }
         out = baseline::emit(&p, shape, out);
         spans.push((start..out.code.len(), cfi_start..out.cfi.len()));
     }

@@ -2,12 +2,13 @@
 //! cell, against a table written here by hand and against the interpreter; NumPy's `//` and `%`
 //! on every type; weak integer literals; the type errors; and a differential run of random
 //! mixed formulas over typed rows (edge values and signaling NaNs included) through the
-//! interpreter, compiled functions and typed kernels (serial and on every core), bit for bit.
+//! interpreter, compiled functions and typed kernels (serial and on every core), on both tiers,
+//! and the evaluator's, bit for bit.
 //! A `Formula<T>` is the all-`T` case: its programs agree on the typed paths too.
 
 use crate::common::random::{I32_EDGES, I64_EDGES, Kind, Rng, Tree, VARS, f64_edges};
 use fnjit::{
-    Column, ColumnMut, Error, Formula, Jit, Tier, Ty, TypedEvaluator, TypedFormula, Value,
+    Column, ColumnMut, Error, Formula, Jit, Strategy, Tier, Ty, TypedEvaluator, TypedFormula, Value,
 };
 
 use Ty::{Bool, F32, F64, I32, I64};
@@ -632,15 +633,36 @@ fn evaluated(src: &str, f: &TypedFormula, rows: &Rows) -> Vec<Value> {
         .collect()
 }
 
-/// Runs `formulas` random typed formulas from `seed` over `n` rows through every path;
-/// returns how many were well typed. Panics at the first disagreement, with what replays it.
-fn differential(seed: u64, formulas: usize, n: usize) -> usize {
+/// A `TypedEvaluator` of `f` over the rows on its baseline tier, which never optimizes.
+fn baselined(src: &str, f: &TypedFormula, rows: &Rows) -> Vec<Value> {
+    let e = TypedEvaluator::with_thresholds(f.clone(), 0, u64::MAX);
+    let values: Vec<Value> = (0..rows.b.len())
+        .map(|r| e.eval(&rows.row(r)).expect("eval"))
+        .collect();
+    // Windows has no baseline tier yet: there the evaluator interprets.
+    let tier = if cfg!(windows) {
+        Tier::Interpreting
+    } else {
+        Tier::Baseline
+    };
+    assert_eq!(e.tier(), tier, "{src}");
+    values
+}
+
+/// Runs `formulas` random typed formulas from `seed` over `n` rows through every path, each
+/// cast to `result` if given; returns how many were well typed. Panics at the first
+/// disagreement, with what replays it.
+fn differential(seed: u64, formulas: usize, n: usize, result: Option<Ty>) -> usize {
     let mut rng = Rng::new(seed);
     let rows = Rows::random(&mut rng, n);
     let mut jit = Jit::new().expect("jit");
+    let mut baseline = Jit::with_strategy(Strategy::Baseline).expect("jit");
     let mut typed_ok = 0;
     for _ in 0..formulas {
-        let src = random_formula(&mut rng, 4);
+        let mut src = random_formula(&mut rng, 4);
+        if let Some(t) = result {
+            src = format!("{t}({src})");
+        }
         let f = match TypedFormula::parse(&src, &TYPED_VARS) {
             Ok(f) => f,
             Err(Error::Type(_)) => continue,
@@ -654,6 +676,12 @@ fn differential(seed: u64, formulas: usize, n: usize) -> usize {
             ("function", call(&mut jit, &src, &f, &rows)),
             ("kernel", kernel(&mut jit, &src, &f, &rows, false)),
             ("evaluator", evaluated(&src, &f, &rows)),
+            ("baseline function", call(&mut baseline, &src, &f, &rows)),
+            (
+                "baseline kernel",
+                kernel(&mut baseline, &src, &f, &rows, false),
+            ),
+            ("baseline evaluator", baselined(&src, &f, &rows)),
         ];
         for (path, got) in paths {
             for r in 0..n {
@@ -676,7 +704,7 @@ fn differential(seed: u64, formulas: usize, n: usize) -> usize {
 #[test]
 fn random_typed_formulas_agree_on_every_path_bit_for_bit() {
     for seed in [0x7E57_0001, 0x7E57_0002, 0x7E57_0003] {
-        let ok = differential(seed, 300, 64);
+        let ok = differential(seed, 300, 64, None);
         assert!(
             ok >= 60,
             "seed {seed:#x}: only {ok} of 300 formulas were well typed"
@@ -694,19 +722,21 @@ fn a_batch_of_typed_formulas_agrees_with_the_interpreter() {
         .collect();
     assert!(srcs.len() >= 40, "only {} f64 formulas", srcs.len());
     let refs: Vec<&str> = srcs.iter().map(String::as_str).collect();
-    let batch = Jit::new()
-        .expect("jit")
-        .compile_typed_formulas::<Signature, f64>(&refs, &TYPED_VARS)
-        .expect("batch");
-    for (src, g) in srcs.iter().zip(&batch) {
-        let f = typed(src, &TYPED_VARS);
-        for r in 0..rows.b.len() {
-            let got = g.call((rows.b[r], rows.i[r], rows.l[r], rows.f[r], rows.d[r]));
-            let want = f.eval(&rows.row(r)).expect("eval");
-            assert!(
-                Value::F64(got).same(want),
-                "{src}, row {r}: {got} against {want}"
-            );
+    for strategy in [Strategy::Optimizing, Strategy::Baseline] {
+        let batch = Jit::with_strategy(strategy)
+            .expect("jit")
+            .compile_typed_formulas::<Signature, f64>(&refs, &TYPED_VARS)
+            .expect("batch");
+        for (src, g) in srcs.iter().zip(&batch) {
+            let f = typed(src, &TYPED_VARS);
+            for r in 0..rows.b.len() {
+                let got = g.call((rows.b[r], rows.i[r], rows.l[r], rows.f[r], rows.d[r]));
+                let want = f.eval(&rows.row(r)).expect("eval");
+                assert!(
+                    Value::F64(got).same(want),
+                    "{strategy:?}: {src}, row {r}: {got} against {want}"
+                );
+            }
         }
     }
 }
@@ -905,15 +935,24 @@ fn single_type_formulas_agree_on_the_typed_paths() {
     }
 }
 
-/// The long run: random typed formulas from fresh seeds until 10^5 of them were well typed,
-/// over 32 rows each. `cargo test --test all -- --ignored long_proof_typed --nocapture`.
+/// The long run: for each result type, random typed formulas cast to it, from fresh seeds,
+/// until 10^5 of them were well typed, over 32 rows each.
+/// `cargo test --release --test all -- --ignored long_proof_typed --nocapture`.
 #[test]
 #[ignore = "the long run: minutes"]
 fn long_proof_typed_formulas_agree_on_every_path() {
-    let (mut total, mut seed) = (0, 0x10_0000);
-    while total < 100_000 {
-        total += differential(seed, 1_000, 32);
-        seed += 1;
+    let start = std::time::Instant::now();
+    for (k, t) in Ty::ALL.into_iter().enumerate() {
+        let first = 0x10_0000 * (k as u64 + 1);
+        let (mut total, mut seed) = (0, first);
+        while total < 100_000 {
+            total += differential(seed, 1_000, 32, Some(t));
+            seed += 1;
+        }
+        println!(
+            "{t}: {total} well-typed formulas from seeds {first:#x}..{seed:#x} agreed on every \
+             path ({:.0} s so far)",
+            start.elapsed().as_secs_f64()
+        );
     }
-    println!("{total} well-typed formulas from seeds 0x100000..{seed:#x} agreed on every path");
 }
