@@ -1,8 +1,9 @@
 //! One fused kernel in place of an expression tree: the tree's inputs in, one pass over the
 //! rows, one array out (`TypedKernel::eval_arrow`); a second pass for where the result is valid
-//! when the tree reads nulls (`AND`, `CASE`, `IS NULL`, …); and DataFusion's error where a
-//! `sqrt` argument is negative.
+//! when the tree reads nulls (`AND`, `CASE`, `IS NULL`, …), whose kernels are compiled when the
+//! first batch with nulls comes; and DataFusion's error where a `sqrt` argument is negative.
 
+use crate::kernels::{Kernels, Language};
 use datafusion::arrow::array::{
     Array, ArrayRef, BooleanArray, Float32Array, Float64Array, Int32Array, Int64Array,
 };
@@ -14,10 +15,10 @@ use datafusion::common::{DataFusionError, Result, exec_datafusion_err};
 use datafusion::logical_expr::ColumnarValue;
 use datafusion::physical_expr::expressions::Column;
 use datafusion::physical_plan::PhysicalExpr;
-use fnjit::TypedKernel;
+use fnjit::{Ty, TypedKernel};
 use std::fmt;
 use std::hash::{Hash, Hasher};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 /// A formula's kernels: its value, and where it is valid when that is not wherever its inputs
 /// are (`translate::Translation::valid`).
@@ -47,6 +48,51 @@ impl Compiled {
     }
 }
 
+/// Kernels compiled on first use: a tree's kernels for batches with nulls, which many queries
+/// never see, so that planning pays for one compile, not three. The planner has parsed the
+/// formulas and checked their types already.
+#[derive(Clone, Debug)]
+pub(crate) struct Deferred {
+    kernels: Arc<Kernels>,
+    value: String,
+    valid: Option<String>,
+    vars: Vec<(String, Ty)>,
+    compiled: OnceLock<Result<Compiled, String>>,
+}
+
+impl Deferred {
+    pub(crate) fn new(
+        kernels: Arc<Kernels>,
+        value: String,
+        valid: Option<String>,
+        vars: Vec<(String, Ty)>,
+    ) -> Deferred {
+        Deferred {
+            kernels,
+            value,
+            valid,
+            vars,
+            compiled: OnceLock::new(),
+        }
+    }
+
+    /// The kernels, compiled on the first call (a concurrent caller waits for that compile).
+    fn get(&self) -> Result<&Compiled> {
+        let compile = || -> Result<Compiled, fnjit::Error> {
+            let get = |text: &str| self.kernels.get(Language::Typed, text, &self.vars);
+            let value = get(&self.value)?;
+            let valid = self.valid.as_deref().map(get).transpose()?;
+            Ok(Compiled { value, valid })
+        };
+        let compiled = self
+            .compiled
+            .get_or_init(|| compile().map_err(|e| e.to_string()));
+        compiled
+            .as_ref()
+            .map_err(|e| DataFusionError::External(e.clone().into()))
+    }
+}
+
 /// A fused expression: `formula` over `inputs`.
 #[derive(Clone, Debug)]
 pub(crate) struct FusedExpr {
@@ -60,7 +106,7 @@ pub(crate) struct FusedExpr {
     pub(crate) plain: Compiled,
     /// For a tree that reads nulls, the kernels for a batch with some: over the inputs' values
     /// and then one `bool` per input, where it is valid.
-    pub(crate) with_nulls: Option<Compiled>,
+    pub(crate) with_nulls: Option<Deferred>,
     /// The tree's `sqrt` arguments.
     pub(crate) checks: Vec<SqrtCheck>,
     /// The replaced tree's type and nullability, kept so that the plan's schema is unchanged.
@@ -215,7 +261,7 @@ impl PhysicalExpr for FusedExpr {
                     .collect::<Result<Vec<_>>>()?;
                 read.extend(columns.iter().map(|c| validity(*c)));
                 let read: Vec<&dyn Array> = read.iter().map(|a| a.as_ref()).collect();
-                kernels.eval(&read)?
+                kernels.get()?.eval(&read)?
             }
             _ => self.plain.eval(&columns)?,
         };

@@ -73,6 +73,13 @@ impl Kernels {
         Ok(kernel)
     }
 
+    /// The type of the typed formula `text` over `vars`, if it parses: what its kernel would
+    /// give, known without compiling it.
+    pub(crate) fn ty(text: &str, vars: &[(String, Ty)]) -> Option<Ty> {
+        let vars: Vec<(&str, Ty)> = vars.iter().map(|(n, t)| (n.as_str(), *t)).collect();
+        TypedFormula::parse(text, &vars).ok().map(|f| f.ty())
+    }
+
     /// How many kernels are cached.
     #[cfg(test)]
     pub(crate) fn len(&self) -> usize {

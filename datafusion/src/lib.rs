@@ -13,7 +13,8 @@
 //!   DataFusion's does unless it fails on overflow), and for floats `/` and `%`;
 //! - comparisons: floats by IEEE totalOrder, as Arrow orders them, after -0 is made +0, as
 //!   DataFusion does (so `-0 = 0`, and NaN is above every number);
-//! - `AND`, `OR`, `NOT`, `IS NULL`, `IS NOT NULL` and `CASE WHEN … THEN … ELSE … END`, by SQL's
+//! - `AND`, `OR`, `NOT`, `IS NULL`, `IS NOT NULL`, `CASE WHEN … THEN … ELSE … END` and `CASE x
+//!   WHEN v THEN …` (`x` matched by its bits, as Arrow's `eq` does), by SQL's
 //!   three-valued logic: `NULL AND false` is false; a `CASE` takes its first `WHEN` that is true;
 //! - the casts that cannot fail: integers to floats, `Int32` to `Int64`, `Float32` to and from
 //!   `Float64`;
@@ -24,8 +25,8 @@
 //!
 //! So a filter such as `WHERE a * b > c AND n < 10` runs fused, its predicate included. What
 //! stays DataFusion's, because its meaning differs: integer `/` and `%` (DataFusion errors on a
-//! zero divisor), casts that can fail (floats to integers, `Int64` to `Int32`), `CASE x WHEN`,
-//! and every other function. Such a node inside a fused tree becomes one of the kernel's
+//! zero divisor), casts that can fail (floats to integers, `Int64` to `Int32`), and every other
+//! function. Such a node inside a fused tree becomes one of the kernel's
 //! inputs, computed by DataFusion as before (`EXPLAIN` shows `fnjit(c * in0; in0 =
 //! signum(a))`), except where DataFusion computes it on some rows only (a `THEN`, an `ELSE`, a
 //! later `WHEN`, the right side of `AND`/`OR`): there the node above it stays DataFusion's too.

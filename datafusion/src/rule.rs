@@ -1,7 +1,7 @@
 //! `JitExpressions`: the physical optimizer rule that puts fused kernels in projections and
 //! filters.
 
-use crate::fused::{self, FusedExpr, SqrtCheck};
+use crate::fused::{self, Deferred, FusedExpr, SqrtCheck};
 use crate::kernels::{Kernels, Language};
 use crate::translate::{Translation, Validity, translate};
 use datafusion::arrow::datatypes::Schema;
@@ -25,7 +25,7 @@ use std::sync::Arc;
 /// inputs other than columns after it (`fnjit(a * in0; in0 = signum(b))`).
 #[derive(Debug, Default)]
 pub struct JitExpressions {
-    kernels: Kernels,
+    kernels: Arc<Kernels>,
 }
 
 impl PhysicalOptimizerRule for JitExpressions {
@@ -127,11 +127,16 @@ impl JitExpressions {
                 (false, t, plain)
             }
         };
-        // A tree that reads nulls shows its formula over the inputs' validity (`valid0`, …).
+        // A tree that reads nulls shows its formula over the inputs' validity (`valid0`, …). Its
+        // kernels for batches with nulls are typed now and compiled when one comes.
         let (formula, with_nulls) = if t.sensitive {
             let read = translate(expr, schema, by_name, Validity::Read)?;
-            let kernels = self.kernels_of(&read)?;
-            (read.text, Some(kernels))
+            if !typed_as_the_tree(&read) {
+                return None;
+            }
+            let kernels = Arc::clone(&self.kernels);
+            let deferred = Deferred::new(kernels, read.text.clone(), read.valid, read.vars);
+            (read.text, Some(deferred))
         } else {
             (t.text.clone(), None)
         };
@@ -169,15 +174,26 @@ impl JitExpressions {
 
     /// The kernels of a translation, if fnjit takes it and computes the tree's type.
     fn kernels_of(&self, t: &Translation) -> Option<fused::Compiled> {
+        if !typed_as_the_tree(t) {
+            return None;
+        }
         let vars = &t.vars;
         let value = self.kernels.get(Language::Typed, &t.text, vars).ok()?;
         let valid = match &t.valid {
             Some(text) => Some(self.kernels.get(Language::Typed, text, vars).ok()?),
             None => None,
         };
-        let typed = value.ty() == t.ty && valid.as_ref().is_none_or(|v| v.ty() == Ty::Bool);
-        typed.then_some(fused::Compiled { value, valid })
+        Some(fused::Compiled { value, valid })
     }
+}
+
+/// Whether fnjit parses the translation's formulas, its value of the tree's type and its
+/// validity a `bool`.
+fn typed_as_the_tree(t: &Translation) -> bool {
+    Kernels::ty(&t.text, &t.vars) == Some(t.ty)
+        && t.valid
+            .as_ref()
+            .is_none_or(|valid| Kernels::ty(valid, &t.vars) == Some(Ty::Bool))
 }
 
 #[cfg(test)]
@@ -189,29 +205,72 @@ mod tests {
     use datafusion::execution::SessionStateBuilder;
     use datafusion::prelude::SessionContext;
 
-    /// A column alone, or a tree without an operator, is left as it is without a compile; a
-    /// tree is compiled once however often it is planned.
-    #[tokio::test]
-    async fn only_trees_with_an_operator_are_compiled() -> Result<()> {
+    /// A context with the rule, and a table `t` of Float64 columns `a` and `b`.
+    fn context(
+        a: Vec<Option<f64>>,
+        b: Vec<Option<f64>>,
+    ) -> Result<(Arc<JitExpressions>, SessionContext)> {
         let rule = Arc::new(JitExpressions::default());
         let state = SessionStateBuilder::new()
             .with_default_features()
             .with_physical_optimizer_rule(Arc::clone(&rule) as _)
             .build();
         let ctx = SessionContext::new_with_state(state);
+        let nullable = a.iter().chain(&b).any(Option::is_none);
         let schema = Arc::new(Schema::new(vec![
-            Field::new("a", DataType::Float64, false),
-            Field::new("b", DataType::Float64, false),
+            Field::new("a", DataType::Float64, nullable),
+            Field::new("b", DataType::Float64, nullable),
         ]));
-        let column: ArrayRef = Arc::new(Float64Array::from(vec![1.0, 2.0]));
-        let batch = RecordBatch::try_new(schema, vec![Arc::clone(&column), column])?;
-        ctx.register_batch("t", batch)?;
+        let (a, b): (ArrayRef, ArrayRef) = (
+            Arc::new(Float64Array::from(a)),
+            Arc::new(Float64Array::from(b)),
+        );
+        ctx.register_batch("t", RecordBatch::try_new(schema, vec![a, b])?)?;
+        Ok((rule, ctx))
+    }
+
+    /// A column alone, or a tree without an operator, is left as it is without a compile; a
+    /// tree is compiled once however often it is planned.
+    #[tokio::test]
+    async fn only_trees_with_an_operator_are_compiled() -> Result<()> {
+        let (rule, ctx) = context(vec![Some(1.0), Some(2.0)], vec![Some(1.0), Some(2.0)])?;
         for _ in 0..2 {
             let sql = "SELECT a, b AS c, a * b AS r FROM t WHERE b > 0.5";
             ctx.sql(sql).await?.create_physical_plan().await?;
         }
         // `a * b` and `b > 0.5`, each once.
         assert_eq!(rule.kernels.len(), 2);
+        Ok(())
+    }
+
+    /// A tree that reads nulls (`AND`) compiles its kernel for batches without nulls when it is
+    /// planned, and those for batches with nulls (its value and its validity) only when one
+    /// comes; then it gives DataFusion's rows.
+    #[tokio::test]
+    async fn the_kernels_for_nulls_compile_when_a_batch_has_some() -> Result<()> {
+        let a = vec![Some(1.0), None, Some(3.0)];
+        let (rule, ctx) = context(a, vec![Some(0.5), Some(9.0), None])?;
+        let sql = "SELECT a FROM t WHERE a > 0.5 AND b < 2";
+        let plan = ctx.sql(sql).await?.create_physical_plan().await?;
+        assert!(
+            datafusion::physical_plan::displayable(plan.as_ref())
+                .indent(false)
+                .to_string()
+                .contains("fnjit("),
+            "not fused"
+        );
+        assert_eq!(rule.kernels.len(), 1);
+        let batches = datafusion::physical_plan::collect(plan, ctx.task_ctx()).await?;
+        assert_eq!(rule.kernels.len(), 3);
+        let rows: Vec<Option<f64>> = batches
+            .iter()
+            .flat_map(|b| {
+                let a = b.column(0).as_any().downcast_ref::<Float64Array>();
+                a.map(|a| a.iter().collect::<Vec<_>>()).unwrap_or_default()
+            })
+            .collect();
+        // Row 1: NULL AND true is NULL; row 2: true AND NULL is NULL: only row 0 passes.
+        assert_eq!(rows, [Some(1.0)]);
         Ok(())
     }
 }

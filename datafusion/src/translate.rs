@@ -9,7 +9,8 @@
 //!   for floats `/` and `%` (C's `fmod`, fnjit's `fmod`);
 //! - comparisons, floats by IEEE totalOrder as Arrow compares them (`total_order`), with -0
 //!   made +0 first, as DataFusion's `apply_cmp` does (so `-0 = 0`, but `NaN > 1`);
-//! - `AND`, `OR`, `NOT`, `IS NULL`, `IS NOT NULL` and `CASE WHEN … THEN … ELSE … END`, by SQL's
+//! - `AND`, `OR`, `NOT`, `IS NULL`, `IS NOT NULL`, `CASE WHEN … THEN … ELSE … END` and
+//!   `CASE x WHEN v THEN … END` (`x` matched by its bits, as Arrow's `eq` does), by SQL's
 //!   three-valued logic (below);
 //! - the casts that Arrow computes as Rust's `as` does, which never fail: integers to floats,
 //!   `Int32` to `Int64`, and between `Float32` and `Float64`;
@@ -19,7 +20,7 @@
 //!
 //! Left to DataFusion: integer `/` and `%` (it errors on a zero divisor, fnjit's are total),
 //! integer arithmetic that fails on overflow, casts that can fail (floats to integers, `Int64` to
-//! `Int32`), `CASE x WHEN …`, and every other function.
+//! `Int32`), and every other function.
 //!
 //! **Nulls.** A tree of arithmetic, comparisons, casts and functions is null where any input is
 //! ([`Translation::sensitive`] is false), as `TypedKernel::eval_arrow` computes it. A tree with
@@ -383,13 +384,15 @@ impl Translator<'_> {
                 ))
             })?;
             self.operators += 1;
-            let (l, r) = if operands.is_float() {
-                (order_key(&left.text), order_key(&right.text))
+            let text = if operands.is_float() {
+                let key = |side: &Arc<dyn PhysicalExpr>| literal_key(side.as_ref());
+                let keys = (key(binary.left()), key(binary.right()));
+                float_comparison(comparison, &left.text, &right.text, keys)
             } else {
-                (left.text, right.text)
+                format!("{} {comparison} {}", left.text, right.text)
             };
             let valid = both(left.valid.as_deref(), right.valid.as_deref());
-            return Some(Part::new(format!("{l} {comparison} {r}"), valid));
+            return Some(Part::new(text, valid));
         }
         if operands != ty || ty == Ty::Bool {
             return None;
@@ -450,13 +453,32 @@ impl Translator<'_> {
     /// `CASE WHEN w THEN t … ELSE e END`: the first `WHEN` that is valid and true gives its
     /// `THEN`; else the `ELSE`, or `NULL` without one.
     fn case(&mut self, case: &CaseExpr, ty: Ty) -> Option<Part> {
-        if case.expr().is_some() {
-            return None;
-        }
+        // `CASE x WHEN v …`: DataFusion computes `x` on every row and matches it by Arrow's
+        // `eq` (or a table of the literals' bits), which compares floats by their bits as
+        // totalOrder does, so -0 is not 0 here; a null `x` or `v` matches nothing.
+        let base = match case.expr() {
+            Some(x) => {
+                let base_ty = ty_of(&x.data_type(self.schema).ok()?)?;
+                let part = self.within(true, false, |t| t.child(x, base_ty))?;
+                Some((part, base_ty))
+            }
+            None => None,
+        };
         let mut arms = Vec::new();
         for (k, (when, then)) in case.when_then_expr().iter().enumerate() {
             let every_row = k == 0;
-            let when = self.within(every_row, false, |t| t.child(when, Ty::Bool))?;
+            let when = match &base {
+                None => self.within(every_row, false, |t| t.child(when, Ty::Bool))?,
+                Some((x, base_ty)) => {
+                    let v = self.within(every_row, false, |t| t.child(when, *base_ty))?;
+                    let text = if base_ty.is_float() {
+                        format!("total_order({}) == total_order({})", x.text, v.text)
+                    } else {
+                        format!("({}) == ({})", x.text, v.text)
+                    };
+                    Part::new(text, both(x.valid.as_deref(), v.valid.as_deref()))
+                }
+            };
             let then = self.within(false, false, |t| t.child(then, ty))?;
             arms.push((and_valid(when.valid.as_deref(), &when.text), then));
         }
@@ -592,10 +614,41 @@ impl Translator<'_> {
     }
 }
 
-/// What DataFusion compares in place of the float `x` (an operand's text): its totalOrder key
-/// (Arrow's order), after -0 is made +0 (`apply_cmp` normalizes zeros, so that `-0 = 0`).
-fn order_key(x: &str) -> String {
-    format!("total_order(where({x} == 0, 0, {x}))")
+/// DataFusion's float comparison `x cmp y` (operands' texts), with `keys` the totalOrder keys
+/// of whichever operand is a literal neither zero nor NaN. DataFusion compares floats by Arrow's
+/// order, IEEE totalOrder, after -0 is made +0 (`apply_cmp` normalizes zeros, so that `-0 = 0`
+/// but `NaN > 1`). With `k` the key (`total_order`), that order is `k` except that -0 and +0,
+/// neighbours in it, are one: so `x < y` is `k(x) < k(y)` unless `x == y` by IEEE (equal, or
+/// both zeros), `x <= y` is `k(x) <= k(y)` or `x == y`, and the others alike. Against a literal
+/// that is neither zero nor NaN the keys alone decide: no zero lies between it and a zero.
+fn float_comparison(cmp: &str, x: &str, y: &str, keys: (Option<i64>, Option<i64>)) -> String {
+    let key = |text: &str, literal: Option<i64>| match literal {
+        Some(k) => k.to_string(),
+        None => format!("total_order({text})"),
+    };
+    let by_keys = format!("{} {cmp} {}", key(x, keys.0), key(y, keys.1));
+    if keys.0.is_some() || keys.1.is_some() {
+        return by_keys;
+    }
+    match cmp {
+        "<" | ">" | "!=" => format!("({by_keys}) & (({x}) != ({y}))"),
+        _ => format!("({by_keys}) | (({x}) == ({y}))"),
+    }
+}
+
+/// The totalOrder key of a float literal that is neither zero nor NaN (what `total_order` gives
+/// for it: an `i64` for a `Float64`, an `i32` for a `Float32`).
+fn literal_key(expr: &dyn PhysicalExpr) -> Option<i64> {
+    let literal = expr.downcast_ref::<Literal>()?;
+    let bits = match literal.value() {
+        ScalarValue::Float64(Some(v)) if *v != 0.0 && !v.is_nan() => v.to_bits().cast_signed(),
+        ScalarValue::Float32(Some(v)) if *v != 0.0 && !v.is_nan() => {
+            let bits = i64::from(v.to_bits().cast_signed());
+            return Some(bits ^ i64::from((bits as i32 >> 31).cast_unsigned() >> 1));
+        }
+        _ => return None,
+    };
+    Some(bits ^ ((bits >> 63).cast_unsigned() >> 1).cast_signed())
 }
 
 /// Whether integer `+ - *` wraps on overflow (DataFusion's default) rather than failing: the
@@ -612,6 +665,49 @@ fn wraps(binary: &BinaryExpr) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A literal's key is what fnjit's `total_order` gives for it, for `Float64` and `Float32`;
+    /// zeros and NaN have none (they compare by the general rule).
+    #[test]
+    fn literal_keys_are_fnjits_total_order() {
+        use fnjit::{TypedFormula, Value};
+        let order = |x: Value| {
+            let f = TypedFormula::parse("total_order(x)", &[("x", x.ty())]).expect("parse");
+            match f.eval(&[x]).expect("eval") {
+                Value::I64(k) => k,
+                Value::I32(k) => i64::from(k),
+                other => panic!("{other:?}"),
+            }
+        };
+        let key = |v: ScalarValue| literal_key(&Literal::new(v));
+        for v in [
+            1.5,
+            -2.0,
+            1e300,
+            -1e-300,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::MIN_POSITIVE,
+        ] {
+            assert_eq!(
+                key(ScalarValue::Float64(Some(v))),
+                Some(order(Value::F64(v))),
+                "{v}"
+            );
+            // -1e-300 is -0 in f32: a zero, tested below.
+            let single = v as f32;
+            if single != 0.0 {
+                let want = Some(order(Value::F32(single)));
+                assert_eq!(key(ScalarValue::Float32(Some(single))), want, "{single}");
+            }
+        }
+        for v in [0.0, -0.0, f64::NAN] {
+            assert_eq!(key(ScalarValue::Float64(Some(v))), None);
+            assert_eq!(key(ScalarValue::Float32(Some(v as f32))), None);
+        }
+        assert_eq!(key(ScalarValue::Float64(None)), None);
+        assert_eq!(key(ScalarValue::Int32(Some(3))), None);
+    }
 
     #[test]
     fn f64_literals_read_back_as_the_same_bits() {

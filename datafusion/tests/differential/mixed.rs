@@ -129,6 +129,17 @@ fn number(rng: &mut Rng, depth: u32) -> String {
             } else {
                 format!(" ELSE ({})", sub(rng))
             };
+            if rng.below(3) == 0 {
+                // `CASE x WHEN v`: matched by bits (so `-0.0` is not `0`), a null matching none.
+                return format!(
+                    "CASE {} WHEN {} THEN ({}) WHEN {} THEN ({}){otherwise} END",
+                    simple(rng),
+                    simple(rng),
+                    sub(rng),
+                    simple(rng),
+                    sub(rng)
+                );
+            }
             format!(
                 "CASE WHEN {} THEN ({}) WHEN {} THEN ({}){otherwise} END",
                 predicate(rng, depth - 1),
@@ -374,5 +385,70 @@ fn three_valued_logic_holds_with_nulls() {
             })
             .collect();
         assert_eq!(got.iter().collect::<Vec<_>>(), want, "{sql}");
+    });
+}
+
+/// `CASE x WHEN v …` matches by bits, as Arrow's `eq` and DataFusion's table of literals do:
+/// `-0.0` is not `0.0`, a NaN matches its own bits, and a null `x` or `v` matches nothing (the
+/// `ELSE`). Fused, against DataFusion and against the values written here.
+#[test]
+fn case_with_a_base_matches_by_bits() {
+    runtime().block_on(async {
+        let d = vec![
+            Some(0.0),
+            Some(-0.0),
+            Some(f64::NAN),
+            Some(1.5),
+            None,
+            Some(7.0),
+        ];
+        let v = vec![
+            Some(-0.0),
+            Some(-0.0),
+            Some(f64::NAN),
+            None,
+            Some(1.0),
+            Some(7.0),
+        ];
+        let i = vec![Some(1), Some(2), None, Some(1), Some(3), Some(2)];
+        let schema = Schema::new(vec![
+            Field::new("d", DataType::Float64, true),
+            Field::new("v", DataType::Float64, true),
+            Field::new("i", DataType::Int32, true),
+        ]);
+        let columns: Vec<ArrayRef> = vec![
+            Arc::new(Float64Array::from(d)),
+            Arc::new(Float64Array::from(v)),
+            Arc::new(Int32Array::from(i)),
+        ];
+        let batch = RecordBatch::try_new(Arc::new(schema), columns).expect("batch");
+        let (plain, jit) = (SessionContext::new(), fnjit_datafusion::context());
+        for ctx in [&plain, &jit] {
+            ctx.register_batch("t", batch.clone()).expect("register");
+        }
+        for (sql, want) in [
+            (
+                "SELECT CASE d WHEN 0.0 THEN 1.0 WHEN 1.5 THEN 2.0 ELSE 3.0 END AS r FROM t",
+                [1.0, 3.0, 3.0, 2.0, 3.0, 3.0],
+            ),
+            (
+                "SELECT CASE d WHEN v THEN 1.0 ELSE 0.0 END AS r FROM t",
+                [0.0, 1.0, 1.0, 0.0, 0.0, 1.0],
+            ),
+            (
+                "SELECT CASE i WHEN 1 THEN d + 1.0 WHEN 2 THEN 5.0 ELSE -1.0 END AS r FROM t",
+                [1.0, 5.0, -1.0, 2.5, -1.0, 5.0],
+            ),
+        ] {
+            let plan = compare(&plain, &jit, sql).await.expect("runs");
+            assert!(plan.contains("fnjit("), "{sql}: {plan}");
+            let (got, _) = try_run(&jit, sql).await.expect("runs");
+            let got = got
+                .as_any()
+                .downcast_ref::<Float64Array>()
+                .expect("Float64");
+            let got: Vec<u64> = got.values().iter().map(|x| x.to_bits()).collect();
+            assert_eq!(got, want.map(f64::to_bits), "{sql}");
+        }
     });
 }
