@@ -7,6 +7,22 @@ use crate::process;
 use std::os::unix::process::CommandExt;
 use std::process::{Command, Output, Stdio};
 
+/// `Command::output`, tried once more if the process could not be started: Wine 8.0 now and
+/// then fails a `CreateProcess` with `ERROR_INTERNAL_ERROR` (1359), a flake of the host, not of
+/// the command line under test.
+trait OutputRetried {
+    fn output_retried(&mut self) -> std::io::Result<Output>;
+}
+
+impl OutputRetried for Command {
+    fn output_retried(&mut self) -> std::io::Result<Output> {
+        match self.output() {
+            Err(e) if e.raw_os_error().is_some() => self.output(),
+            done => done,
+        }
+    }
+}
+
 fn fnjit(args: &[&str]) -> Command {
     let mut cmd = process::target_command(env!("CARGO_BIN_EXE_fnjit"));
     cmd.args(args);
@@ -23,7 +39,7 @@ fn text(out: &Output) -> (String, String) {
 #[test]
 fn check_reports_agreement_and_succeeds() {
     let out = fnjit(&["check", "--samples", "1000"])
-        .output()
+        .output_retried()
         .expect("run fnjit");
     let (stdout, stderr) = text(&out);
     assert!(out.status.success(), "{stdout}{stderr}");
@@ -35,7 +51,7 @@ fn check_reports_agreement_and_succeeds() {
 
 #[test]
 fn asm_shows_both_listings_and_the_verdict() {
-    let out = fnjit(&["asm"]).output().expect("run fnjit");
+    let out = fnjit(&["asm"]).output_retried().expect("run fnjit");
     let (stdout, _) = text(&out);
     assert!(out.status.success());
     #[cfg(all(target_arch = "x86_64", windows))]
@@ -63,7 +79,7 @@ fn asm_shows_both_listings_and_the_verdict() {
 
 #[test]
 fn ir_prints_the_clif() {
-    let out = fnjit(&["ir"]).output().expect("run fnjit");
+    let out = fnjit(&["ir"]).output_retried().expect("run fnjit");
     assert!(text(&out).0.starts_with(if cfg!(windows) {
         "function u0:0(i32) -> i32 windows_fastcall {"
     } else {
@@ -85,7 +101,7 @@ fn refused_exec_memory_exits_2_with_one_line_on_stderr() {
             Ok(())
         });
     }
-    let out = match cmd.output() {
+    let out = match cmd.output_retried() {
         Ok(out) => out,
         Err(e) => {
             eprintln!("skipped: prctl(PR_SET_MDWE) is not available here ({e}); needs Linux 6.3+");
@@ -113,7 +129,7 @@ fn expr_prints_clif_code_and_value_and_checks_against_the_interpreter() {
         "--samples",
         "1000",
     ])
-    .output()
+    .output_retried()
     .expect("run fnjit");
     let (stdout, stderr) = text(&out);
     assert!(out.status.success(), "{stdout}{stderr}");
@@ -136,7 +152,7 @@ fn expr_prints_clif_code_and_value_and_checks_against_the_interpreter() {
 
 #[test]
 fn a_bad_expression_exits_2_with_the_offset() {
-    let out = fnjit(&["expr", "x +"]).output().expect("run fnjit");
+    let out = fnjit(&["expr", "x +"]).output_retried().expect("run fnjit");
     let (stdout, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(2), "{stdout}{stderr}");
     assert_eq!(stderr, "fnjit: error: expected an operand after '+' at 3\n");
@@ -195,7 +211,10 @@ fn a_full_disk_is_a_one_line_error_with_status_2() {
             .write(true)
             .open("/dev/full")
             .expect("/dev/full");
-        let out = fnjit(&args).stdout(full).output().expect("run fnjit");
+        let out = fnjit(&args)
+            .stdout(full)
+            .output_retried()
+            .expect("run fnjit");
         let (_, stderr) = text(&out);
         assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
         // ENOSPC; Windows' ERROR_DISK_FULL (as Wine maps /dev/full), in the OS's words.
@@ -215,7 +234,7 @@ fn a_leading_minus_is_part_of_the_expression_and_negative_values_are_values() {
         vec!["expr", "--at", "5", "--", "-x + 1"],
         vec!["expr", "--at=5", "-x + 1"],
     ] {
-        let out = fnjit(&args).output().expect("run fnjit");
+        let out = fnjit(&args).output_retried().expect("run fnjit");
         let (stdout, stderr) = text(&out);
         assert!(out.status.success(), "{args:?}: {stderr}");
         assert!(
@@ -224,7 +243,7 @@ fn a_leading_minus_is_part_of_the_expression_and_negative_values_are_values() {
         );
     }
     let out = fnjit(&["expr", "-x", "--at", "-7"])
-        .output()
+        .output_retried()
         .expect("run fnjit");
     assert!(text(&out).0.contains("f(-7) = 7"), "{}", text(&out).1);
 }
@@ -269,7 +288,7 @@ fn out_of_range_values_are_refused_with_their_range_never_clamped() {
             "invalid value '0' for '--rounds <ROUNDS>': 0 is not in 1..=10000",
         ),
     ] {
-        let out = fnjit(&args).output().expect("run fnjit");
+        let out = fnjit(&args).output_retried().expect("run fnjit");
         let (_, stderr) = text(&out);
         assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
         assert_eq!(
@@ -292,7 +311,7 @@ fn formulas_come_from_files_and_standard_input_even_past_the_argument_limit() {
     std::fs::write(&path, &big).expect("write");
     let file = path.to_str().expect("utf-8 path");
     let from_file = fnjit(&["expr", "--file", file])
-        .output()
+        .output_retried()
         .expect("run fnjit");
     assert!(from_file.status.success(), "{}", text(&from_file).1);
     assert!(text(&from_file).0.contains(&want));
@@ -313,7 +332,7 @@ fn formulas_come_from_files_and_standard_input_even_past_the_argument_limit() {
 
     std::fs::write(&path, "x * (x +").expect("write");
     let bad = fnjit(&["expr", "--file", file])
-        .output()
+        .output_retried()
         .expect("run fnjit");
     assert_eq!(bad.status.code(), Some(2));
     assert_eq!(
@@ -321,7 +340,7 @@ fn formulas_come_from_files_and_standard_input_even_past_the_argument_limit() {
         "fnjit: error: expected an operand after '+' at 8\n"
     );
     let missing = fnjit(&["expr", "--file", "/nonexistent/f.expr"])
-        .output()
+        .output_retried()
         .expect("run fnjit");
     // ENOENT; Windows' ERROR_PATH_NOT_FOUND, in the OS's words.
     let missing_error = std::io::Error::from_raw_os_error(if cfg!(windows) { 3 } else { 2 });
@@ -342,12 +361,17 @@ fn short_and_long_help_say_the_same_and_expr_help_prints_the_grammar() {
         Some("bench"),
     ] {
         let args = |flag| sub.into_iter().chain([flag]).collect::<Vec<_>>();
-        let short = fnjit(&args("-h")).output().expect("run fnjit");
-        let long = fnjit(&args("--help")).output().expect("run fnjit");
+        let short = fnjit(&args("-h")).output_retried().expect("run fnjit");
+        let long = fnjit(&args("--help")).output_retried().expect("run fnjit");
         assert!(short.status.success());
         assert_eq!(text(&short).0, text(&long).0, "{sub:?}");
     }
-    let help = text(&fnjit(&["expr", "--help"]).output().expect("run fnjit")).0;
+    let help = text(
+        &fnjit(&["expr", "--help"])
+            .output_retried()
+            .expect("run fnjit"),
+    )
+    .0;
     assert!(help.contains("Grammar of i32 and i64 formulas"), "{help}");
     assert!(
         help.contains("a / 0 == -1") && help.contains("-2**2 == -4"),
@@ -359,7 +383,7 @@ fn short_and_long_help_say_the_same_and_expr_help_prints_the_grammar() {
 #[test]
 fn plot_refuses_figures_it_cannot_draw() {
     let out = fnjit(&["bench", "--json", "--rounds", "1"])
-        .output()
+        .output_retried()
         .expect("run fnjit");
     assert!(out.status.success());
     let json = String::from_utf8(out.stdout).expect("utf-8");
@@ -374,7 +398,7 @@ fn plot_refuses_figures_it_cannot_draw() {
         "-o",
         svg.to_str().expect("path"),
     ])
-    .output()
+    .output_retried()
     .expect("run fnjit");
     let (_, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
@@ -398,7 +422,7 @@ fn expr_takes_a_type_variables_and_values() {
         "--samples",
         "10000",
     ])
-    .output()
+    .output_retried()
     .expect("run fnjit");
     let (stdout, stderr) = text(&out);
     assert!(out.status.success(), "{stderr}");
@@ -419,7 +443,7 @@ fn expr_takes_a_type_variables_and_values() {
     let out = fnjit(&[
         "expr", "--type", "i64", "--vars", "a,b", "--at", "7,0", "a / b",
     ])
-    .output()
+    .output_retried()
     .expect("run fnjit");
     assert!(text(&out).0.contains("f(7, 0) = -1"), "{}", text(&out).1);
     for (args, message) in [
@@ -436,7 +460,7 @@ fn expr_takes_a_type_variables_and_values() {
             "fnjit: error: 7 variables: a scalar function takes at most 6\n",
         ),
     ] {
-        let out = fnjit(&args).output().expect("run fnjit");
+        let out = fnjit(&args).output_retried().expect("run fnjit");
         assert_eq!(out.status.code(), Some(2), "{args:?}");
         assert_eq!(text(&out).1, message, "{args:?}");
     }
@@ -447,7 +471,7 @@ fn expr_kernel_runs_a_loop_over_generated_columns() {
     let out = fnjit(&[
         "expr", "--type", "f64", "--vars", "x,y", "--kernel", "--rows", "1000", "x*y + 1",
     ])
-    .output()
+    .output_retried()
     .expect("run fnjit");
     let (stdout, stderr) = text(&out);
     assert!(out.status.success(), "{stderr}");
@@ -459,7 +483,7 @@ fn expr_kernel_runs_a_loop_over_generated_columns() {
         "{stdout}"
     );
     let refused = fnjit(&["expr", "--kernel", "--rows", "0", "x"])
-        .output()
+        .output_retried()
         .expect("run fnjit");
     assert_eq!(refused.status.code(), Some(2));
     assert!(
