@@ -144,7 +144,9 @@ Grammar of f64 formulas (IEEE-754), tightest binding first:
   compare   <  <=  >  >=  ==  != 1.0 or 0.0
   choice    c ? a : b            a when c != 0 (a NaN c picks a); right-associative
   functions abs sqrt cbrt exp exp2 ln log2 log10 pow sin cos tan asin acos atan atan2
-            sinh cosh tanh floor ceil round trunc min max hypot: Rust's f64 methods;
+            sinh cosh tanh floor ceil round trunc min max hypot log1p expm1 copysign:
+            Rust's f64 methods (log1p is ln_1p, expm1 exp_m1); asinh acosh atanh: C's
+            (the libm crate); rint rounds half to even; sign is NumPy's; nextafter is C's;
             min and max give NaN if either argument is NaN
 Spaces, tabs and newlines may stand between tokens. At most 1 MiB, 1000 levels of nesting
 and 100000 operators.";

@@ -7,8 +7,8 @@
 use super::{BinOp, Callee, Func, Node, Program, Test, Ty, UnOp, float_division};
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
 use cranelift_codegen::ir::{
-    AbiParam, ExtFuncData, ExternalName, FuncRef, Function, InstBuilder, MemFlagsData, Signature,
-    Type, UserExternalName, UserFuncName, Value, types,
+    AbiParam, ExtFuncData, ExternalName, FuncRef, Function, InstBuilder, InstructionData,
+    MemFlagsData, Opcode, Signature, Type, UserExternalName, UserFuncName, Value, ValueDef, types,
 };
 use cranelift_codegen::isa::TargetFrontendConfig;
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
@@ -435,6 +435,8 @@ impl Lower<'_> {
                 let callee = float_division(op, self.ty);
                 self.call_rust(callee, &[lhs, rhs])
             }
+            // `x ** 2` is `x * x`, as the callee computes it (`math::pow`), without the call.
+            BinOp::Pow if is_two(self.b.func, rhs) => self.b.ins().fmul(lhs, lhs),
             BinOp::Pow => self.call(Func::Pow, &[lhs, rhs]),
             // The parser refuses bit operators on floats.
             _ => lhs,
@@ -493,5 +495,21 @@ impl Lower<'_> {
         };
         let call = self.b.ins().call(self.refs[k], args);
         self.b.inst_results(call)[0]
+    }
+}
+
+/// Whether `v` is the float constant 2, or a vector of it: the exponent `**` squares with.
+pub(crate) fn is_two(func: &Function, v: Value) -> bool {
+    let ValueDef::Result(inst, _) = func.dfg.value_def(v) else {
+        return false;
+    };
+    match func.dfg.insts[inst] {
+        InstructionData::UnaryIeee64 { imm, .. } => f64::from_bits(imm.bits()) == 2.0,
+        InstructionData::UnaryIeee32 { imm, .. } => f32::from_bits(imm.bits()) == 2.0,
+        InstructionData::Unary {
+            opcode: Opcode::Splat,
+            arg,
+        } => is_two(func, arg),
+        _ => false,
     }
 }

@@ -21,7 +21,7 @@ macro_rules! unary {
 /// The functions in one float type `$t`, whose bits are `$bits` with `$mantissa` bits of
 /// mantissa.
 macro_rules! functions {
-    ($t:ident, $bits:ty, $mantissa:expr) => {
+    ($t:ident, $bits:ty, $mantissa:expr, $asinh:ident, $acosh:ident, $atanh:ident) => {
         /// The quiet NaN of a signaling NaN (the quiet bit set, sign and payload kept), as IEEE 754's
         /// operations quiet one; every other value as it is.
         #[inline]
@@ -38,16 +38,69 @@ macro_rules! functions {
             $t: cbrt => cbrt, exp => exp, exp2 => exp2, ln => ln, log2 => log2, log10 => log10,
             sin => sin, cos => cos, tan => tan, asin => asin, acos => acos, atan => atan,
             sinh => sinh, cosh => cosh, tanh => tanh, round => round, sqrt => sqrt, floor => floor,
-            ceil => ceil, trunc => trunc,
+            ceil => ceil, trunc => trunc, log1p => ln_1p, expm1 => exp_m1, rint => round_ties_even,
         );
+
+        /// `asinh`, `acosh` and `atanh` of the quieted argument, from the `libm` crate (musl's):
+        /// Rust's own compose them from `ln_1p` and `hypot`, a few ulps from C's.
+        pub(crate) extern "C" fn asinh(x: $t) -> $t {
+            libm::$asinh(quiet(x))
+        }
+
+        /// See [`asinh`].
+        pub(crate) extern "C" fn acosh(x: $t) -> $t {
+            libm::$acosh(quiet(x))
+        }
+
+        /// See [`asinh`].
+        pub(crate) extern "C" fn atanh(x: $t) -> $t {
+            libm::$atanh(quiet(x))
+        }
+
+        /// NumPy's `sign`: 1 above 0, -1 below, +0 for either zero, NaN for NaN.
+        pub(crate) extern "C" fn sign(x: $t) -> $t {
+            if x > 0.0 {
+                1.0
+            } else if x < 0.0 {
+                -1.0
+            } else if x == 0.0 {
+                0.0
+            } else {
+                quiet(x)
+            }
+        }
+
+        /// The quieted `x` with the sign of `y`.
+        pub(crate) extern "C" fn copysign(x: $t, y: $t) -> $t {
+            quiet(x).copysign(y)
+        }
+
+        /// C's `nextafter`: the next value after `x` toward `y`; `y` when they are equal, NaN
+        /// when either is.
+        pub(crate) extern "C" fn nextafter(x: $t, y: $t) -> $t {
+            let (x, y) = (quiet(x), quiet(y));
+            if x.is_nan() || y.is_nan() {
+                x + y
+            } else if x == y {
+                y
+            } else if x < y {
+                x.next_up()
+            } else {
+                x.next_down()
+            }
+        }
 
         /// `abs`, which moves bits (a signaling NaN stays one).
         pub(crate) extern "C" fn abs(x: $t) -> $t {
             x.abs()
         }
 
-        /// `powf`: what `**` and `pow` mean.
+        /// `powf`: what `**` and `pow` mean; `x * x` when `y` is 2, as NumPy computes `x ** 2`
+        /// (the correctly rounded square, which `powf` gives too, without its cost).
         pub(crate) extern "C" fn pow(x: $t, y: $t) -> $t {
+            if y == 2.0 {
+                return x * x;
+            }
             quiet(x).powf(quiet(y))
         }
 
@@ -132,12 +185,12 @@ macro_rules! functions {
 
 /// The f64 functions.
 pub(crate) mod double {
-    functions!(f64, u64, 52);
+    functions!(f64, u64, 52, asinh, acosh, atanh);
 }
 
 /// The f32 functions, for typed formulas.
 pub(crate) mod single {
-    functions!(f32, u32, 23);
+    functions!(f32, u32, 23, asinhf, acoshf, atanhf);
 }
 
 pub(crate) use double::*;

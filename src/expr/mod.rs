@@ -217,11 +217,20 @@ pub(crate) enum Func {
     Min,
     Max,
     Hypot,
+    Asinh,
+    Acosh,
+    Atanh,
+    Log1p,
+    Expm1,
+    Rint,
+    Sign,
+    Copysign,
+    Nextafter,
 }
 
 impl Func {
     /// Every function, by name.
-    const ALL: [(&'static str, Func); 26] = [
+    const ALL: [(&'static str, Func); 35] = [
         ("abs", Func::Abs),
         ("sqrt", Func::Sqrt),
         ("cbrt", Func::Cbrt),
@@ -248,6 +257,15 @@ impl Func {
         ("min", Func::Min),
         ("max", Func::Max),
         ("hypot", Func::Hypot),
+        ("asinh", Func::Asinh),
+        ("acosh", Func::Acosh),
+        ("atanh", Func::Atanh),
+        ("log1p", Func::Log1p),
+        ("expm1", Func::Expm1),
+        ("rint", Func::Rint),
+        ("sign", Func::Sign),
+        ("copysign", Func::Copysign),
+        ("nextafter", Func::Nextafter),
     ];
 
     pub(crate) fn by_name(name: &str) -> Option<Func> {
@@ -263,7 +281,13 @@ impl Func {
 
     pub(crate) fn arity(self) -> usize {
         match self {
-            Func::Pow | Func::Atan2 | Func::Min | Func::Max | Func::Hypot => 2,
+            Func::Pow
+            | Func::Atan2
+            | Func::Min
+            | Func::Max
+            | Func::Hypot
+            | Func::Copysign
+            | Func::Nextafter => 2,
             _ => 1,
         }
     }
@@ -398,6 +422,42 @@ impl Func {
                     Func::Hypot => (
                         concat!("fnjit_hypot", $suffix),
                         Callee::$binary(math::$m::hypot),
+                    ),
+                    Func::Asinh => (
+                        concat!("fnjit_asinh", $suffix),
+                        Callee::$unary(math::$m::asinh),
+                    ),
+                    Func::Acosh => (
+                        concat!("fnjit_acosh", $suffix),
+                        Callee::$unary(math::$m::acosh),
+                    ),
+                    Func::Atanh => (
+                        concat!("fnjit_atanh", $suffix),
+                        Callee::$unary(math::$m::atanh),
+                    ),
+                    Func::Log1p => (
+                        concat!("fnjit_log1p", $suffix),
+                        Callee::$unary(math::$m::log1p),
+                    ),
+                    Func::Expm1 => (
+                        concat!("fnjit_expm1", $suffix),
+                        Callee::$unary(math::$m::expm1),
+                    ),
+                    Func::Rint => (
+                        concat!("fnjit_rint", $suffix),
+                        Callee::$unary(math::$m::rint),
+                    ),
+                    Func::Sign => (
+                        concat!("fnjit_sign", $suffix),
+                        Callee::$unary(math::$m::sign),
+                    ),
+                    Func::Copysign => (
+                        concat!("fnjit_copysign", $suffix),
+                        Callee::$binary(math::$m::copysign),
+                    ),
+                    Func::Nextafter => (
+                        concat!("fnjit_nextafter", $suffix),
+                        Callee::$binary(math::$m::nextafter),
                     ),
                 }
             };

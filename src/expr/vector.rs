@@ -16,7 +16,7 @@
 //! the same IEEE-754 operations, and nothing is fused or reassociated, so every row gets the
 //! interpreter's bits.
 
-use super::lower::{Import, Lower, clif_type, float_cc, int_cc, walk};
+use super::lower::{Import, Lower, clif_type, float_cc, int_cc, is_two, walk};
 use super::{BinOp, Func, Node, Program, Test, Ty, UnOp};
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
 use cranelift_codegen::ir::immediates::V128Imm;
@@ -295,12 +295,15 @@ impl<'l, 'a> Vector<'l, 'a> {
             Node::Bin(op) if op.is_comparison() => self.compare(op, ty, ops[0], ops[1]),
             Node::Bin(op) => {
                 let (x, y) = (ops[0], ops[1]);
+                let squares = op == BinOp::Pow && is_two(self.lower.b.func, y);
                 let ins = self.lower.b.ins();
                 match op {
                     BinOp::Add if float => ins.fadd(x, y),
                     BinOp::Sub if float => ins.fsub(x, y),
                     BinOp::Mul if float => ins.fmul(x, y),
                     BinOp::Div if float => ins.fdiv(x, y),
+                    // `x ** 2` is `x * x`, as the callee computes it (`math::pow`).
+                    BinOp::Pow if squares => ins.fmul(x, x),
                     BinOp::Add if int => ins.iadd(x, y),
                     BinOp::Sub if int => ins.isub(x, y),
                     BinOp::Mul if int => ins.imul(x, y),

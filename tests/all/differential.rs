@@ -111,12 +111,27 @@ fn every_operator_treats_a_signaling_nan_as_its_quiet_nan() {
         "ceil(y)",
         "round(y)",
         "trunc(y)",
+        "asinh(y)",
+        "acosh(y)",
+        "atanh(y)",
+        "log1p(y)",
+        "expm1(y)",
+        "rint(y)",
+        "sign(y)",
         "y ? 1 : 2",
         "x ? y : z",
     ]
     .map(str::to_owned)
     .to_vec();
-    for f in ["pow", "atan2", "min", "max", "hypot"] {
+    for f in [
+        "pow",
+        "atan2",
+        "min",
+        "max",
+        "hypot",
+        "copysign",
+        "nextafter",
+    ] {
         srcs.push(format!("{f}(y, x)"));
         srcs.push(format!("{f}(x, y)"));
     }

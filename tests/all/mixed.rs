@@ -395,7 +395,7 @@ const BINARY: [&str; 18] = [
     "+", "-", "*", "/", "//", "%", "<", "<=", ">", ">=", "==", "!=", "&", "|", "^", "<<", ">>",
     "**",
 ];
-const FUNCS: [(&str, usize); 16] = [
+const FUNCS: [(&str, usize); 20] = [
     ("total_order", 1),
     ("fmod", 2),
     ("abs", 1),
@@ -407,6 +407,10 @@ const FUNCS: [(&str, usize); 16] = [
     ("floor", 1),
     ("log", 1),
     ("atan2", 2),
+    ("asinh", 1),
+    ("rint", 1),
+    ("sign", 1),
+    ("nextafter", 2),
     ("isnan", 1),
     ("isinf", 1),
     ("isfinite", 1),

@@ -42,7 +42,7 @@ pub enum Kind {
     F64,
 }
 
-const F64_FUNCS: [(&str, usize); 26] = [
+const F64_FUNCS: [(&str, usize); 35] = [
     ("abs", 1),
     ("sqrt", 1),
     ("cbrt", 1),
@@ -69,6 +69,15 @@ const F64_FUNCS: [(&str, usize); 26] = [
     ("min", 2),
     ("max", 2),
     ("hypot", 2),
+    ("asinh", 1),
+    ("acosh", 1),
+    ("atanh", 1),
+    ("log1p", 1),
+    ("expm1", 1),
+    ("rint", 1),
+    ("sign", 1),
+    ("copysign", 2),
+    ("nextafter", 2),
 ];
 const F64_OPS: [&str; 12] = [
     "+", "-", "*", "/", "%", "**", "<", "<=", ">", ">=", "==", "!=",
