@@ -1,0 +1,3 @@
+"""numexpr's expression objects, fnjit's (fnjit/expressions.py)."""
+
+from fnjit.expressions import ConstantNode, E, ExpressionNode  # noqa: F401
