@@ -6,8 +6,8 @@ itself (``_fnjit.type_of``), so that the one typing is fnjit's, with NumPy's pro
 this module adds is what Python's and NumPy's meanings need beyond the language:
 
 - a Python float beside a float32 operand is a float32 (NumPy's weak scalars, NEP 50);
-- ``x ** 2`` is ``x * x``, ``x ** 0.5`` is ``sqrt(x)`` and ``x ** -1`` is ``1 / x``, as NumPy
-  computes them; integer powers of integers are products (NumPy raises ``ValueError`` for a
+- ``x ** 0.5`` is ``sqrt(x)`` and ``x ** -1`` is ``1 / x``, as NumPy computes them (and
+  fnjit's ``x ** 2`` is ``x * x``, as NumPy's is); integer powers of integers are products (NumPy raises ``ValueError`` for a
   negative one);
 - numexpr's names: ``arcsin`` is ``asin``, ``round`` is ``rint``, ``maximum`` is ``max``, and
   ``sum``, ``prod``, ``min`` and ``max`` are reductions, the outermost operation.
@@ -58,7 +58,7 @@ FUNCTIONS = {
     "isfinite": "isfinite",
 }
 
-# numexpr's reductions, each the outermost operation, and NumPy's function for each.
+# numexpr's reductions, each the outermost operation (NumPy reduces fnjit's result).
 REDUCTIONS = ("sum", "prod", "min", "max")
 
 _OPERATORS = {
@@ -195,7 +195,8 @@ class Translator:
 
     def __call__(self, node):
         part = self.part(node)
-        if part.ty == "int" and -(2**31) <= (_literal(part) or 2**31) < 2**31:
+        value = _literal(part) if part.ty == "int" else None
+        if value is not None and -(2**31) <= value < 2**31:
             # numexpr's: an integer constant that fits in 32 bits is an int32.
             return self.typed(f"i32({part.text})")
         return self.settle(part)
@@ -320,6 +321,9 @@ class Translator:
                 return self.typed(f"({a.text}) * 0 + 1") if not a.weak else Part("1", "int")
             text = " * ".join([f"({a.text})"] * exponent)
             return Part(text, a.ty) if a.weak else self.typed(text)
+        if a.ty in _INTEGERS + ("bool",) and b.weak:
+            # An integer to a Python float's power: NumPy's float64 (fnjit's `**` takes floats).
+            a = Part(f"f64({a.text})", "f64")
         if exponent == 2:
             # fnjit's `x ** 2` is `x * x` (src/expr/math.rs), as NumPy's square is.
             text = f"({a.text}) ** 2"

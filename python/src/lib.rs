@@ -126,7 +126,21 @@ impl<'py> Input<'py> {
     fn new(array: &Bound<'py, PyAny>, ty: Ty, k: usize) -> PyResult<Input<'py>> {
         let n = ty.name();
         Ok(match ty {
-            Ty::Bool => Input::Bool(checked(array, k, n)?.readonly()),
+            Ty::Bool => {
+                let bools = checked::<bool>(array, k, n)?;
+                // A NumPy bool is a byte that a view can make anything (`u8s.view(bool)`); a
+                // Rust `bool` must be 0 or 1, so the bytes are read as bytes first.
+                let bytes = bools.call_method1("view", ("uint8",))?;
+                let bytes = checked::<u8>(&bytes, k, "uint8")?.readonly();
+                let valid = bytes.as_slice().map(|b| b.iter().all(|&b| b <= 1));
+                if !matches!(valid, Ok(true)) {
+                    return Err(PyValueError::new_err(format!(
+                        "argument {k}, a bool array, holds bytes other than 0 and 1 (a view of \
+                         another dtype): make it with astype(bool)"
+                    )));
+                }
+                Input::Bool(bools.readonly())
+            }
             Ty::I32 => Input::I32(checked(array, k, n)?.readonly()),
             Ty::I64 => Input::I64(checked(array, k, n)?.readonly()),
             Ty::F32 => Input::F32(checked(array, k, n)?.readonly()),

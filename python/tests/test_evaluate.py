@@ -187,3 +187,28 @@ def test_threads_evaluate_at_once():
         t.join()
     for k, r in enumerate(results):
         np.testing.assert_array_equal(r, a * float(k) + np.sqrt(a))
+
+
+def test_powers_are_numpys():
+    a = np.arange(6)
+    f = np.linspace(-2, 2, 6, dtype=np.float32)
+    x = np.array([-0.0, 0.0, -np.inf, 4.0, np.nan, 2.5])
+    with np.errstate(all="ignore"):
+        for ex in ["(a + 1) ** 2", "a ** 3", "a ** 0", "(a + 1) ** 2.0", "a ** 0.5",
+                   "(a + 1) ** -1.0", "f ** 2", "f ** 0.5", "x ** 0.5", "x ** -1", "x ** 2",
+                   "x ** 1", "x ** 3"]:
+            got, want = fnjit.evaluate(ex), eval(ex)
+            assert got.dtype == want.dtype, ex
+            np.testing.assert_array_equal(got, want, err_msg=ex)
+    # numexpr's constants: an integer alone is an int32 when it fits, else an int64.
+    assert fnjit.evaluate("0").dtype == np.int32
+    assert fnjit.evaluate("2**40").dtype == np.int64
+
+
+def test_a_bool_view_of_other_bytes_is_refused_not_read():
+    # A Rust bool must be 0 or 1: a bool view of the byte 2 is an error, not undefined behaviour.
+    b = np.array([0, 1, 2], dtype=np.uint8).view(np.bool_)
+    with pytest.raises(ValueError, match="bytes other than 0 and 1"):
+        fnjit.evaluate("b & b", {"b": b})
+    good = np.array([0, 1, 1], dtype=np.uint8).view(np.bool_)
+    np.testing.assert_array_equal(fnjit.evaluate("~b", {"b": good}), [True, False, False])
