@@ -1,7 +1,8 @@
 //! The README and the pages of `docs/` name only what exists: every file or folder they name in
 //! code (`src/jit/link.rs`), every link and the heading it points to, every item of the API
 //! (`fnjit::limits::MAX_VARS`, `Jit::compile_unchecked`, `Error::Signature`). Every code block is
-//! Rust, which runs as a doctest (lib.rs includes each page), or is marked as output. The README
+//! Rust, which runs as a doctest (lib.rs includes each page), Python, which
+//! python/tests/test_docs.py runs as doctests, or is marked as output. The README
 //! stays short: under 300 lines.
 
 use std::collections::BTreeSet;
@@ -335,7 +336,8 @@ fn every_code_block_runs_or_is_marked_as_output() {
         for info in fences {
             let ok = matches!(
                 info.as_str(),
-                "rust" | "rust,compile_fail" | "text" | "sh" | "toml"
+                // Python runs as doctests there: python/tests/test_docs.py.
+                "rust" | "rust,compile_fail" | "text" | "sh" | "toml" | "python"
             );
             if !ok {
                 wrong.push(format!("{}: ```{info}", page.display()));
