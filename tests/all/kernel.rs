@@ -130,7 +130,8 @@ fn kernels_are_freed_on_drop_and_shared_across_threads() {
 
 /// `x ** 2` is a multiply in Cranelift's code, scalar and vector, not a call of `pow`; and
 /// bit for bit what the interpreter computes (`math::pow` squares too), NaNs, infinities,
-/// overflow and signed zeros included. `x ** 3` stays a call.
+/// overflow and signed zeros included. `x ** 3` stays a call (`call fn…` in CLIF: the calling
+/// convention's name, `windows_fastcall`, holds "call" too).
 #[test]
 fn squares_are_multiplies_without_a_call() {
     let xs = [
@@ -148,7 +149,7 @@ fn squares_are_multiplies_without_a_call() {
     ];
     let k = compile_kernel::<f64>("x ** 2", &["x"]).expect("compile");
     assert!(
-        k.ir().contains("fmul") && !k.ir().contains("call"),
+        k.ir().contains("fmul") && !k.ir().contains("call fn"),
         "{}",
         k.ir()
     );
@@ -164,5 +165,5 @@ fn squares_are_multiplies_without_a_call() {
         assert!(got.to_bits() == (x * x).to_bits() || x.is_nan(), "{x}");
     }
     let cube = compile_kernel::<f64>("x ** 3", &["x"]).expect("compile");
-    assert!(cube.ir().contains("call"), "{}", cube.ir());
+    assert!(cube.ir().contains("call fn"), "{}", cube.ir());
 }
