@@ -40,87 +40,6 @@ class ExpressionNode:
         a, b = (other, self) if swap else (self, other)
         return ExpressionNode(f"({_text(a)}) {op} ({_text(b)})")
 
-    def __add__(self, o):
-        return self._op("+", o)
-
-    def __radd__(self, o):
-        return self._op("+", o, True)
-
-    def __sub__(self, o):
-        return self._op("-", o)
-
-    def __rsub__(self, o):
-        return self._op("-", o, True)
-
-    def __mul__(self, o):
-        return self._op("*", o)
-
-    def __rmul__(self, o):
-        return self._op("*", o, True)
-
-    def __truediv__(self, o):
-        return self._op("/", o)
-
-    def __rtruediv__(self, o):
-        return self._op("/", o, True)
-
-    def __floordiv__(self, o):
-        return self._op("//", o)
-
-    def __rfloordiv__(self, o):
-        return self._op("//", o, True)
-
-    def __mod__(self, o):
-        return self._op("%", o)
-
-    def __rmod__(self, o):
-        return self._op("%", o, True)
-
-    def __pow__(self, o):
-        return self._op("**", o)
-
-    def __rpow__(self, o):
-        return self._op("**", o, True)
-
-    def __and__(self, o):
-        return self._op("&", o)
-
-    def __rand__(self, o):
-        return self._op("&", o, True)
-
-    def __or__(self, o):
-        return self._op("|", o)
-
-    def __ror__(self, o):
-        return self._op("|", o, True)
-
-    def __xor__(self, o):
-        return self._op("^", o)
-
-    def __lshift__(self, o):
-        return self._op("<<", o)
-
-    def __rshift__(self, o):
-        return self._op(">>", o)
-
-    def __lt__(self, o):
-        return self._op("<", o)
-
-    def __le__(self, o):
-        return self._op("<=", o)
-
-    def __gt__(self, o):
-        return self._op(">", o)
-
-    def __ge__(self, o):
-        return self._op(">=", o)
-
-    def __eq__(self, o):
-        return self._op("==", o)
-
-    def __ne__(self, o):
-        return self._op("!=", o)
-
     def __neg__(self):
         return ExpressionNode(f"-({self.text})")
 
@@ -131,6 +50,18 @@ class ExpressionNode:
         return ExpressionNode(f"~({self.text})")
 
     __hash__ = object.__hash__
+
+
+# The binary operators, each with its reflection (`a + 2` and `2 + a`) where Python has one.
+for _name, _sym in [("add", "+"), ("sub", "-"), ("mul", "*"), ("truediv", "/"),
+                    ("floordiv", "//"), ("mod", "%"), ("pow", "**"), ("and", "&"), ("or", "|"),
+                    ("xor", "^"), ("lshift", "<<"), ("rshift", ">>"), ("lt", "<"), ("le", "<="),
+                    ("gt", ">"), ("ge", ">="), ("eq", "=="), ("ne", "!=")]:
+    setattr(ExpressionNode, f"__{_name}__", lambda self, o, _sym=_sym: self._op(_sym, o))
+    if _name in ("add", "sub", "mul", "truediv", "floordiv", "mod", "pow", "and", "or", "xor"):
+        setattr(ExpressionNode, f"__r{_name}__",
+                lambda self, o, _sym=_sym: self._op(_sym, o, True))
+del _name, _sym
 
 
 class ConstantNode(ExpressionNode):
